@@ -1,0 +1,206 @@
+"""The pydantic schema every playbook file is checked against.
+
+Field names follow the spec's words; durations are strings like "15m" or "2h".
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from playbooks.calendar import WEEKDAYS, BusinessCalendar
+from playbooks.durations import parse_duration
+
+SEVERITY_IDS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)  # raises with the accepted forms
+    return value
+
+
+class CalendarConfig(Strict):
+    timezone: str = "UTC"
+    days: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    opens: str = "09:00"
+    closes: str = "17:00"
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; accepted: an IANA name like 'UTC' or 'Europe/Berlin'")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if d not in WEEKDAYS]
+        if bad or not value:
+            raise ValueError(f"unknown weekday {bad}; accepted: {', '.join(WEEKDAYS)}")
+        return value
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day; accepted: HH:MM like '09:00'")
+        return value
+
+    @model_validator(mode="after")
+    def _opens_before_closes(self) -> "CalendarConfig":
+        if time.fromisoformat(self.opens) >= time.fromisoformat(self.closes):
+            raise ValueError("opens must be earlier than closes")
+        return self
+
+    def build(self) -> BusinessCalendar:
+        return BusinessCalendar(
+            timezone=self.timezone,
+            days=tuple(self.days),
+            opens=time.fromisoformat(self.opens),
+            closes=time.fromisoformat(self.closes),
+            holidays=frozenset(self.holidays),
+        )
+
+
+class ResponseTarget(Strict):
+    """How soon an incident must be acknowledged, and on which clock."""
+
+    within: str
+    clock: Literal["wall", "business_hours", "business_days"] = "wall"
+
+    check_duration_fields = field_validator("within")(lambda cls, v: _duration(v))
+
+
+class SeverityLevel(Strict):
+    id: Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]
+    name: str
+    aliases: list[str]
+    color: str
+    impact: str
+    customer_impact: str
+    revenue_impact: str
+    response_time: str  # the spec's words, shown to people
+    response_target: ResponseTarget
+    escalation: str
+    escalation_targets: list[str]
+    communication: str
+    update_every: str
+
+    check_duration_fields = field_validator("update_every")(lambda cls, v: _duration(v))
+
+    @property
+    def update_cadence(self) -> timedelta:
+        return parse_duration(self.update_every)
+
+
+class SeverityPolicy(Strict):
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    levels: list[SeverityLevel]
+
+    @model_validator(mode="after")
+    def _all_four_once(self) -> "SeverityPolicy":
+        ids = [level.id for level in self.levels]
+        if sorted(ids) != list(SEVERITY_IDS):
+            raise ValueError(f"levels must define each of {', '.join(SEVERITY_IDS)} exactly once, got {', '.join(ids)}")
+        seen: dict[str, str] = {}
+        for level in self.levels:
+            for alias in [level.id, level.name, *level.aliases]:
+                key = alias.lower()
+                if seen.get(key, level.id) != level.id:
+                    raise ValueError(f"alias {alias!r} is used by both {seen[key]} and {level.id}")
+                seen[key] = level.id
+        return self
+
+
+class WorkflowPhase(Strict):
+    name: str
+    icon: str = ""
+    window: str  # the spec's words, e.g. "0-15 minutes"
+    starts_at: str = "0m"
+    ends_at: str | None = None  # None: "varies", no time box end
+    steps: list[str] = Field(min_length=1)
+
+    check_duration_fields = field_validator("starts_at", "ends_at")(
+        lambda cls, v: v if v is None else _duration(v)
+    )
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "WorkflowPhase":
+        if self.ends_at is not None and parse_duration(self.ends_at) <= parse_duration(self.starts_at):
+            raise ValueError(f"phase {self.name!r}: ends_at must be later than starts_at")
+        return self
+
+
+class Workflow(Strict):
+    type: str
+    name: str
+    title: str
+    headline: str  # status-page headline, e.g. "Service Outage"
+    description: str = ""
+    phases: list[WorkflowPhase] = Field(min_length=1)
+
+    @field_validator("type")
+    @classmethod
+    def _type_name(cls, value: str) -> str:
+        if not _TYPE_NAME.match(value):
+            raise ValueError(f"{value!r} is not a type name; accepted: lower-case letters, digits, '-' or '_'")
+        return value
+
+
+class StakeholderGroup(Strict):
+    name: str
+    severities: list[Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]]
+    channel: str  # the spec's words, e.g. "Phone/SMS"
+    integrations: list[str]  # notifier kinds that carry it, e.g. ["sms"]
+
+
+class CommsMatrix(Strict):
+    groups: list[StakeholderGroup] = Field(min_length=1)
+
+
+class DetectionRule(Strict):
+    name: str
+    description: str = ""
+    conditions: list[str] = Field(min_length=1)
+    match: Literal["any", "all"] = "any"
+    duration: str
+    actions: list[str] = Field(min_length=1)
+
+    check_duration_fields = field_validator("duration")(lambda cls, v: _duration(v))
+
+
+class DetectionRules(Strict):
+    rules: list[DetectionRule]
+
+
+class ComplianceRegime(Strict):
+    id: str
+    name: str
+    applies_to: list[Literal["personal_data", "health_data", "card_data", "financial_records", "customer_data"]]
+    requires: list[str] = Field(min_length=1)
+    notify: list[str] = Field(min_length=1)
+    deadline: str | None  # None: no fixed deadline; the requirement text says what applies
+    deadline_text: str
+    clock_starts: Literal["awareness", "declared", "detected"] = "awareness"
+
+    check_duration_fields = field_validator("deadline")(lambda cls, v: v if v is None else _duration(v))
+
+
+class CompliancePolicy(Strict):
+    disclaimer: str
+    regimes: list[ComplianceRegime] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""Incident state: SQLModel tables, the database, operations, audit chain. No textual."""

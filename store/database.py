@@ -1,0 +1,162 @@
+"""Open the store: a SQLite file by default, PostgreSQL by URL, through the same code.
+
+Writers are serialised so the audit chain and per-day ids stay consistent:
+SQLite takes its write lock up front (BEGIN IMMEDIATE, with a busy timeout so waiting
+writers queue instead of failing); PostgreSQL locks the chain head row FOR UPDATE.
+Readers never wait for writers (SQLite WAL, PostgreSQL MVCC).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from store import migrations
+from store.errors import DatabaseUnavailable
+
+BUSY_TIMEOUT_S = 60
+
+
+def _sqlite_engine(url: str, path: Path, begin: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # FULL: a command that returned success survives a crash of the machine, not
+        # just of the process.
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """The database holds incident details: readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+
+
+@dataclass
+class Database:
+    url: str
+    write_engine: Engine
+    read_engine: Engine
+    sqlite_path: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlite_path is not None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session holding the store's write lock; commits on success."""
+        try:
+            with Session(self.write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    if not self.is_sqlite:
+                        session.execute(text("SELECT last_seq FROM chain_head WHERE id = 1 FOR UPDATE"))
+                    yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(_explain(exc)) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        try:
+            with Session(self.read_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(_explain(exc)) from exc
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+def _explain(exc: OperationalError) -> str:
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "locked" in detail:
+        return f"the database stayed locked by another writer for over {BUSY_TIMEOUT_S}s; try again"
+    if "disk" in detail or "full" in detail:
+        return f"the database could not be written ({detail}); free space and try again"
+    return f"the database is unavailable ({detail})"
+
+
+def normalise_url(url: str) -> str:
+    """postgresql:// means psycopg 3 here; other URLs pass through."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Connect to `url` and bring its schema to head (creating it if new)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise DatabaseUnavailable(
+            f"{url!r} is not a database URL; accepted: sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; accepted: sqlite:///PATH")
+        path = Path(parsed.database).expanduser()
+        _create_private_file(path)
+        sqlite_url = f"sqlite:///{path}"
+        db = Database(
+            url=sqlite_url,
+            write_engine=_sqlite_engine(sqlite_url, path, "BEGIN IMMEDIATE"),
+            read_engine=_sqlite_engine(sqlite_url, path, "BEGIN"),
+            sqlite_path=path,
+        )
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(normalise_url(url), pool_pre_ping=True)
+        db = Database(url=url, write_engine=engine, read_engine=engine)
+    else:
+        raise DatabaseUnavailable(
+            f"unsupported database {parsed.get_backend_name()!r}; accepted: sqlite:///PATH or postgresql://..."
+        )
+    if migrate:
+        ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: Database) -> int:
+    """Run missing migrations once, under the write lock, so concurrent starts don't race."""
+    try:
+        with db.read_engine.connect() as conn:
+            if migrations.current_version(conn) == migrations.head_version():
+                return migrations.head_version()
+        with db.write_engine.begin() as conn:
+            if not db.is_sqlite:
+                # The chain head may not exist yet: lock on a fixed key instead.
+                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            return migrations.migrate(conn)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(_explain(exc)) from exc

@@ -1,0 +1,193 @@
+"""The incident record as SQLModel tables.
+
+Datetimes are naive UTC everywhere (SQLite has no zones; PostgreSQL columns are
+`timestamp without time zone`), converted at the edges.
+Changing a table means adding a migration in store/migrations/; a test compares
+the migrated schema with these models.
+"""
+from __future__ import annotations
+
+from pydantic import NaiveDatetime as UTCNaive  # sqlmodel stores these as given
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+
+    id: str = Field(primary_key=True, max_length=32)  # INC-YYYY-MMDD-NNN
+    title: str
+    severity: str = Field(max_length=8, index=True)  # SEV-1..SEV-4
+    type: str = Field(max_length=32, index=True)
+    environment: str = Field(max_length=16)
+    service: str | None = None
+    status: str = Field(max_length=16, index=True)
+    # Bumped on every change: a change made on a stale view is refused (optimistic lock).
+    version: int = 1
+    declared_by: str
+    is_drill: bool = False
+    # Lifecycle, in order; MTTD/MTTA/MTTR are differences of these.
+    started_at: UTCNaive | None = None
+    detected_at: UTCNaive
+    declared_at: UTCNaive = Field(index=True)
+    acknowledged_at: UTCNaive | None = None
+    mitigated_at: UTCNaive | None = None
+    resolved_at: UTCNaive | None = None
+    closed_at: UTCNaive | None = None
+    # Policy as applied at declaration / last severity change.
+    response_due_at: UTCNaive
+    next_update_due_at: UTCNaive | None = None
+
+
+class IncidentSequence(SQLModel, table=True):
+    """The last number handed out per day: ids are allocated under the write lock."""
+
+    __tablename__ = "incident_sequence"
+
+    day: str = Field(primary_key=True, max_length=8)  # YYYYMMDD
+    last: int = 0
+
+
+class ChecklistStep(SQLModel, table=True):
+    __tablename__ = "checklist_step"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    number: int  # 1..N across all phases, what people type in `tick ID 3`
+    phase_index: int
+    phase: str
+    text: str
+    done_at: UTCNaive | None = None
+    done_by: str | None = None
+
+
+class RoleAssignment(SQLModel, table=True):
+    __tablename__ = "role_assignment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    role: str = Field(max_length=32)
+    person: str
+    assumed_at: UTCNaive
+    released_at: UTCNaive | None = None
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Append-only. Each event's hash covers the previous event's hash (audit chain)."""
+
+    __tablename__ = "timeline_event"
+
+    seq: int = Field(primary_key=True)  # global order; gaps mean a deleted event
+    incident_id: str | None = Field(default=None, foreign_key="incident.id", index=True, max_length=32)
+    at: UTCNaive
+    actor: str
+    kind: str = Field(max_length=32)
+    summary: str
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class ChainHead(SQLModel, table=True):
+    """One row: the last event of the chain, so a deleted tail is noticed too."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = 0
+    last_hash: str = Field(max_length=64)
+
+
+class StatusUpdate(SQLModel, table=True):
+    __tablename__ = "status_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    posted_at: UTCNaive
+    posted_by: str
+    status: str = Field(max_length=16)
+    severity: str = Field(max_length=8)
+    affected: str | None = None
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    next_update_due_at: UTCNaive | None = None
+
+
+class RemediationAction(SQLModel, table=True):
+    __tablename__ = "remediation_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    description: str
+    started_at: UTCNaive
+    started_by: str
+    finished_at: UTCNaive | None = None
+    outcome: str | None = None
+
+
+class ActionItem(SQLModel, table=True):
+    """A follow-up from the incident or its review."""
+
+    __tablename__ = "action_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    title: str
+    owner: str | None = None
+    due_on: UTCNaive | None = None
+    category: str = Field(default="short-term", max_length=16)  # immediate/short-term/long-term/process
+    status: str = Field(default="open", max_length=16)
+    source: str = Field(default="incident", max_length=16)  # incident | review
+    created_at: UTCNaive
+    completed_at: UTCNaive | None = None
+
+
+class Notification(SQLModel, table=True):
+    """Outbox row: written with the change that caused it, delivered later."""
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str | None = Field(default=None, foreign_key="incident.id", index=True, max_length=32)
+    integration: str = Field(max_length=32)
+    stakeholder_group: str | None = None
+    event: str = Field(max_length=32)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", max_length=16, index=True)  # pending|sent|dead
+    attempts: int = 0
+    next_attempt_at: UTCNaive | None = None
+    last_error: str | None = None
+    created_at: UTCNaive
+    sent_at: UTCNaive | None = None
+
+
+class MetricSample(SQLModel, table=True):
+    __tablename__ = "metric_sample"
+    __table_args__ = (Index("ix_metric_sample_metric_at", "metric", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    metric: str = Field(max_length=64)
+    at: UTCNaive
+    value: float
+
+
+class Anomaly(SQLModel, table=True):
+    __tablename__ = "anomaly"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: UTCNaive = Field(index=True)
+    metric: str = Field(max_length=64)
+    value: float | None = None
+    baseline: float | None = None
+    rule: str | None = None
+    description: str
+    incident_id: str | None = Field(default=None, foreign_key="incident.id", max_length=32)
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int

@@ -1,0 +1,373 @@
+"""The operations that change an incident. Each runs in one write transaction and
+writes its timeline event in it, so the record and its audit trail never disagree.
+
+Used by the CLI, the TUI and the automation loops alike.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlmodel import Session, select
+
+from playbooks import Policy
+from playbooks.errors import PolicyValueError
+from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
+from store.audit import append_event
+from store.clock import Clock, iso_z, utc_now
+from store.database import Database
+from store.errors import ChangeRefused, IncidentNotFound, StaleView
+from store.models import (
+    ChecklistStep,
+    Incident,
+    IncidentSequence,
+    RemediationAction,
+    RoleAssignment,
+    StatusUpdate,
+    TimelineEvent,
+)
+
+MAX_TEXT = 10_000  # a note or update longer than this is a paste accident
+
+
+def normalise_id(incident_id: str) -> str:
+    return str(incident_id).strip().upper()
+
+
+def _text(value: str | None, what: str, *, required: bool = True) -> str | None:
+    if value is None or not str(value).strip():
+        if required:
+            raise PolicyValueError(f"the {what} is empty; accepted: some text")
+        return None
+    value = str(value).strip()
+    if len(value) > MAX_TEXT:
+        raise PolicyValueError(f"the {what} is {len(value)} characters long; accepted: at most {MAX_TEXT}")
+    if "\x00" in value:
+        raise PolicyValueError(f"the {what} contains a NUL character; accepted: plain text")
+    return value
+
+
+class IncidentStore:
+    """Incident operations over one database, one policy and one clock."""
+
+    def __init__(self, db: Database, policy: Policy, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.policy = policy
+        self.clock = clock
+
+    # -- helpers ------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return self.clock().replace(tzinfo=None)
+
+    def _load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
+        incident = session.get(Incident, normalise_id(incident_id))
+        if incident is None:
+            raise IncidentNotFound(
+                f"no incident {incident_id!r}; accepted: an id like INC-2026-0115-001 from `incident-response list`"
+            )
+        if expected_version is not None and incident.version != expected_version:
+            raise StaleView(
+                f"{incident.id} changed since you looked (now {incident.severity}, {incident.status}, "
+                f"version {incident.version}); accepted: review the current state and try again"
+            )
+        return incident
+
+    def _refuse_if_closed(self, incident: Incident, action: str) -> None:
+        if incident.status == "closed":
+            raise ChangeRefused(f"{incident.id} is closed, so it cannot {action}; accepted: notes only")
+
+    def _event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
+               summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
+        if incident is not None:
+            incident.version += 1
+            session.add(incident)
+            session.flush()  # the event row references the incident row
+        return append_event(session, incident_id=incident.id if incident else None, at=now, actor=actor,
+                            kind=kind, summary=summary, data=data)
+
+    def _allocate_id(self, session: Session, day: datetime) -> str:
+        key = day.strftime("%Y%m%d")
+        sequence = session.get(IncidentSequence, key)
+        if sequence is None:
+            sequence = IncidentSequence(day=key, last=0)
+        # Imported incidents may already use numbers of this day: skip past them.
+        while True:
+            sequence.last += 1
+            candidate = f"INC-{day:%Y}-{day:%m%d}-{sequence.last:03d}"
+            if session.get(Incident, candidate) is None:
+                break
+        session.add(sequence)
+        return candidate
+
+    # -- declare ------------------------------------------------------------------
+    def declare(
+        self,
+        severity: str,
+        incident_type: str,
+        environment: str,
+        *,
+        actor: str,
+        title: str | None = None,
+        service: str | None = None,
+        started_at: datetime | None = None,
+        detected_at: datetime | None = None,
+        is_drill: bool = False,
+    ) -> Incident:
+        """Open an incident: id, policy deadlines, the type's checklist, a 'declared' event."""
+        level = self.policy.level(severity)
+        workflow = self.policy.workflow(incident_type)
+        env = self.policy.environment(environment)
+        actor = _text(actor, "actor name")
+        title = _text(title, "title", required=False) or f"{workflow.headline} in {env}"
+        service = _text(service, "service", required=False)
+        now = self._now()
+        detected = (detected_at or now).replace(tzinfo=None)
+        started = started_at.replace(tzinfo=None) if started_at else None
+        if started and started > detected:
+            raise PolicyValueError("the start of impact is after its detection; accepted: started <= detected")
+        with self.db.write() as session:
+            incident = Incident(
+                id=self._allocate_id(session, now),
+                title=title, severity=level.id, type=workflow.type, environment=env, service=service,
+                status="investigating", declared_by=actor, is_drill=is_drill,
+                started_at=started, detected_at=detected, declared_at=now,
+                response_due_at=self.policy.response_deadline(level, detected),
+                next_update_due_at=self.policy.next_update_due(level, now),
+            )
+            session.add(incident)
+            session.flush()  # no ORM relationships: the steps' foreign key needs this row first
+            number = 0
+            for phase_index, phase in enumerate(workflow.phases):
+                for text in phase.steps:
+                    number += 1
+                    session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
+                                              phase=phase.name, text=text))
+            incident.version = 0  # _event bumps it to 1
+            self._event(session, incident, now, actor, "declared",
+                        f"Declared {level.id} ({level.name}) {workflow.type} in {env}: {title}",
+                        {"severity": level.id, "type": workflow.type, "environment": env, "title": title,
+                         "service": service, "response_due_at": iso_z(incident.response_due_at),
+                         "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
+                         "drill": is_drill})
+        return incident
+
+    # -- lifecycle ----------------------------------------------------------------
+    def acknowledge(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
+        with self.db.write() as session:
+            incident = self._load(session, incident_id, expected_version)
+            if incident.acknowledged_at is not None:
+                raise ChangeRefused(
+                    f"{incident.id} was already acknowledged at {iso_z(incident.acknowledged_at)}; accepted: ack once"
+                )
+            self._refuse_if_closed(incident, "be acknowledged")
+            self._acknowledge(session, incident, self._now(), actor)
+        return incident
+
+    def _acknowledge(self, session: Session, incident: Incident, now: datetime, actor: str) -> None:
+        incident.acknowledged_at = now
+        within = now <= incident.response_due_at
+        self._event(session, incident, now, actor, "acknowledged",
+                    f"Acknowledged by {actor}" + ("" if within else " (after the response deadline)"),
+                    {"within_response_time": within, "response_due_at": iso_z(incident.response_due_at)})
+
+    def change_status(self, incident_id: str, status: str, *, actor: str,
+                      expected_version: int | None = None) -> Incident:
+        """Move along investigating -> identified -> monitoring -> resolved -> closed."""
+        target = self.policy.status(status)
+        with self.db.write() as session:
+            incident = self._load(session, incident_id, expected_version)
+            current = incident.status
+            if target == current:
+                raise ChangeRefused(f"{incident.id} is already {current}; accepted: {', '.join(STATUS_MOVES[current]) or 'nothing (closed is final)'}")
+            if target not in STATUS_MOVES[current]:
+                accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
+                raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
+            now = self._now()
+            if incident.acknowledged_at is None and target in OPEN_STATUSES + ("resolved",):
+                # Working an incident is responding to it.
+                self._acknowledge(session, incident, now, actor)
+            if target == "monitoring" and incident.mitigated_at is None:
+                incident.mitigated_at = now
+            if target == "resolved":
+                incident.mitigated_at = incident.mitigated_at or now
+                incident.resolved_at = now
+                incident.next_update_due_at = None
+            if target == "closed":
+                incident.closed_at = now
+            if current == "resolved" and target in OPEN_STATUSES:  # reopened
+                incident.resolved_at = None
+                incident.next_update_due_at = self.policy.next_update_due(self.policy.level(incident.severity), now)
+            incident.status = target
+            self._event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
+                        {"from": current, "to": target})
+        return incident
+
+    def resolve(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
+        return self.change_status(incident_id, "resolved", actor=actor, expected_version=expected_version)
+
+    def close(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
+        return self.change_status(incident_id, "closed", actor=actor, expected_version=expected_version)
+
+    def change_severity(self, incident_id: str, severity: str, *, actor: str,
+                        expected_version: int | None = None) -> Incident:
+        """Re-rate the incident; its response deadline and update cadence follow."""
+        level = self.policy.level(severity)
+        with self.db.write() as session:
+            incident = self._load(session, incident_id, expected_version)
+            self._refuse_if_closed(incident, "change severity")
+            if incident.severity == level.id:
+                raise ChangeRefused(f"{incident.id} is already {level.id}; accepted: a different severity")
+            now = self._now()
+            previous = incident.severity
+            incident.severity = level.id
+            incident.response_due_at = self.policy.response_deadline(level, incident.detected_at)
+            if incident.status in OPEN_STATUSES:
+                last = session.exec(select(StatusUpdate.posted_at).where(StatusUpdate.incident_id == incident.id)
+                                    .order_by(StatusUpdate.posted_at.desc()).limit(1)).first()
+                incident.next_update_due_at = self.policy.next_update_due(level, last or now)
+            direction = "Escalated" if level.id < previous else "Downgraded"
+            self._event(session, incident, now, actor, "severity_changed", f"{direction} {previous} -> {level.id}",
+                        {"from": previous, "to": level.id, "escalation_targets": list(level.escalation_targets),
+                         "response_due_at": iso_z(incident.response_due_at)})
+        return incident
+
+    # -- roles ----------------------------------------------------------------------
+    def assign_role(self, incident_id: str, role: str, person: str, *, actor: str) -> RoleAssignment:
+        role = self.policy.role(role)
+        person = _text(person, "person")
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            self._refuse_if_closed(incident, "change roles")
+            now = self._now()
+            holder = self._holder(session, incident.id, role)
+            if holder is not None and holder.person == person:
+                raise ChangeRefused(f"{person} already holds {role} on {incident.id}; accepted: another person")
+            if holder is not None:
+                holder.released_at = now
+                session.add(holder)
+            assignment = RoleAssignment(incident_id=incident.id, role=role, person=person, assumed_at=now)
+            session.add(assignment)
+            handover = f" (from {holder.person})" if holder else ""
+            self._event(session, incident, now, actor, "role_assigned", f"{person} is {role}{handover}",
+                        {"role": role, "person": person, "previous": holder.person if holder else None})
+        return assignment
+
+    def release_role(self, incident_id: str, role: str, *, actor: str) -> RoleAssignment:
+        role = self.policy.role(role)
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            holder = self._holder(session, incident.id, role)
+            if holder is None:
+                raise ChangeRefused(f"nobody holds {role} on {incident.id}; accepted: a role that is held")
+            now = self._now()
+            holder.released_at = now
+            session.add(holder)
+            self._event(session, incident, now, actor, "role_released", f"{holder.person} released {role}",
+                        {"role": role, "person": holder.person})
+        return holder
+
+    @staticmethod
+    def _holder(session: Session, incident_id: str, role: str) -> RoleAssignment | None:
+        return session.exec(select(RoleAssignment).where(
+            RoleAssignment.incident_id == incident_id, RoleAssignment.role == role,
+            RoleAssignment.released_at.is_(None))).first()
+
+    # -- checklist ------------------------------------------------------------------
+    def tick(self, incident_id: str, step_refs: Sequence[str | int], *, actor: str,
+             done: bool = True) -> list[ChecklistStep]:
+        """Mark steps done (or not done). Steps already in that state are left alone,
+        so the same tick from two engineers records one event."""
+        if not step_refs:
+            raise PolicyValueError("no step given; accepted: step numbers or the start of a step's text")
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            self._refuse_if_closed(incident, "change its checklist")
+            steps = session.exec(select(ChecklistStep).where(ChecklistStep.incident_id == incident.id)
+                                 .order_by(ChecklistStep.number)).all()
+            chosen = [self._find_step(incident.id, steps, ref) for ref in step_refs]
+            now = self._now()
+            changed = []
+            unique = {step.number: step for step in chosen}  # the same step named twice counts once
+            for step in unique.values():
+                if (step.done_at is not None) == done:
+                    continue
+                step.done_at, step.done_by = (now, actor) if done else (None, None)
+                session.add(step)
+                changed.append(step)
+                verb = "Done" if done else "Reopened"
+                self._event(session, incident, now, actor, "step_done" if done else "step_undone",
+                            f"{verb}: {step.number}. {step.text}",
+                            {"step": step.number, "phase": step.phase, "text": step.text})
+        return changed
+
+    @staticmethod
+    def _find_step(incident_id: str, steps: Sequence[ChecklistStep], ref: str | int) -> ChecklistStep:
+        text = str(ref).strip()
+        if text.isdigit():
+            for step in steps:
+                if step.number == int(text):
+                    return step
+            raise PolicyValueError(f"{incident_id} has no step {text}; accepted: 1..{len(steps)} or the start of a step's text")
+        prefix = text.lower()
+        matches = [s for s in steps if s.text.lower().startswith(prefix)] if prefix else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise PolicyValueError(f"no step of {incident_id} starts with {text!r}; accepted: 1..{len(steps)} or the start of a step's text")
+        listed = ", ".join(f"{s.number}. {s.text}" for s in matches[:4])
+        raise PolicyValueError(f"{text!r} matches several steps ({listed}); accepted: a longer prefix or the step number")
+
+    # -- notes, updates, remediation ---------------------------------------------------
+    def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
+        text = _text(text, "note")
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            return self._event(session, incident, self._now(), actor, "note", text, {})
+
+    def post_status_update(self, incident_id: str, message: str, *, actor: str,
+                           affected: str | None = None) -> StatusUpdate:
+        """Record a status update; the next one falls due by the severity's cadence."""
+        message = _text(message, "status update")
+        affected = _text(affected, "affected description", required=False)
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            self._refuse_if_closed(incident, "post status updates")
+            now = self._now()
+            level = self.policy.level(incident.severity)
+            due = self.policy.next_update_due(level, now) if incident.status in OPEN_STATUSES else None
+            update = StatusUpdate(incident_id=incident.id, posted_at=now, posted_by=actor, status=incident.status,
+                                  severity=incident.severity, affected=affected, message=message,
+                                  next_update_due_at=due)
+            session.add(update)
+            incident.next_update_due_at = due
+            self._event(session, incident, now, actor, "status_update", message,
+                        {"status": incident.status, "affected": affected, "next_update_due_at": iso_z(due)})
+        return update
+
+    def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:
+        description = _text(description, "remediation description")
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            self._refuse_if_closed(incident, "start remediation")
+            now = self._now()
+            action = RemediationAction(incident_id=incident.id, description=description, started_at=now, started_by=actor)
+            session.add(action)
+            session.flush()
+            self._event(session, incident, now, actor, "remediation_started", description, {"action": action.id})
+        return action
+
+    def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
+        outcome = _text(outcome, "outcome")
+        with self.db.write() as session:
+            incident = self._load(session, incident_id)
+            action = session.get(RemediationAction, action_id)
+            if action is None or action.incident_id != incident.id:
+                raise IncidentNotFound(f"{incident.id} has no remediation action {action_id}; accepted: an id from `show`")
+            if action.finished_at is not None:
+                raise ChangeRefused(f"remediation {action_id} already finished at {iso_z(action.finished_at)}; accepted: an active one")
+            now = self._now()
+            action.finished_at, action.outcome = now, outcome
+            session.add(action)
+            self._event(session, incident, now, actor, "remediation_finished", f"{action.description}: {outcome}",
+                        {"action": action.id, "outcome": outcome})
+        return action

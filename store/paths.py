@@ -1,0 +1,33 @@
+"""Where things live on disk. Functions, not constants, so tests can point XDG at tmp."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "incident-response"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP, appauthor=False))
+
+
+def default_database_url() -> str:
+    """IR_DATABASE_URL if set, else the SQLite file in the XDG data dir."""
+    url = os.environ.get("IR_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'incidents.db'}"
+
+
+def user_playbooks_dir() -> Path:
+    return config_dir() / "playbooks"
