@@ -56,7 +56,7 @@ class IncidentStore:
         self.clock = clock
 
     # -- helpers ------------------------------------------------------------------
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         return self.clock().replace(tzinfo=None)
 
     def _load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
@@ -76,7 +76,7 @@ class IncidentStore:
         if incident.status == "closed":
             raise ChangeRefused(f"{incident.id} is closed, so it cannot {action}; accepted: notes only")
 
-    def _event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
+    def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
                summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
         if incident is not None:
             incident.version += 1
@@ -85,7 +85,7 @@ class IncidentStore:
         return append_event(session, incident_id=incident.id if incident else None, at=now, actor=actor,
                             kind=kind, summary=summary, data=data)
 
-    def _allocate_id(self, session: Session, day: datetime) -> str:
+    def allocate_id(self, session: Session, day: datetime) -> str:
         key = day.strftime("%Y%m%d")
         sequence = session.get(IncidentSequence, key)
         if sequence is None:
@@ -120,14 +120,14 @@ class IncidentStore:
         actor = _text(actor, "actor name")
         title = _text(title, "title", required=False) or f"{workflow.headline} in {env}"
         service = _text(service, "service", required=False)
-        now = self._now()
+        now = self.now()
         detected = (detected_at or now).replace(tzinfo=None)
         started = started_at.replace(tzinfo=None) if started_at else None
         if started and started > detected:
             raise PolicyValueError("the start of impact is after its detection; accepted: started <= detected")
         with self.db.write() as session:
             incident = Incident(
-                id=self._allocate_id(session, now),
+                id=self.allocate_id(session, now),
                 title=title, severity=level.id, type=workflow.type, environment=env, service=service,
                 status="investigating", declared_by=actor, is_drill=is_drill,
                 started_at=started, detected_at=detected, declared_at=now,
@@ -143,7 +143,7 @@ class IncidentStore:
                     session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
                                               phase=phase.name, text=text))
             incident.version = 0  # _event bumps it to 1
-            self._event(session, incident, now, actor, "declared",
+            self.record_event(session, incident, now, actor, "declared",
                         f"Declared {level.id} ({level.name}) {workflow.type} in {env}: {title}",
                         {"severity": level.id, "type": workflow.type, "environment": env, "title": title,
                          "service": service, "response_due_at": iso_z(incident.response_due_at),
@@ -160,13 +160,13 @@ class IncidentStore:
                     f"{incident.id} was already acknowledged at {iso_z(incident.acknowledged_at)}; accepted: ack once"
                 )
             self._refuse_if_closed(incident, "be acknowledged")
-            self._acknowledge(session, incident, self._now(), actor)
+            self._acknowledge(session, incident, self.now(), actor)
         return incident
 
     def _acknowledge(self, session: Session, incident: Incident, now: datetime, actor: str) -> None:
         incident.acknowledged_at = now
         within = now <= incident.response_due_at
-        self._event(session, incident, now, actor, "acknowledged",
+        self.record_event(session, incident, now, actor, "acknowledged",
                     f"Acknowledged by {actor}" + ("" if within else " (after the response deadline)"),
                     {"within_response_time": within, "response_due_at": iso_z(incident.response_due_at)})
 
@@ -182,7 +182,7 @@ class IncidentStore:
             if target not in STATUS_MOVES[current]:
                 accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
                 raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
-            now = self._now()
+            now = self.now()
             if incident.acknowledged_at is None and target in OPEN_STATUSES + ("resolved",):
                 # Working an incident is responding to it.
                 self._acknowledge(session, incident, now, actor)
@@ -198,7 +198,7 @@ class IncidentStore:
                 incident.resolved_at = None
                 incident.next_update_due_at = self.policy.next_update_due(self.policy.level(incident.severity), now)
             incident.status = target
-            self._event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
+            self.record_event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
                         {"from": current, "to": target})
         return incident
 
@@ -217,7 +217,7 @@ class IncidentStore:
             self._refuse_if_closed(incident, "change severity")
             if incident.severity == level.id:
                 raise ChangeRefused(f"{incident.id} is already {level.id}; accepted: a different severity")
-            now = self._now()
+            now = self.now()
             previous = incident.severity
             incident.severity = level.id
             incident.response_due_at = self.policy.response_deadline(level, incident.detected_at)
@@ -226,7 +226,7 @@ class IncidentStore:
                                     .order_by(StatusUpdate.posted_at.desc()).limit(1)).first()
                 incident.next_update_due_at = self.policy.next_update_due(level, last or now)
             direction = "Escalated" if level.id < previous else "Downgraded"
-            self._event(session, incident, now, actor, "severity_changed", f"{direction} {previous} -> {level.id}",
+            self.record_event(session, incident, now, actor, "severity_changed", f"{direction} {previous} -> {level.id}",
                         {"from": previous, "to": level.id, "escalation_targets": list(level.escalation_targets),
                          "response_due_at": iso_z(incident.response_due_at)})
         return incident
@@ -238,7 +238,7 @@ class IncidentStore:
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "change roles")
-            now = self._now()
+            now = self.now()
             holder = self._holder(session, incident.id, role)
             if holder is not None and holder.person == person:
                 raise ChangeRefused(f"{person} already holds {role} on {incident.id}; accepted: another person")
@@ -248,7 +248,7 @@ class IncidentStore:
             assignment = RoleAssignment(incident_id=incident.id, role=role, person=person, assumed_at=now)
             session.add(assignment)
             handover = f" (from {holder.person})" if holder else ""
-            self._event(session, incident, now, actor, "role_assigned", f"{person} is {role}{handover}",
+            self.record_event(session, incident, now, actor, "role_assigned", f"{person} is {role}{handover}",
                         {"role": role, "person": person, "previous": holder.person if holder else None})
         return assignment
 
@@ -259,10 +259,10 @@ class IncidentStore:
             holder = self._holder(session, incident.id, role)
             if holder is None:
                 raise ChangeRefused(f"nobody holds {role} on {incident.id}; accepted: a role that is held")
-            now = self._now()
+            now = self.now()
             holder.released_at = now
             session.add(holder)
-            self._event(session, incident, now, actor, "role_released", f"{holder.person} released {role}",
+            self.record_event(session, incident, now, actor, "role_released", f"{holder.person} released {role}",
                         {"role": role, "person": holder.person})
         return holder
 
@@ -285,7 +285,7 @@ class IncidentStore:
             steps = session.exec(select(ChecklistStep).where(ChecklistStep.incident_id == incident.id)
                                  .order_by(ChecklistStep.number)).all()
             chosen = [self._find_step(incident.id, steps, ref) for ref in step_refs]
-            now = self._now()
+            now = self.now()
             changed = []
             unique = {step.number: step for step in chosen}  # the same step named twice counts once
             for step in unique.values():
@@ -295,7 +295,7 @@ class IncidentStore:
                 session.add(step)
                 changed.append(step)
                 verb = "Done" if done else "Reopened"
-                self._event(session, incident, now, actor, "step_done" if done else "step_undone",
+                self.record_event(session, incident, now, actor, "step_done" if done else "step_undone",
                             f"{verb}: {step.number}. {step.text}",
                             {"step": step.number, "phase": step.phase, "text": step.text})
         return changed
@@ -322,7 +322,7 @@ class IncidentStore:
         text = _text(text, "note")
         with self.db.write() as session:
             incident = self._load(session, incident_id)
-            return self._event(session, incident, self._now(), actor, "note", text, {})
+            return self.record_event(session, incident, self.now(), actor, "note", text, {})
 
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
                            affected: str | None = None) -> StatusUpdate:
@@ -332,7 +332,7 @@ class IncidentStore:
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "post status updates")
-            now = self._now()
+            now = self.now()
             level = self.policy.level(incident.severity)
             due = self.policy.next_update_due(level, now) if incident.status in OPEN_STATUSES else None
             update = StatusUpdate(incident_id=incident.id, posted_at=now, posted_by=actor, status=incident.status,
@@ -340,7 +340,7 @@ class IncidentStore:
                                   next_update_due_at=due)
             session.add(update)
             incident.next_update_due_at = due
-            self._event(session, incident, now, actor, "status_update", message,
+            self.record_event(session, incident, now, actor, "status_update", message,
                         {"status": incident.status, "affected": affected, "next_update_due_at": iso_z(due)})
         return update
 
@@ -349,11 +349,11 @@ class IncidentStore:
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "start remediation")
-            now = self._now()
+            now = self.now()
             action = RemediationAction(incident_id=incident.id, description=description, started_at=now, started_by=actor)
             session.add(action)
             session.flush()
-            self._event(session, incident, now, actor, "remediation_started", description, {"action": action.id})
+            self.record_event(session, incident, now, actor, "remediation_started", description, {"action": action.id})
         return action
 
     def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
@@ -365,9 +365,9 @@ class IncidentStore:
                 raise IncidentNotFound(f"{incident.id} has no remediation action {action_id}; accepted: an id from `show`")
             if action.finished_at is not None:
                 raise ChangeRefused(f"remediation {action_id} already finished at {iso_z(action.finished_at)}; accepted: an active one")
-            now = self._now()
+            now = self.now()
             action.finished_at, action.outcome = now, outcome
             session.add(action)
-            self._event(session, incident, now, actor, "remediation_finished", f"{action.description}: {outcome}",
+            self.record_event(session, incident, now, actor, "remediation_finished", f"{action.description}: {outcome}",
                         {"action": action.id, "outcome": outcome})
         return action

@@ -1,0 +1,153 @@
+"""Reads behind the CLI, the dashboard and the exports. They return plain data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
+
+from playbooks import Policy
+from playbooks.durations import parse_duration
+from playbooks.policy import OPEN_STATUSES
+from store.clock import iso_z
+from store.errors import IncidentNotFound
+from store.models import ChecklistStep, Incident, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent
+from store.operations import normalise_id
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One row of the incident list."""
+
+    id: str
+    severity: str
+    type: str
+    environment: str
+    status: str
+    title: str
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    response_due_at: datetime
+    next_update_due_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "severity": self.severity, "type": self.type, "environment": self.environment,
+            "status": self.status, "title": self.title, "declared_at": iso_z(self.declared_at),
+            "acknowledged_at": iso_z(self.acknowledged_at), "response_due_at": iso_z(self.response_due_at),
+            "next_update_due_at": iso_z(self.next_update_due_at),
+        }
+
+
+_SUMMARY_COLUMNS = (
+    Incident.id, Incident.severity, Incident.type, Incident.environment, Incident.status, Incident.title,
+    Incident.declared_at, Incident.acknowledged_at, Incident.response_due_at, Incident.next_update_due_at,
+)
+
+
+def list_incidents(
+    session: Session,
+    *,
+    status: str = "open",
+    severity: str | None = None,
+    incident_type: str | None = None,
+    environment: str | None = None,
+    limit: int | None = None,
+) -> list[IncidentSummary]:
+    """Incidents, most severe and then newest first. `status` is open, all, or one status."""
+    query = sa_select(*_SUMMARY_COLUMNS)
+    if status == "open":
+        query = query.where(Incident.status.in_(OPEN_STATUSES))
+    elif status != "all":
+        query = query.where(Incident.status == status)
+    if severity:
+        query = query.where(Incident.severity == severity)
+    if incident_type:
+        query = query.where(Incident.type == incident_type)
+    if environment and environment != "all":
+        query = query.where(Incident.environment == environment)
+    query = query.order_by(Incident.severity, Incident.declared_at.desc(), Incident.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return [IncidentSummary(*row) for row in session.execute(query)]
+
+
+def get_incident(session: Session, incident_id: str) -> Incident:
+    incident = session.get(Incident, normalise_id(incident_id))
+    if incident is None:
+        raise IncidentNotFound(
+            f"no incident {incident_id!r}; accepted: an id like INC-2026-0115-001 from `incident-response list`"
+        )
+    return incident
+
+
+def incident_detail(session: Session, policy: Policy, incident_id: str, now: datetime) -> dict[str, Any]:
+    """Everything about one incident, with its policy as applied: the `show --json` form."""
+    incident = get_incident(session, incident_id)
+    level = policy.level(incident.severity)
+    workflow = policy.workflows.get(incident.type)
+    steps = session.exec(select(ChecklistStep).where(ChecklistStep.incident_id == incident.id)
+                         .order_by(ChecklistStep.number)).all()
+    roles = session.exec(select(RoleAssignment).where(RoleAssignment.incident_id == incident.id)
+                         .order_by(RoleAssignment.assumed_at, RoleAssignment.id)).all()
+    updates = session.exec(select(StatusUpdate).where(StatusUpdate.incident_id == incident.id)
+                           .order_by(StatusUpdate.posted_at, StatusUpdate.id)).all()
+    remediation = session.exec(select(RemediationAction).where(RemediationAction.incident_id == incident.id)
+                               .order_by(RemediationAction.started_at, RemediationAction.id)).all()
+    events = session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+                          .order_by(TimelineEvent.seq)).all()
+    is_open = incident.status in OPEN_STATUSES
+    phases = []
+    if workflow is not None:
+        for index, phase in enumerate(workflow.phases):
+            ends = incident.declared_at + parse_duration(phase.ends_at) if phase.ends_at else None
+            phase_steps = [s for s in steps if s.phase_index == index]
+            done = sum(1 for s in phase_steps if s.done_at)
+            phases.append({
+                "name": phase.name, "window": phase.window, "ends_at": iso_z(ends),
+                "done": done, "total": len(phase_steps),
+                "overdue": bool(is_open and ends and now > ends and done < len(phase_steps)),
+            })
+    return {
+        "id": incident.id, "title": incident.title, "severity": incident.severity, "severity_name": level.name,
+        "type": incident.type, "environment": incident.environment, "service": incident.service,
+        "status": incident.status, "version": incident.version, "declared_by": incident.declared_by,
+        "is_drill": incident.is_drill,
+        "started_at": iso_z(incident.started_at), "detected_at": iso_z(incident.detected_at),
+        "declared_at": iso_z(incident.declared_at), "acknowledged_at": iso_z(incident.acknowledged_at),
+        "mitigated_at": iso_z(incident.mitigated_at), "resolved_at": iso_z(incident.resolved_at),
+        "closed_at": iso_z(incident.closed_at),
+        "policy": {
+            "impact": level.impact, "customer_impact": level.customer_impact, "revenue_impact": level.revenue_impact,
+            "response_time": level.response_time, "response_due_at": iso_z(incident.response_due_at),
+            "response_overdue": incident.acknowledged_at is None and is_open and now > incident.response_due_at,
+            "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
+            "update_cadence": level.update_every, "communication": level.communication,
+            "next_update_due_at": iso_z(incident.next_update_due_at),
+            "update_overdue": bool(is_open and incident.next_update_due_at and now > incident.next_update_due_at),
+            "stakeholders": [{"group": g.name, "channel": g.channel} for g in policy.stakeholders(level)],
+        },
+        "phases": phases,
+        "checklist": [
+            {"number": s.number, "phase": s.phase, "text": s.text, "done": s.done_at is not None,
+             "done_at": iso_z(s.done_at), "done_by": s.done_by} for s in steps
+        ],
+        "roles": [
+            {"role": r.role, "person": r.person, "assumed_at": iso_z(r.assumed_at), "released_at": iso_z(r.released_at)}
+            for r in roles
+        ],
+        "status_updates": [
+            {"posted_at": iso_z(u.posted_at), "posted_by": u.posted_by, "status": u.status, "severity": u.severity,
+             "affected": u.affected, "message": u.message, "next_update_due_at": iso_z(u.next_update_due_at)}
+            for u in updates
+        ],
+        "remediation": [
+            {"id": a.id, "description": a.description, "started_at": iso_z(a.started_at), "started_by": a.started_by,
+             "finished_at": iso_z(a.finished_at), "outcome": a.outcome} for a in remediation
+        ],
+        "timeline": [
+            {"seq": e.seq, "at": iso_z(e.at), "actor": e.actor, "kind": e.kind, "summary": e.summary} for e in events
+        ],
+    }

@@ -1,0 +1,182 @@
+"""Import of historical incidents from JSON, and the JSON export that round-trips
+through it.
+
+The import form is a list of objects, one per incident:
+  title, severity (any alias), type, environment, status,
+  started_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at,
+  closed_at (ISO 8601; detected_at and declared_at required, the others optional, in
+  that order), and optionally id, service, is_drill.
+The export adds fields the import ignores (policy, checklist, timeline, ...).
+Everything is validated before anything is written, and written in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from playbooks.errors import PolicyValueError
+from playbooks.policy import OPEN_STATUSES
+from store.clock import iso_z, to_utc_naive
+from store.models import ChecklistStep, Incident
+from store.operations import IncidentStore
+
+LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
+# Keys `export --format json` writes that describe, rather than define, an incident.
+EXPORT_ONLY_KEYS = frozenset({
+    "severity_name", "version", "declared_by", "policy", "phases", "checklist", "roles", "status_updates",
+    "remediation", "timeline",
+})
+ID_PATTERN = re.compile(r"^INC-\d{4}-\d{4}-\d{3,}$")
+
+
+class ImportError_(PolicyValueError):
+    """The import file is not acceptable; nothing was written."""
+
+
+class ImportedIncident(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    title: str
+    severity: str
+    type: str
+    environment: str
+    status: str
+    service: str | None = None
+    is_drill: bool = False
+    started_at: datetime | None = None
+    detected_at: datetime
+    declared_at: datetime
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @field_validator(*LIFECYCLE)
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return to_utc_naive(value) if value is not None else None
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str | None) -> str | None:
+        if value is not None and not ID_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an incident id; accepted: INC-YYYY-MMDD-NNN")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the title is empty; accepted: some text")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "ImportedIncident":
+        present = [(name, getattr(self, name)) for name in LIFECYCLE if getattr(self, name) is not None]
+        for (first, a), (second, b) in zip(present, present[1:]):
+            if a > b:
+                raise ValueError(f"{second} ({iso_z(b)}) is before {first} ({iso_z(a)}); accepted: {' <= '.join(LIFECYCLE)}")
+        return self
+
+
+def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedIncident:
+    if not isinstance(raw, dict):
+        raise ImportError_(f"{where} is not an object; accepted: a list of incident objects")
+    fields = {k: v for k, v in raw.items() if k not in EXPORT_ONLY_KEYS}
+    try:
+        record = ImportedIncident.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "record"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = f"is not a known field; accepted: {', '.join(ImportedIncident.model_fields)}"
+        raise ImportError_(f"{where}: field {field} {message}") from None
+    try:
+        level = store.policy.level(record.severity)
+        workflow = store.policy.workflow(record.type)
+        environment = store.policy.environment(record.environment)
+        status = store.policy.status(record.status)
+    except PolicyValueError as exc:
+        raise ImportError_(f"{where}: {exc}") from None
+    if status in ("resolved", "closed") and record.resolved_at is None:
+        raise ImportError_(f"{where}: status {status} needs resolved_at; accepted: a resolved_at timestamp")
+    if status == "closed" and record.closed_at is None:
+        raise ImportError_(f"{where}: status closed needs closed_at; accepted: a closed_at timestamp")
+    if status in OPEN_STATUSES and (record.resolved_at or record.closed_at):
+        raise ImportError_(f"{where}: status {status} cannot have resolved_at or closed_at; accepted: resolved or closed")
+    return record.model_copy(update={"severity": level.id, "type": workflow.type, "environment": environment,
+                                      "status": status})
+
+
+def parse_import(store: IncidentStore, text: str, source: str = "input") -> list[ImportedIncident]:
+    """Check a whole import document; raise ImportError_ naming the first bad record."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportError_(f"{source}: line {exc.lineno} column {exc.colno}: {exc.msg}; accepted: JSON") from None
+    if not isinstance(data, list):
+        raise ImportError_(f"{source}: the top level is not a list; accepted: a list of incident objects")
+    records = [_check_record(store, raw, f"{source}: incident {index + 1}") for index, raw in enumerate(data)]
+    ids = [r.id for r in records if r.id]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate:
+        raise ImportError_(f"{source}: id {duplicate} appears twice; accepted: each id once")
+    return records
+
+
+def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, actor: str) -> list[str]:
+    """Write checked records in one transaction; returns their ids."""
+    now = store.now()
+    written: list[str] = []
+    with store.db.write() as session:
+        for record in records:
+            if record.id and session.get(Incident, record.id) is not None:
+                raise ImportError_(f"incident {record.id} already exists; accepted: new ids, or omit id to allocate one")
+        for record in records:
+            level = store.policy.level(record.severity)
+            workflow = store.policy.workflow(record.type)
+            incident = Incident(
+                id=record.id or store.allocate_id(session, record.declared_at),
+                title=record.title, severity=level.id, type=workflow.type, environment=record.environment,
+                service=record.service, status=record.status, declared_by=actor, is_drill=record.is_drill,
+                **{name: getattr(record, name) for name in LIFECYCLE},
+                response_due_at=store.policy.response_deadline(level, record.detected_at),
+                next_update_due_at=(store.policy.next_update_due(level, now)
+                                    if record.status in OPEN_STATUSES else None),
+                version=0,
+            )
+            session.add(incident)
+            session.flush()
+            number = 0
+            for phase_index, phase in enumerate(workflow.phases):
+                for text in phase.steps:
+                    number += 1
+                    session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
+                                              phase=phase.name, text=text))
+            store.record_event(session, incident, now, actor, "imported",
+                         f"Imported {level.id} {workflow.type} in {record.environment}: {record.title}",
+                         {name: iso_z(getattr(record, name)) for name in LIFECYCLE})
+            written.append(incident.id)
+    return written
+
+
+def import_file(store: IncidentStore, path: Path, *, actor: str) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportError_(f"{path}: cannot be read ({exc}); accepted: a readable UTF-8 JSON file") from None
+    return import_incidents(store, parse_import(store, text, str(path)), actor=actor)
+
+
+def export_json(detail: dict[str, Any]) -> str:
+    """The export of one incident: a one-element import document with its full detail."""
+    return json.dumps([detail], indent=2, ensure_ascii=False)

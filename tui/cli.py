@@ -1,0 +1,387 @@
+"""The `incident-response` (alias `ir`) command line.
+
+  incident-response SEVERITY TYPE ENVIRONMENT [--title T] [--service S] [--no-tui]
+  incident-response list|show|ack|status|severity|assign|release|tick|untick|note|
+                    update|remediate|resolve|close|export|import|audit ...
+
+Every error a user can cause is one line on stderr and exit status 2; nothing is
+written. A database that cannot be reached exits 1, also in one line.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+PROG = "incident-response"
+COMMANDS = (
+    "list", "show", "ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
+    "remediate", "resolve", "close", "export", "import", "audit",
+)
+
+
+class UsageError(Exception):
+    """A bad command line; printed as one line, exit 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS defaults so a value given before the command is not reset after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--as", dest="actor", default=argparse.SUPPRESS, metavar="NAME",
+                        help="who is acting (default: $USER)")
+    common.add_argument("--db", dest="database_url", default=argparse.SUPPRESS, metavar="URL",
+                        help="database URL (default: $IR_DATABASE_URL or the SQLite file in the data dir)")
+    return common
+
+
+def _declare_parser() -> OneLineParser:
+    parser = OneLineParser(prog=PROG, parents=[_common()],
+                           description="Declare an incident: incident-response SEVERITY TYPE ENVIRONMENT.")
+    parser.add_argument("severity", help="critical, high, medium, low (or SEV-1..4, p1..4, 1..4)")
+    parser.add_argument("type", help="outage, security, performance, data, integration")
+    parser.add_argument("environment", help="production, staging, development")
+    parser.add_argument("--title", help="one line: what is broken, for whom")
+    parser.add_argument("--service", help="the affected service")
+    parser.add_argument("--no-tui", action="store_true", help="print the new id only")
+    return parser
+
+
+def _command_parser() -> OneLineParser:
+    common = _common()
+    parser = OneLineParser(prog=PROG, parents=[common], description=(
+        "Run incidents from the terminal. Declare with `incident-response SEVERITY TYPE ENVIRONMENT`; "
+        "with no arguments, open the command center."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    def add(name: str, help_text: str, *, json_flag: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, parents=[common], description=help_text)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    p = add("list", "list incidents", json_flag=True)
+    p.add_argument("--status", default="open", help="open (default), all, or one status")
+    p.add_argument("--severity")
+    p.add_argument("--type")
+    p.add_argument("--env", "--environment", dest="env")
+    p.add_argument("--limit", type=int, default=None)
+    p = add("show", "show one incident with its policy, checklist, roles and timeline", json_flag=True)
+    p.add_argument("id")
+    add("ack", "acknowledge an incident").add_argument("id")
+    p = add("status", "move an incident: investigating, identified, monitoring, resolved, closed")
+    p.add_argument("id")
+    p.add_argument("status")
+    p = add("severity", "re-rate an incident")
+    p.add_argument("id")
+    p.add_argument("severity")
+    p = add("assign", "give a role to a person (the previous holder is released)")
+    p.add_argument("id")
+    p.add_argument("role")
+    p.add_argument("person")
+    p = add("release", "release a role")
+    p.add_argument("id")
+    p.add_argument("role")
+    for name, verb in (("tick", "mark steps done"), ("untick", "mark steps not done")):
+        p = add(name, f"{verb}: step numbers or the start of a step's text")
+        p.add_argument("id")
+        p.add_argument("steps", nargs="+")
+    p = add("note", "add a note to the timeline")
+    p.add_argument("id")
+    p.add_argument("text", nargs="+")
+    p = add("update", "post a status update (the next one falls due by the severity's cadence)")
+    p.add_argument("id")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--affected", help="who or what is affected, for the status page")
+    p = add("remediate", "start a remediation action, or finish one with --done N")
+    p.add_argument("id")
+    p.add_argument("text", nargs="*")
+    p.add_argument("--done", type=int, metavar="N", help="finish remediation action N")
+    p.add_argument("--outcome", default="done")
+    add("resolve", "mark an incident resolved").add_argument("id")
+    add("close", "close a resolved incident").add_argument("id")
+    p = add("export", "write an incident as JSON (re-importable) or Markdown")
+    p.add_argument("id")
+    p.add_argument("--format", choices=("json", "md"), default="json")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p = add("import", "import historical incidents from a JSON file")
+    p.add_argument("file")
+    p = add("audit", "verify the timeline's hash chain", json_flag=True)
+    p.add_argument("action", choices=("verify",))
+    return parser
+
+
+def _is_command_line(argv: Sequence[str]) -> bool:
+    """True when the first word is a subcommand (or help); else it is a declaration."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in ("--as", "--db"):
+            skip = True
+            continue
+        if word.startswith("-"):
+            if word in ("-h", "--help"):
+                return True
+            continue
+        return word in COMMANDS
+    return True  # no positional words: open the command center
+
+
+class Context:
+    """What every command needs: the store, built lazily so `--help` stays instant."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.actor = getattr(args, "actor", None) or os.environ.get("USER") or getpass.getuser()
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from playbooks import load_policy
+            from store.database import open_database
+            from store.operations import IncidentStore
+            from store.paths import default_database_url, user_playbooks_dir
+
+            policy = load_policy(user_playbooks_dir())
+            url = getattr(self.args, "database_url", None) or default_database_url()
+            self._store = IncidentStore(open_database(url), policy)
+        return self._store
+
+    def detail(self, incident_id: str) -> dict[str, Any]:
+        from store.queries import incident_detail
+
+        with self.store.db.read() as session:
+            return incident_detail(session, self.store.policy, incident_id, self.store.now())
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def run_declare(argv: Sequence[str]) -> int:
+    args = _declare_parser().parse_args(argv)
+    ctx = Context(args)
+    incident = ctx.store.declare(args.severity, args.type, args.environment, actor=ctx.actor,
+                                 title=args.title, service=args.service)
+    if args.no_tui:
+        print(incident.id)
+        return 0
+    from tui.cli_output import incident_text
+
+    print(incident_text(ctx.detail(incident.id), timeline_limit=5))
+    return 0
+
+
+def run_command(argv: Sequence[str]) -> int:
+    args = _command_parser().parse_args(argv)
+    ctx = Context(args)
+    if args.command is None:
+        return _open_command_center(ctx)
+    handler = globals()[f"_cmd_{args.command}"]
+    return handler(ctx, args) or 0
+
+
+def _open_command_center(ctx: Context) -> int:
+    # The full-screen command center comes with the TUI; until then, the open incidents.
+    from tui.cli_output import incident_table
+    from store.queries import list_incidents
+
+    with ctx.store.db.read() as session:
+        rows = list_incidents(session)
+    print(incident_table(rows, ctx.store.now()))
+    return 0
+
+
+def _cmd_list(ctx: Context, args: argparse.Namespace) -> None:
+    from store.queries import list_incidents
+    from tui.cli_output import incident_table
+
+    policy = ctx.store.policy
+    status = args.status.lower()
+    if status not in ("open", "all"):
+        try:
+            status = policy.status(status)
+        except ValueError as exc:
+            raise UsageError(f"{exc}, open, all") from None
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit} is not a positive number; accepted: 1 or more")
+    filters = {
+        "severity": policy.level(args.severity).id if args.severity else None,
+        "incident_type": policy.workflow(args.type).type if args.type else None,
+        "environment": None if not args.env or args.env == "all" else policy.environment(args.env),
+    }
+    with ctx.store.db.read() as session:
+        rows = list_incidents(session, status=status, limit=args.limit, **filters)
+    if args.json:
+        _print_json([row.as_json() for row in rows])
+    else:
+        print(incident_table(rows, ctx.store.now()))
+
+
+def _cmd_show(ctx: Context, args: argparse.Namespace) -> None:
+    detail = ctx.detail(args.id)
+    if args.json:
+        _print_json(detail)
+    else:
+        from tui.cli_output import incident_text
+
+        print(incident_text(detail))
+
+
+def _cmd_ack(ctx: Context, args: argparse.Namespace) -> None:
+    incident = ctx.store.acknowledge(args.id, actor=ctx.actor)
+    late = "" if incident.acknowledged_at <= incident.response_due_at else " (after the response deadline)"
+    print(f"{incident.id} acknowledged by {ctx.actor}{late}")
+
+
+def _cmd_status(ctx: Context, args: argparse.Namespace) -> None:
+    incident = ctx.store.change_status(args.id, args.status, actor=ctx.actor)
+    print(f"{incident.id} is now {incident.status}")
+
+
+def _cmd_resolve(ctx: Context, args: argparse.Namespace) -> None:
+    incident = ctx.store.resolve(args.id, actor=ctx.actor)
+    print(f"{incident.id} is now {incident.status}")
+
+
+def _cmd_close(ctx: Context, args: argparse.Namespace) -> None:
+    incident = ctx.store.close(args.id, actor=ctx.actor)
+    print(f"{incident.id} is now {incident.status}")
+
+
+def _cmd_severity(ctx: Context, args: argparse.Namespace) -> None:
+    incident = ctx.store.change_severity(args.id, args.severity, actor=ctx.actor)
+    print(f"{incident.id} is now {incident.severity}; response due {incident.response_due_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _cmd_assign(ctx: Context, args: argparse.Namespace) -> None:
+    assignment = ctx.store.assign_role(args.id, args.role, args.person, actor=ctx.actor)
+    print(f"{assignment.person} is {assignment.role} on {assignment.incident_id}")
+
+
+def _cmd_release(ctx: Context, args: argparse.Namespace) -> None:
+    released = ctx.store.release_role(args.id, args.role, actor=ctx.actor)
+    print(f"{released.person} released {released.role} on {released.incident_id}")
+
+
+def _tick(ctx: Context, args: argparse.Namespace, done: bool) -> None:
+    changed = ctx.store.tick(args.id, args.steps, actor=ctx.actor, done=done)
+    if not changed:
+        print("No change: " + ("already done" if done else "already open"))
+    for step in changed:
+        print(f"[{'x' if done else ' '}] {step.number}. {step.text}")
+
+
+def _cmd_tick(ctx: Context, args: argparse.Namespace) -> None:
+    _tick(ctx, args, True)
+
+
+def _cmd_untick(ctx: Context, args: argparse.Namespace) -> None:
+    _tick(ctx, args, False)
+
+
+def _cmd_note(ctx: Context, args: argparse.Namespace) -> None:
+    event = ctx.store.add_note(args.id, " ".join(args.text), actor=ctx.actor)
+    print(f"Noted on {event.incident_id} (event #{event.seq})")
+
+
+def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
+    from reports.status_page import status_page_text
+    from store.clock import iso_z
+
+    update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected)
+    detail = ctx.detail(update.incident_id)
+    detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
+    headline = ctx.store.policy.workflows[detail["type"]].headline
+    print(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
+                           iso_z(update.next_update_due_at)), end="")
+
+
+def _cmd_remediate(ctx: Context, args: argparse.Namespace) -> None:
+    if args.done is not None:
+        action = ctx.store.finish_remediation(args.id, args.done, actor=ctx.actor, outcome=args.outcome)
+        print(f"Remediation #{action.id} finished: {action.outcome}")
+        return
+    if not args.text:
+        raise UsageError("remediate needs a description or --done N; accepted: remediate ID TEXT...")
+    action = ctx.store.start_remediation(args.id, " ".join(args.text), actor=ctx.actor)
+    print(f"Remediation #{action.id} started on {action.incident_id}: {action.description}")
+
+
+def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
+    detail = ctx.detail(args.id)
+    if args.format == "json":
+        from store.transfer import export_json
+
+        text = export_json(detail) + "\n"
+    else:
+        from reports.incident_markdown import incident_markdown
+
+        text = incident_markdown(detail)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output} ({exc.strerror}); accepted: a writable file path") from None
+        print(f"Wrote {args.output}")
+    else:
+        print(text, end="")
+
+
+def _cmd_import(ctx: Context, args: argparse.Namespace) -> None:
+    from store.transfer import import_file
+
+    ids = import_file(ctx.store, Path(args.file), actor=ctx.actor)
+    print(f"Imported {len(ids)} incident(s)" + (f": {ids[0]} .. {ids[-1]}" if ids else ""))
+
+
+def _cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
+    from store.audit import verify_chain
+
+    with ctx.store.db.read() as session:
+        result = verify_chain(session)
+    if args.json:
+        _print_json({"ok": result.ok, "events_checked": result.events_checked, "problem": result.problem,
+                     "seq": result.seq})
+    else:
+        print(result.sentence())
+    return 0 if result.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from playbooks.errors import PlaybookError, PolicyValueError
+    from store.errors import DatabaseUnavailable
+
+    try:
+        return run_command(argv) if _is_command_line(argv) else run_declare(argv)
+    except (UsageError, PolicyValueError, PlaybookError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: one sentence, never a traceback
+        if os.environ.get("IR_DEBUG"):
+            raise
+        print(f"{PROG}: internal error ({type(exc).__name__}: {exc}); set IR_DEBUG=1 for details", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
