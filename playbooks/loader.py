@@ -53,7 +53,10 @@ def load_file(path: Path, model: type[M]) -> M:
     except UnicodeDecodeError:
         raise PlaybookError(f"{path}: is not UTF-8 text; accepted: a UTF-8 TOML file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise PlaybookError(f"{path}: {exc}; accepted: TOML syntax (https://toml.io)") from None
+        # Python 3.11's message carries "(at line N, column M)" except at the very end.
+        last_line = raw.decode("utf-8").count("\n") + 1
+        message = str(exc).replace("(at end of document)", f"(at line {last_line}, the end of the file)")
+        raise PlaybookError(f"{path}: {message}; accepted: TOML syntax (https://toml.io)") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
