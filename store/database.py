@@ -158,5 +158,7 @@ def ensure_schema(db: Database) -> int:
                 # The chain head may not exist yet: lock on a fixed key instead.
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
             return migrations.migrate(conn)
+    except migrations.SchemaTooNew as exc:
+        raise DatabaseUnavailable(str(exc)) from None
     except OperationalError as exc:
         raise DatabaseUnavailable(_explain(exc)) from exc

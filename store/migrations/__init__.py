@@ -15,6 +15,10 @@ from types import ModuleType
 from sqlalchemy import Connection, inspect, text
 
 
+class SchemaTooNew(Exception):
+    """The database was written by a newer release of this program."""
+
+
 def migrations() -> list[ModuleType]:
     found = [
         importlib.import_module(f"{__name__}.{info.name}")
@@ -41,7 +45,7 @@ def migrate(conn: Connection, target: int | None = None) -> int:
     target = head_version() if target is None else target
     version = current_version(conn)
     if version > head_version():
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"the database schema is version {version}, newer than this program's {head_version()}; "
             "accepted: upgrade incident-response"
         )
