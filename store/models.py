@@ -13,6 +13,8 @@ from sqlmodel import Field, SQLModel
 
 
 class Incident(SQLModel, table=True):
+    # Migration 1 also creates ix_incident_triage (severity, declared_at DESC, id DESC)
+    # for the incident list's order.
     __tablename__ = "incident"
 
     id: str = Field(primary_key=True, max_length=32)  # INC-YYYY-MMDD-NNN

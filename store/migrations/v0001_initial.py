@@ -28,7 +28,7 @@ def _incident_ref(nullable: bool = False, index: bool = True) -> Column:
 
 
 def _tables(md: MetaData) -> None:
-    Table(
+    incident = Table(
         "incident", md,
         Column("id", String(32), primary_key=True),
         Column("title", String, nullable=False),
@@ -50,6 +50,8 @@ def _tables(md: MetaData) -> None:
         Column("response_due_at", DateTime, nullable=False),
         Column("next_update_due_at", DateTime),
     )
+    # The list's order (most severe, then newest) read straight off an index.
+    Index("ix_incident_triage", incident.c.severity, incident.c.declared_at.desc(), incident.c.id.desc())
     Table(
         "incident_sequence", md,
         Column("day", String(8), primary_key=True),
