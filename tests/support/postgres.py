@@ -18,6 +18,11 @@ class PostgresUnavailable(Exception):
 
 
 def _bin_dir() -> str:
+    override = os.environ.get("IR_TEST_POSTGRES_BIN")  # lets a test pretend the server is missing
+    if override is not None:
+        if os.path.exists(os.path.join(override, "initdb")):
+            return override
+        raise PostgresUnavailable(f"no initdb in IR_TEST_POSTGRES_BIN={override}")
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     if candidates:
         return os.path.dirname(candidates[0])
