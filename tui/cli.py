@@ -177,9 +177,32 @@ def run_declare(argv: Sequence[str]) -> int:
     if args.no_tui:
         print(incident.id)
         return 0
+    if _interactive():
+        return _run_tui(ctx, open_incident=incident.id)
     from tui.cli_output import incident_text
 
     print(incident_text(ctx.detail(incident.id), timeline_limit=5))
+    return 0
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
+    from tui.app import ssh_session
+
+    under_ssh = ssh_session()
+    if under_ssh:
+        # Fewer frames over a slow link; read by textual at import, so set before it.
+        os.environ.setdefault("TEXTUAL_FPS", "15")
+        os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    from tui.app import Settings, make_app
+    from tui.settings import read_tui_settings
+
+    store = ctx.store
+    settings = Settings(actor=ctx.actor, under_ssh=under_ssh, **read_tui_settings())
+    make_app(store, settings, open_incident).run()
     return 0
 
 
@@ -193,7 +216,9 @@ def run_command(argv: Sequence[str]) -> int:
 
 
 def _open_command_center(ctx: Context) -> int:
-    # The full-screen command center comes with the TUI; until then, the open incidents.
+    if _interactive():
+        return _run_tui(ctx)
+    # Not a terminal (a pipe, a cron job, CI): print the open incidents instead.
     from tui.cli_output import incident_table
     from store.queries import list_incidents
 

@@ -1,0 +1,53 @@
+"""The one-key handover document: what the next engineer needs to take over."""
+from __future__ import annotations
+
+from typing import Any
+
+from reports.incident_markdown import when_text
+
+HANDOVER_EVENTS = 20
+
+
+def handover_markdown(detail: dict[str, Any], generated_at: str, compliance_clocks: list[dict] | None = None) -> str:
+    """Roles, status, done/open by phase, next update due, compliance clocks, last 20 events."""
+    policy = detail["policy"]
+    lines = [
+        f"# Handover: {detail['id']} — {detail['title']}",
+        "",
+        f"Generated {when_text(generated_at)}.",
+        "",
+        "## Status",
+        "",
+        f"- **Severity:** {detail['severity']} ({detail['severity_name']}), {detail['type']} in {detail['environment']}",
+        f"- **Status:** {detail['status']}",
+        f"- **Declared:** {when_text(detail['declared_at'])}; acknowledged {when_text(detail['acknowledged_at'])}",
+        f"- **Response due:** {when_text(policy['response_due_at'])}" + (" — OVERDUE" if policy["response_overdue"] else ""),
+        f"- **Next status update due:** {when_text(policy['next_update_due_at'])}"
+        + (" — OVERDUE" if policy["update_overdue"] else "") + f" ({policy['communication']})",
+        f"- **Escalation:** {policy['escalation']}",
+        "",
+        "## Roles",
+        "",
+    ]
+    held = [r for r in detail["roles"] if r["released_at"] is None]
+    lines += [f"- **{r['role']}:** {r['person']} since {when_text(r['assumed_at'])}" for r in held] or ["- nobody assigned"]
+    lines += ["", "## Checklist by phase", ""]
+    for phase in detail["phases"]:
+        steps = [s for s in detail["checklist"] if s["phase"] == phase["name"]]
+        overdue = " — OVERDUE" if phase["overdue"] else ""
+        lines += [f"### {phase['name']} ({phase['window']}): {phase['done']}/{phase['total']} done{overdue}", ""]
+        done = [s for s in steps if s["done"]]
+        open_ = [s for s in steps if not s["done"]]
+        lines += ["Open:"] + [f"- [ ] {s['number']}. {s['text']}" for s in open_] if open_ else ["Open: none"]
+        lines += ["", "Done:"] + [f"- [x] {s['number']}. {s['text']} ({s['done_by']})" for s in done] if done else ["", "Done: none"]
+        lines.append("")
+    lines += ["## Compliance clocks", ""]
+    lines += [f"- **{c['regime']}:** {c['requirement']} — due {when_text(c['due_at'])}" for c in (compliance_clocks or [])] \
+        or ["- none running"]
+    active = [a for a in detail["remediation"] if a["finished_at"] is None]
+    lines += ["", "## Active remediation", ""]
+    lines += [f"- {a['description']} (since {when_text(a['started_at'])}, {a['started_by']})" for a in active] or ["- none"]
+    events = detail["timeline"][-HANDOVER_EVENTS:]
+    lines += ["", f"## Last {len(events)} timeline events", ""]
+    lines += [f"- {when_text(e['at'])} **{e['actor']}** {e['summary']}" for e in events]
+    return "\n".join(lines) + "\n"

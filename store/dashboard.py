@@ -1,0 +1,110 @@
+"""What the command center's dashboard shows, read in one go as plain data.
+
+Widgets get these dataclasses, never a session.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select as sa_select
+from sqlmodel import Session, select
+
+from playbooks.policy import OPEN_STATUSES
+from store.models import Anomaly, ChainHead, Incident, MetricSample, RemediationAction, TimelineEvent
+from store.queries import IncidentSummary, list_incidents
+
+# The spec's "System Health Overview", in its order.
+HEALTH_METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory")
+BASELINE_WINDOW = timedelta(days=7)
+SPARKLINE_POINTS = 30
+
+
+@dataclass(frozen=True)
+class MetricHealth:
+    metric: str
+    value: float | None
+    baseline: float | None
+    series: tuple[float, ...]
+    at: datetime | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class AnomalyRow:
+    at: datetime
+    description: str
+    metric: str
+
+
+@dataclass(frozen=True)
+class RemediationRow:
+    incident_id: str
+    description: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    incidents: list[IncidentSummary]
+    counts: dict[str, int]
+    health: list[MetricHealth]
+    anomalies: list[AnomalyRow]
+    remediation: list[RemediationRow]
+    last_seq: int
+    has_metric_source: bool = field(default=False)
+
+
+def read_health(session: Session, now: datetime) -> list[MetricHealth]:
+    health = []
+    since = now - BASELINE_WINDOW
+    for metric in HEALTH_METRICS:
+        recent = session.exec(select(MetricSample).where(MetricSample.metric == metric)
+                              .order_by(MetricSample.at.desc()).limit(SPARKLINE_POINTS)).all()
+        if not recent:
+            health.append(MetricHealth(metric, None, None, (), None, None))
+            continue
+        window = session.exec(select(MetricSample.value).where(MetricSample.metric == metric,
+                                                               MetricSample.at >= since)
+                              .order_by(MetricSample.at.desc()).limit(20_000)).all()
+        baseline = statistics.median(window) if window else None
+        latest = recent[0]
+        health.append(MetricHealth(metric, latest.value, baseline, tuple(s.value for s in reversed(recent)),
+                                   latest.at, latest.source))
+    return health
+
+
+def read_dashboard(session: Session, now: datetime, anomaly_limit: int = 8) -> DashboardData:
+    incidents = list_incidents(session, status="open")
+    counts = {f"SEV-{n}": 0 for n in range(1, 5)}
+    for row in incidents:
+        counts[row.severity] = counts.get(row.severity, 0) + 1
+    health = read_health(session, now)
+    anomalies = [AnomalyRow(a.at, a.description, a.metric) for a in session.exec(
+        select(Anomaly).order_by(Anomaly.at.desc()).limit(anomaly_limit)).all()]
+    remediation = [RemediationRow(r.incident_id, r.description, r.started_at) for r in session.exec(
+        select(RemediationAction).join(Incident, Incident.id == RemediationAction.incident_id)
+        .where(RemediationAction.finished_at.is_(None), Incident.status.in_(OPEN_STATUSES))
+        .order_by(RemediationAction.started_at)).all()]
+    return DashboardData(incidents, counts, health, anomalies, remediation, last_seq(session),
+                         any(h.value is not None for h in health))
+
+
+def last_seq(session: Session) -> int:
+    head = session.get(ChainHead, 1)
+    return head.last_seq if head else 0
+
+
+def incidents_changed_since(session: Session, seq: int) -> tuple[int, set[str | None]]:
+    """The chain position now and which incidents had events after `seq`: lets a view
+    re-read only what another process changed."""
+    rows = session.execute(sa_select(TimelineEvent.seq, TimelineEvent.incident_id)
+                           .where(TimelineEvent.seq > seq)).all()
+    if not rows:
+        return seq, set()
+    return max(r[0] for r in rows), {r[1] for r in rows}
+
+
+def metric_sample_count(session: Session) -> int:
+    return session.execute(sa_select(func.count()).select_from(MetricSample)).scalar_one()

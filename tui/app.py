@@ -1,0 +1,170 @@
+"""The command center: a Textual app over the store. Built by `make_app`, which the CLI
+and every test call with their own store, clock and settings."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from store.dashboard import incidents_changed_since, last_seq
+from store.operations import IncidentStore
+from tui import live
+
+
+@dataclass
+class Settings:
+    """What a user may set for the command center (config file `[tui]`, or tests)."""
+
+    actor: str
+    export_dir: Path = field(default_factory=Path.cwd)
+    keymap: dict[str, str] = field(default_factory=dict)
+    watch: bool = True
+    under_ssh: bool = False
+
+
+class StoreChanged(Message):
+    """Some process wrote to the store; `can_replace` collapses a burst into one check."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged)
+
+
+class CommandCenter(App):
+    TITLE = "incident-response"
+    CSS_PATH = "command_center.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("d", "declare", "Declare", id="app.declare"),
+    ]
+
+    def __init__(self, store: IncidentStore, settings: Settings, open_incident: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.open_incident = open_incident
+        self.seen_seq = 0
+        self._stop_watching = threading.Event()
+        if settings.under_ssh:
+            self.animation_level = "none"
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
+
+    # -- time and identity --------------------------------------------------------
+    def clock(self) -> datetime:
+        return self.store.now()
+
+    @property
+    def actor(self) -> str:
+        return self.settings.actor
+
+    # -- screens ---------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from tui.screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
+        if self.open_incident:
+            self.open_war_room(self.open_incident)
+        self.set_interval(1.0, self._tick)
+        if self.settings.watch:
+            self._watch()
+
+    def open_war_room(self, incident_id: str) -> None:
+        from tui.screens.war_room import WarRoomScreen
+
+        self.push_screen(WarRoomScreen(incident_id))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_declare(self) -> None:
+        from tui.screens.declare import DeclareScreen
+
+        def declared(incident_id: str | None) -> None:
+            if incident_id:
+                self.check_for_changes()
+                self.open_war_room(incident_id)
+
+        self.push_screen(DeclareScreen(), declared)
+
+    def _tick(self) -> None:
+        tick = getattr(self.screen, "tick", None)
+        if tick is not None:
+            tick()
+
+    # -- other writers -----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def _watch(self) -> None:
+        def changed() -> None:
+            self.post_message(StoreChanged())
+
+        db = self.store.db
+        if db.sqlite_path is not None:
+            live.watch_sqlite(db.sqlite_path, changed, self._stop_watching)
+        else:
+            live.poll(1.0, changed, self._stop_watching)
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
+        self.check_for_changes()
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
+    def check_for_changes(self) -> None:
+        with self.store.db.read() as session:
+            seq, incident_ids = incidents_changed_since(session, self.seen_seq)
+        if incident_ids:
+            self.call_from_thread(self._deliver, seq, incident_ids)
+
+    def _deliver(self, seq: int, incident_ids: set[str | None]) -> None:
+        self.seen_seq = max(self.seen_seq, seq)
+        changed = getattr(self.screen, "store_changed", None)
+        if changed is not None:
+            changed(incident_ids)
+
+    def remember_seq(self) -> None:
+        """A screen that just read everything is current up to now."""
+        with self.store.db.read() as session:
+            self.seen_seq = max(self.seen_seq, last_seq(session))
+
+    async def action_quit(self) -> None:
+        self._stop_watching.set()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop_watching.set()
+
+    # -- command palette: every action of the screen, by its binding ---------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            node = active.node
+
+            def run(node=node, action=binding.action) -> None:
+                self.call_later(self.run_action, action, node)
+
+            yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
+        yield from super().get_system_commands(screen)
+
+
+def make_app(store: IncidentStore, settings: Settings, open_incident: str | None = None) -> CommandCenter:
+    """The one way the command center is built (CLI, tests, screenshots)."""
+    return CommandCenter(store, settings, open_incident)
+
+
+def ssh_session() -> bool:
+    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))

@@ -1,0 +1,54 @@
+"""What every command-center screen shares: store access in workers, one-sentence errors."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from playbooks.errors import PlaybookError, PolicyValueError
+from store.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from tui.app import CommandCenter
+
+
+def explain(error: BaseException) -> str:
+    """One sentence for the user, whatever went wrong."""
+    if isinstance(error, (PolicyValueError, PlaybookError, DatabaseUnavailable)):
+        return str(error)
+    return f"Unexpected error ({type(error).__name__}: {error}); the screen keeps the last good data."
+
+
+def report_worker_failure(screen, event: Worker.StateChanged) -> None:
+    if event.state == WorkerState.ERROR and event.worker.error is not None:
+        user_error = isinstance(event.worker.error, PolicyValueError)
+        screen.notify(explain(event.worker.error), severity="warning" if user_error else "error",
+                      timeout=8)
+
+
+class StoreScreen(Screen):
+    """A screen whose data comes from the store through thread workers."""
+
+    @property
+    def center(self) -> "CommandCenter":
+        return self.app  # type: ignore[return-value]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event)
+
+    def store_changed(self, incident_ids: set[str | None]) -> None:
+        """Called by the app when other writers (or we) changed these incidents."""
+
+    def tick(self) -> None:
+        """Called once a second to advance clocks."""
+
+    def write(self, action: Callable[[], object], done: str | None = None) -> None:
+        """Run a store operation off the UI thread; changes come back through store_changed."""
+        self.run_worker(lambda: self._write(action, done), thread=True, exit_on_error=False, group="write")
+
+    def _write(self, action: Callable[[], object], done: str | None) -> None:
+        action()
+        if done:
+            self.app.call_from_thread(self.notify, done, timeout=3)
+        self.app.call_from_thread(self.center.check_for_changes)

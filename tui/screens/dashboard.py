@@ -1,0 +1,109 @@
+"""The dashboard: the spec's "Incident Monitoring Dashboard" in four panes."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from store.dashboard import DashboardData, read_dashboard
+from tui.screens.base import StoreScreen
+from tui.widgets.header import SeverityHeader
+from tui.widgets.incident_table import IncidentTable
+from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
+
+HEALTH_REFRESH_S = 5.0
+
+
+class DashboardScreen(StoreScreen):
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="dashboard.open"),
+        Binding("a", "ack", "Ack", id="dashboard.ack"),
+        Binding("x", "export", "Handover", id="dashboard.export"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, data: DashboardData) -> None:
+            super().__init__()
+            self.data = data
+
+    def compose(self) -> ComposeResult:
+        yield SeverityHeader(id="header")
+        with Vertical(id="incidents-pane", classes="pane") as pane:
+            pane.border_title = "Active Incidents"
+            yield IncidentTable(id="incidents")
+        with Horizontal(id="middle"):
+            with Vertical(id="health-pane", classes="pane") as pane:
+                pane.border_title = "System Health"
+                yield HealthPane(id="health")
+            with Vertical(id="anomalies-pane", classes="pane") as pane:
+                pane.border_title = "Recent Anomalies"
+                yield AnomalyPane(id="anomalies")
+        with Vertical(id="remediation-pane", classes="pane") as pane:
+            pane.border_title = "Active Remediation"
+            yield RemediationPane(id="remediation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.set_interval(HEALTH_REFRESH_S, self.load)
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        now = self.center.clock()
+        with self.center.store.db.read() as session:
+            data = read_dashboard(session, now)
+        self.post_message(self.Loaded(data))
+
+    def on_dashboard_screen_loaded(self, message: Loaded) -> None:
+        data = message.data
+        now = self.center.clock()
+        self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
+        self.query_one(SeverityHeader).update_counts(data.counts, now)
+        table = self.query_one(IncidentTable)
+        if [r for r in table.rows_shown] != data.incidents:
+            table.show(data.incidents, now)
+        self.query_one("#incidents-pane").border_title = f"Active Incidents ({len(data.incidents)})"
+        self.query_one(HealthPane).health = tuple(data.health)
+        self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
+        self.query_one(RemediationPane).remediation = tuple(data.remediation)
+
+    def store_changed(self, incident_ids: set[str | None]) -> None:
+        self.load()
+
+    def tick(self) -> None:
+        now = self.center.clock()
+        self.query_one(SeverityHeader).tick(now)
+        self.query_one(IncidentTable).tick(now)
+
+    def _selected(self) -> str | None:
+        incident_id = self.query_one(IncidentTable).selected_id
+        if incident_id is None:
+            self.notify("No incident selected; declare one with d.", severity="warning")
+        return incident_id
+
+    def action_open(self) -> None:
+        incident_id = self._selected()
+        if incident_id:
+            self.center.open_war_room(incident_id)
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_open()
+
+    def action_ack(self) -> None:
+        incident_id = self._selected()
+        if incident_id:
+            store, actor = self.center.store, self.center.actor
+            self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_export(self) -> None:
+        incident_id = self._selected()
+        if incident_id:
+            from tui.handover import export_handover
+
+            export_handover(self.center, incident_id)

@@ -1,0 +1,70 @@
+"""Compose a status update, prefilled from the spec's template; ctrl+s posts it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, TextArea
+
+from reports.status_page import status_page_text
+from store.clock import iso_z
+
+DEFAULT_MESSAGES = {
+    "investigating": "We are currently investigating reports of {title}. Our engineering team has been notified "
+                     "and is actively working to identify the root cause.",
+    "identified": "The cause of {title} has been identified and a fix is being implemented.",
+    "monitoring": "A fix has been deployed for {title}. We are monitoring recovery.",
+    "resolved": "{title} has been resolved. Service is operating normally.",
+}
+
+
+class UpdateComposer(ModalScreen[tuple[str, str | None] | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="update.cancel"),
+        Binding("ctrl+s", "post", "Post", id="update.post"),
+    ]
+
+    def __init__(self, detail: dict[str, Any], headline: str, now: datetime) -> None:
+        super().__init__()
+        self.detail = detail
+        self.headline = headline
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        message = DEFAULT_MESSAGES.get(self.detail["status"], "").format(title=self.detail["title"].lower())
+        with Vertical(classes="dialog", id="update-dialog") as dialog:
+            dialog.border_title = f"Status update for {self.detail['id']}"
+            yield Input(value=self.detail["title"], placeholder="Affected: who or what", id="affected")
+            yield TextArea(message, id="message", soft_wrap=True)
+            yield Label("", id="preview", classes="preview")
+            yield Label("ctrl+s post · esc cancel", classes="hint", id="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+        self._preview()
+
+    def on_text_area_changed(self, _event) -> None:
+        self._preview()
+
+    def on_input_changed(self, _event) -> None:
+        self._preview()
+
+    def _preview(self) -> None:
+        cadence_due = self.detail["policy"]["next_update_due_at"]
+        text = status_page_text(self.detail, self.headline, self.query_one(TextArea).text.strip() or "…",
+                                self.query_one("#affected", Input).value.strip() or None, iso_z(self.now), cadence_due)
+        self.query_one("#preview", Label).update(text.split("\n\n")[0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_post(self) -> None:
+        message = self.query_one(TextArea).text.strip()
+        if not message:
+            self.query_one("#hint", Label).update("The update is empty; write what customers should know.")
+            return
+        self.dismiss((message, self.query_one("#affected", Input).value.strip() or None))

@@ -1,0 +1,204 @@
+"""The war room: one incident, run from the keyboard."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer
+
+from playbooks.policy import STATUS_MOVES
+from store.queries import incident_detail
+from tui.screens.base import StoreScreen
+from tui.widgets.checklist import Checklist
+from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
+
+SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+
+
+class WarRoomScreen(StoreScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="war_room.back"),
+        Binding("space", "tick", "Tick", id="war_room.tick"),
+        Binding("n", "note", "Note", id="war_room.note"),
+        Binding("u", "update", "Update", id="war_room.update"),
+        Binding("a", "ack", "Ack", id="war_room.ack"),
+        Binding("s", "status", "Status", id="war_room.status"),
+        Binding("plus", "raise_severity", "Sev+", show=False, id="war_room.severity_up"),
+        Binding("minus", "lower_severity", "Sev-", show=False, id="war_room.severity_down"),
+        Binding("r", "role", "Roles", id="war_room.roles"),
+        Binding("m", "remediate", "Remediate", show=False, id="war_room.remediate"),
+        Binding("x", "export", "Handover", show=False, id="war_room.export"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, detail: dict) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.detail: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield IncidentBanner(id="banner")
+        with Horizontal(id="war-room-body"):
+            with Vertical(id="checklist-pane", classes="pane") as pane:
+                pane.border_title = "Checklist"
+                yield Checklist(id="checklist")
+            with VerticalScroll(id="side-pane", classes="pane") as pane:
+                pane.border_title = "Team & comms"
+                yield SidePane(id="side")
+        with Vertical(id="timeline-pane", classes="pane") as pane:
+            pane.border_title = "Timeline"
+            yield TimelinePane(id="timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Checklist).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        store = self.center.store
+        with store.db.read() as session:
+            detail = incident_detail(session, store.policy, self.incident_id, store.now())
+        self.post_message(self.Loaded(detail))
+
+    def on_war_room_screen_loaded(self, message: Loaded) -> None:
+        self.detail = message.detail
+        self.incident_id = message.detail["id"]
+        banner = self.query_one(IncidentBanner)
+        banner.now = self.center.clock()
+        banner.detail = message.detail
+        self.query_one(Checklist).show(message.detail)
+        self.query_one(SidePane).detail = message.detail
+        self.query_one(TimelinePane).detail = message.detail
+        self.query_one("#timeline-pane").border_title = f"Timeline ({len(message.detail['timeline'])})"
+
+    def store_changed(self, incident_ids: set[str | None]) -> None:
+        if self.incident_id in incident_ids:
+            self.load()
+
+    def tick(self) -> None:
+        self.query_one(IncidentBanner).now = self.center.clock()
+
+    # -- actions ----------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _ready(self) -> bool:
+        if self.detail is None:
+            self.notify("Still loading the incident.", severity="warning")
+            return False
+        return True
+
+    def action_tick(self) -> None:
+        step = self.query_one(Checklist).highlighted_step
+        if step is None or not self._ready():
+            return
+        done = not next(s["done"] for s in self.detail["checklist"] if s["number"] == step)
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        self.write(lambda: store.tick(incident_id, [str(step)], actor=actor, done=done))
+
+    def action_ack(self) -> None:
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_note(self) -> None:
+        from tui.screens.prompts import TextPrompt
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+
+        def save(text: str | None) -> None:
+            if text:
+                self.write(lambda: store.add_note(incident_id, text, actor=actor), "Note added")
+
+        self.app.push_screen(TextPrompt("Note", "What happened, what you saw, what you decided"), save)
+
+    def action_remediate(self) -> None:
+        from tui.screens.prompts import TextPrompt
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+
+        def save(text: str | None) -> None:
+            if text:
+                self.write(lambda: store.start_remediation(incident_id, text, actor=actor), "Remediation started")
+
+        self.app.push_screen(TextPrompt("Start remediation", "e.g. Database connection pool increased"), save)
+
+    def action_status(self) -> None:
+        if not self._ready():
+            return
+        from tui.screens.prompts import ChoicePrompt
+
+        current = self.detail["status"]
+        moves = STATUS_MOVES[current]
+        if not moves:
+            self.notify(f"{self.incident_id} is {current}; no further status moves.", severity="warning")
+            return
+        store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
+                                              self.detail["version"])
+
+        def move(status: str | None) -> None:
+            if status:
+                self.write(lambda: store.change_status(incident_id, status, actor=actor, expected_version=version),
+                           f"{incident_id} is now {status}")
+
+        self.app.push_screen(ChoicePrompt(f"Move {incident_id} from {current} to", list(moves)), move)
+
+    def _change_severity(self, step: int) -> None:
+        if not self._ready():
+            return
+        index = SEVERITY_ORDER.index(self.detail["severity"]) + step
+        if not 0 <= index < len(SEVERITY_ORDER):
+            self.notify(f"{self.detail['severity']} is already the {'highest' if step < 0 else 'lowest'} severity.",
+                        severity="warning")
+            return
+        target = SEVERITY_ORDER[index]
+        store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
+                                              self.detail["version"])
+        self.write(lambda: store.change_severity(incident_id, target, actor=actor, expected_version=version),
+                   f"{incident_id} is now {target}")
+
+    def action_raise_severity(self) -> None:
+        self._change_severity(-1)
+
+    def action_lower_severity(self) -> None:
+        self._change_severity(+1)
+
+    def action_role(self) -> None:
+        from tui.screens.prompts import RolePrompt
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+
+        def assign(choice: tuple[str, str] | None) -> None:
+            if choice:
+                role, person = choice
+                self.write(lambda: store.assign_role(incident_id, role, person, actor=actor),
+                           f"{person} is {role.replace('_', ' ')}")
+
+        self.app.push_screen(RolePrompt(), assign)
+
+    def action_update(self) -> None:
+        if not self._ready():
+            return
+        from tui.screens.update_composer import UpdateComposer
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+
+        def post(result: tuple[str, str | None] | None) -> None:
+            if result:
+                message, affected = result
+                self.write(lambda: store.post_status_update(incident_id, message, actor=actor, affected=affected),
+                           "Status update posted")
+
+        headline = self.center.store.policy.workflows[self.detail["type"]].headline
+        self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
+
+    def action_export(self) -> None:
+        from tui.handover import export_handover
+
+        export_handover(self.center, self.incident_id)

@@ -1,0 +1,123 @@
+"""The war room's side panes and timeline, rendered from the incident detail."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.formatting import SEVERITY_STYLE, countdown, is_overdue
+
+
+def _at(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso.rstrip("Z")) if iso else None
+
+
+def _hhmm(iso: str | None) -> str:
+    return iso[11:16] if iso else "-"
+
+
+class IncidentBanner(Static):
+    """Two lines: who/what/where/status, then the clocks that matter."""
+
+    detail: reactive[dict | None] = reactive(None, layout=False)
+    now: reactive[datetime | None] = reactive(None, layout=False)
+
+    def render(self):
+        d = self.detail
+        if d is None:
+            return Text("Loading…", style="dim")
+        now = self.now or datetime.utcnow()
+        policy = d["policy"]
+        top = Text()
+        top.append(f" {d['severity']} ", style=SEVERITY_STYLE.get(d["severity"], ""))
+        top.append(f" {d['id']} ", style="bold")
+        top.append(f"{d['type']} · {d['environment']} · ")
+        top.append(d["status"].upper(), style="bold cyan")
+        top.append(f" · {d['title']}")
+        bottom = Text(" ")
+        if d["acknowledged_at"] is None and d["status"] not in ("resolved", "closed"):
+            due = _at(policy["response_due_at"])
+            bottom.append(f"ACK DUE {countdown(due, now)} ",
+                          style="bold red reverse" if is_overdue(due, now) else "bold yellow")
+        else:
+            bottom.append(f"ack'd {_hhmm(d['acknowledged_at'])} ", style="green")
+        due = _at(policy["next_update_due_at"])
+        if due is not None:
+            bottom.append(" UPDATE DUE ")
+            bottom.append(countdown(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
+        bottom.append(f" every {policy['update_cadence']}  ·  {policy['escalation']}", style="dim")
+        top.no_wrap = bottom.no_wrap = True
+        top.overflow = bottom.overflow = "ellipsis"
+        return Group(top, bottom)
+
+
+ROLE_LABELS = {"incident_commander": "commander", "communications_lead": "comms lead",
+               "operations_lead": "ops lead", "scribe": "scribe", "security_lead": "security lead", "liaison": "liaison"}
+ALWAYS_SHOWN = ("incident_commander", "communications_lead", "operations_lead")
+
+
+class SidePane(Static):
+    """Roles, who must be told (comms matrix for this severity), updates, remediation."""
+
+    detail: reactive[dict | None] = reactive(None, layout=True)
+
+    def render(self):
+        d = self.detail
+        if d is None:
+            return Text("")
+        parts = []
+        roles = Table.grid(padding=(0, 1), expand=True)
+        roles.add_column(no_wrap=True, style="dim")
+        roles.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        held = {r["role"]: r["person"] for r in d["roles"] if r["released_at"] is None}
+        for role, label in ROLE_LABELS.items():
+            if role in held or role in ALWAYS_SHOWN:
+                roles.add_row(label, Text(held.get(role, "unassigned"), style="bold" if role in held else "red"))
+        parts += [Text("Roles", style="bold underline"), roles, Text("")]
+        parts.append(Text("Stakeholders", style="bold underline"))
+        told = {n["group"]: n for n in d.get("notifications", [])}
+        groups = Table.grid(padding=(0, 1), expand=True)
+        groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15)
+        groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
+        groups.add_column(no_wrap=True)
+        for group in d["policy"]["stakeholders"]:
+            state = told.get(group["group"])
+            status = Text(state["state"] if state else "not yet",
+                          style="green" if state and state["state"] == "sent" else "yellow")
+            groups.add_row(group["group"], group["channel"], status)
+        parts.append(groups)
+        parts.append(Text(""))
+        parts.append(Text("Status updates", style="bold underline"))
+        for update in d["status_updates"][-3:]:
+            parts.append(Text.assemble((_hhmm(update["posted_at"]) + " ", "bold"), update["message"].splitlines()[0]))
+        if not d["status_updates"]:
+            parts.append(Text("none yet (u to post)", style="dim"))
+        parts.append(Text(f"next due {_hhmm(d['policy']['next_update_due_at'])} UTC", style="dim"))
+        active = [a for a in d["remediation"] if a["finished_at"] is None]
+        if active:
+            parts += [Text(""), Text("Remediation", style="bold underline")]
+            parts += [Text(f"#{a['id']} {a['description']} (since {_hhmm(a['started_at'])})") for a in active]
+        return Group(*parts)
+
+
+class TimelinePane(Static):
+    detail: reactive[dict | None] = reactive(None, layout=False)
+
+    def render(self):
+        d = self.detail
+        if d is None:
+            return Text("")
+        lines = max(1, self.size.height)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for index, event in enumerate(d["timeline"][-lines:]):
+            if index:
+                text.append("\n")
+            text.append(_hhmm(event["at"]) + " ", style="bold")
+            text.append(f"{event['actor']}: ", style="cyan")
+            text.append(event["summary"].splitlines()[0] if event["summary"] else "")
+        return text
