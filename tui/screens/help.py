@@ -8,7 +8,18 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-MOVES = [("j / ↓", "move down"), ("k / ↑", "move up"), ("ctrl+p", "command palette: every action by name")]
+MOVES = [("j / ↓", "move down"), ("k / ↑", "move up"), ("enter", "open the selected incident"),
+         ("ctrl+p", "command palette: every action by name")]
+# Longer words for the footer's short labels.
+MEANING = {
+    "tick": "tick / untick the highlighted checklist step", "note": "add a note to the timeline",
+    "update": "compose and post a status update", "ack": "acknowledge the incident",
+    "status": "move status: investigating, identified, monitoring, resolved, closed",
+    "raise_severity": "raise severity (towards SEV-1)", "lower_severity": "lower severity (towards SEV-4)",
+    "role": "assign a role (commander, comms, ops, scribe, ...)", "remediate": "start a remediation action",
+    "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the dashboard",
+    "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
+}
 
 
 class HelpScreen(ModalScreen):
@@ -26,13 +37,13 @@ class HelpScreen(ModalScreen):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        seen = set()
         for key, active in self.under.active_bindings.items():
             binding = active.binding
-            if not binding.description or (binding.action, binding.description) in seen:
+            # The screen's and the app's keys; the focused list's own scrolling keys are in MOVES.
+            if not binding.description or active.node not in (self.under, self.app):
                 continue
-            seen.add((binding.action, binding.description))
-            table.add_row(self.app.get_key_display(binding), binding.description)
+            meaning = MEANING.get(binding.action, binding.description.lower())
+            table.add_row(self.app.get_key_display(binding), f"{binding.description}: {meaning}")
         for key, what in MOVES:
             table.add_row(key, what)
         with VerticalScroll(classes="dialog", id="help-dialog") as dialog:
