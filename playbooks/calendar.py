@@ -60,13 +60,17 @@ class BusinessCalendar:
         return self._opening(self._next_business_day(day))
 
     def add_business_hours(self, start: datetime, hours: timedelta) -> datetime:
-        """`start` plus `hours` of working time (nights, weekends and holidays don't count)."""
+        """`start` plus `hours` of working time (nights, weekends and holidays don't count).
+
+        Working time is measured in real (UTC) time, so a day on which the clocks change
+        has one hour more or less to give.
+        """
         local = self._clamp_to_working_time(self._local(start))
         remaining = hours
         while True:
-            available = self._closing(local.date()) - local
+            available = self._utc(self._closing(local.date())) - self._utc(local)
             if remaining <= available:
-                return self._utc(local + remaining)
+                return self._utc(local) + remaining
             remaining -= available
             local = self._opening(self._next_business_day(local.date()))
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_SECONDS = 3650 * 86400
 ACCEPTED = 'a number with a unit, like "30s", "15m", "2h", "1d", "1w" or "1h30m"'
 
 
@@ -21,6 +22,8 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if pos != len(cleaned):
         raise ValueError(f"{text!r} is not a duration; accepted: {ACCEPTED}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is longer than ten years; accepted: {ACCEPTED}, up to 3650d")
     return timedelta(seconds=seconds)
 
 

@@ -28,18 +28,35 @@ WORKFLOWS = "workflows"
 M = TypeVar("M", bound=BaseModel)
 
 
-def _describe(error: dict) -> str:
+# Pydantic's words for common mistakes, said the way a playbook author reads them.
+_PLAIN = {
+    "string_type": "is not text; accepted: a quoted string",
+    "list_type": "is not a list; accepted: [ ... ]",
+    "bool_type": "is not true or false; accepted: true or false",
+    "dict_type": "is not a table; accepted: a TOML table",
+    "too_short": "is empty; accepted: at least one item",
+    "date_from_datetime_parsing": "is not a date; accepted: YYYY-MM-DD",
+    "date_parsing": "is not a date; accepted: YYYY-MM-DD",
+    "date_type": "is not a date; accepted: YYYY-MM-DD",
+}
+
+
+def _describe(error: dict, model: type[BaseModel]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    if error["type"] == "extra_forbidden":
+    message = error["msg"].removeprefix("Value error, ")
+    kind = error["type"]
+    if kind == "extra_forbidden":
         message = "is not a known field"
-    if error["type"] == "missing":
+    elif kind == "missing":
         message = "is required"
-    if error["type"] == "literal_error":
+    elif kind == "literal_error":
         message = message.replace("Input should be", "accepted:")
-    return f"field {where} {message}" if not message.startswith(("field", "unknown", "accepted")) else f"field {where}: {message}"
+    elif kind in _PLAIN:
+        message = _PLAIN[kind]
+    text = f"field {where}: {message}" if message.startswith(("unknown", "accepted", "'", '"')) else f"field {where} {message}"
+    if "accepted" not in text:
+        text += f"; accepted: the fields of the built-in file of this kind in {BUILTIN_DIR}"
+    return text
 
 
 def load_file(path: Path, model: type[M]) -> M:
@@ -62,7 +79,7 @@ def load_file(path: Path, model: type[M]) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PlaybookError(f"{path}: {_describe(first)}{more}") from None
+        raise PlaybookError(f"{path}: {_describe(first, model)}{more}") from None
 
 
 def _pick(name: str, user_dir: Path | None) -> Path:

@@ -99,6 +99,11 @@ class Policy:
             raise PolicyValueError(f"unknown type {incident_type!r}; accepted: {', '.join(self.workflows)}")
         return self.workflows[key]
 
+    def headline(self, incident_type: str) -> str:
+        """The status-page headline; a type whose playbook was removed still gets one."""
+        workflow = self.workflows.get(incident_type)
+        return workflow.headline if workflow else f"{incident_type.capitalize()} Incident"
+
     @staticmethod
     def environment(value: str) -> str:
         key = str(value).strip().lower()

@@ -52,19 +52,23 @@ class CalendarConfig(Strict):
             raise ValueError(f"unknown weekday {bad}; accepted: {', '.join(WEEKDAYS)}")
         return value
 
-    @field_validator("opens", "closes")
+    @field_validator("opens", "closes", mode="before")
     @classmethod
-    def _clock_time(cls, value: str) -> str:
+    def _clock_time(cls, value: object) -> str:
+        if isinstance(value, time):  # TOML's native 09:00:00
+            value = value.isoformat(timespec="minutes")
         try:
-            time.fromisoformat(value)
+            parsed = time.fromisoformat(str(value))
         except ValueError:
-            raise ValueError(f"{value!r} is not a time of day; accepted: HH:MM like '09:00'")
-        return value
+            parsed = None
+        if parsed is None or parsed.tzinfo is not None:
+            raise ValueError(f"{value!r} is not a local time of day; accepted: HH:MM like '09:00' (the zone is `timezone`)")
+        return str(value)
 
     @model_validator(mode="after")
     def _opens_before_closes(self) -> "CalendarConfig":
         if time.fromisoformat(self.opens) >= time.fromisoformat(self.closes):
-            raise ValueError("opens must be earlier than closes")
+            raise ValueError(f"opens ({self.opens}) is not earlier than closes ({self.closes}); accepted: opens < closes")
         return self
 
     def build(self) -> BusinessCalendar:
@@ -85,6 +89,15 @@ class ResponseTarget(Strict):
 
     check_duration_fields = field_validator("within")(lambda cls, v: _duration(v))
 
+    @model_validator(mode="after")
+    def _whole_days_for_business_days(self) -> "ResponseTarget":
+        within = parse_duration(self.within)
+        if within <= timedelta(0):
+            raise ValueError(f"within {self.within!r} is not positive; accepted: a duration above zero")
+        if self.clock == "business_days" and (within.days < 1 or within % timedelta(days=1)):
+            raise ValueError(f"within {self.within!r} is not whole days; accepted with clock business_days: '1d', '5d', ...")
+        return self
+
 
 class SeverityLevel(Strict):
     id: Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]
@@ -101,7 +114,12 @@ class SeverityLevel(Strict):
     communication: str
     update_every: str
 
-    check_duration_fields = field_validator("update_every")(lambda cls, v: _duration(v))
+    @field_validator("update_every")
+    @classmethod
+    def _positive_cadence(cls, value: str) -> str:
+        if parse_duration(value) < timedelta(minutes=1):
+            raise ValueError(f"update_every {value!r} is under a minute; accepted: a cadence like '30m', '2h', '1d'")
+        return value
 
     @property
     def update_cadence(self) -> timedelta:

@@ -7,8 +7,14 @@ from typing import Any
 SEVERITY_MARK = {"SEV-1": "🔴", "SEV-2": "🟠", "SEV-3": "🟡", "SEV-4": "🔵"}
 
 
-def _hhmm(iso: str | None) -> str:
-    return datetime.fromisoformat(iso.rstrip("Z")).strftime("%H:%M UTC") if iso else "-"
+def _hhmm(iso: str | None, posted: datetime | None = None) -> str:
+    """"15:00 UTC", with the date in front when it is not the posting day."""
+    if not iso:
+        return "-"
+    moment = datetime.fromisoformat(iso.rstrip("Z"))
+    if posted is not None and moment.date() != posted.date():
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%H:%M UTC")
 
 
 def status_page_text(detail: dict[str, Any], headline: str, message: str, affected: str | None,
@@ -25,7 +31,7 @@ def status_page_text(detail: dict[str, Any], headline: str, message: str, affect
         "",
     ]
     if next_update_at:
-        lines.append(f"Next Update: {_hhmm(next_update_at)}")
+        lines.append(f"Next Update: {_hhmm(next_update_at, posted)}")
     lines.append(f"Incident ID: {detail['id']}")
     earlier = detail["status_updates"]
     if earlier:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select as sa_select
 from sqlmodel import Session, select
 
+from store.clock import to_utc_naive
 from store.models import ChainHead, TimelineEvent
 from store.migrations.v0001_initial import GENESIS_HASH
 
@@ -42,7 +44,7 @@ def append_event(
     head = session.get(ChainHead, 1)
     payload = canonical_json(data or {})
     seq = head.last_seq + 1
-    at = at.replace(tzinfo=None)
+    at = to_utc_naive(at)
     digest = event_hash(head.last_hash, seq, incident_id, at, actor, kind, summary, payload)
     event = TimelineEvent(
         seq=seq, incident_id=incident_id, at=at, actor=actor, kind=kind, summary=summary,
@@ -75,13 +77,18 @@ def _name(event: TimelineEvent) -> str:
 def verify_chain(session: Session, batch: int = 5000) -> AuditResult:
     """Walk the chain in order and report the first altered, missing or extra event."""
     head = session.get(ChainHead, 1)
+    # Writers may commit while we walk (PostgreSQL reads see each statement's newest
+    # state): check the chain up to the head as it was when we started.
+    upto = head.last_seq if head is not None else None
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
     last_seq = 0
     while True:
         rows = session.exec(
-            select(TimelineEvent).where(TimelineEvent.seq >= expected_seq).order_by(TimelineEvent.seq).limit(batch)
+            select(TimelineEvent).where(TimelineEvent.seq >= expected_seq,
+                                        TimelineEvent.seq <= (upto if upto is not None else 2**62))
+            .order_by(TimelineEvent.seq).limit(batch)
         ).all()
         if not rows:
             break
@@ -111,4 +118,11 @@ def verify_chain(session: Session, batch: int = 5000) -> AuditResult:
                 last_seq + 1,
             )
         return AuditResult(False, checked, f"the chain head does not match timeline event #{last_seq}", last_seq)
+    # Events beyond the head were not written by the store (it moves both together).
+    # Read the highest event before the head, so a concurrent commit cannot look extra.
+    highest = session.execute(sa_select(func.max(TimelineEvent.seq))).scalar() or 0
+    head_now = session.execute(sa_select(ChainHead.last_seq).where(ChainHead.id == 1)).scalar() or 0
+    if highest > head_now:
+        return AuditResult(False, checked, f"timeline events after #{head_now} are not part of the chain (up to #{highest})",
+                           head_now + 1)
     return AuditResult(True, checked)

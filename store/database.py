@@ -127,7 +127,12 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; accepted: sqlite:///PATH")
         path = Path(parsed.database).expanduser()
-        _create_private_file(path)
+        try:
+            _create_private_file(path)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot create the database file {path} ({exc.strerror}); accepted: a writable folder"
+            ) from None
         sqlite_url = f"sqlite:///{path}"
         db = Database(
             url=sqlite_url,

@@ -14,7 +14,7 @@ from playbooks import Policy
 from playbooks.errors import PolicyValueError
 from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
 from store.audit import append_event
-from store.clock import Clock, iso_z, utc_now
+from store.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
 from store.models import (
@@ -34,17 +34,30 @@ def normalise_id(incident_id: str) -> str:
     return str(incident_id).strip().upper()
 
 
-def _text(value: str | None, what: str, *, required: bool = True) -> str | None:
+MAX_LINE = 200  # titles, names, services: one line that fits a status page
+
+
+def _text(value: str | None, what: str, *, required: bool = True, multiline: bool = False) -> str | None:
+    """Checked user text: stripped, bounded, and free of control characters (a title with
+    an escape sequence would repaint an engineer's terminal)."""
     if value is None or not str(value).strip():
         if required:
             raise PolicyValueError(f"the {what} is empty; accepted: some text")
         return None
     value = str(value).strip()
-    if len(value) > MAX_TEXT:
-        raise PolicyValueError(f"the {what} is {len(value)} characters long; accepted: at most {MAX_TEXT}")
-    if "\x00" in value:
-        raise PolicyValueError(f"the {what} contains a NUL character; accepted: plain text")
+    limit = MAX_TEXT if multiline else MAX_LINE
+    if len(value) > limit:
+        raise PolicyValueError(f"the {what} is {len(value)} characters long; accepted: at most {limit}")
+    allowed = "\n\t" if multiline else ""
+    bad = next((c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed), None)
+    if bad is not None:
+        kind = "text without control characters" + (" (newlines and tabs are fine)" if multiline else " on one line")
+        raise PolicyValueError(f"the {what} contains the control character {bad!r}; accepted: {kind}")
     return value
+
+
+def check_actor(actor: str) -> str:
+    return _text(actor, "actor name (--as)")
 
 
 class IncidentStore:
@@ -57,7 +70,7 @@ class IncidentStore:
 
     # -- helpers ------------------------------------------------------------------
     def now(self) -> datetime:
-        return self.clock().replace(tzinfo=None)
+        return to_utc_naive(self.clock())
 
     def _load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
         incident = session.get(Incident, normalise_id(incident_id))
@@ -78,6 +91,7 @@ class IncidentStore:
 
     def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
                summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
+        actor = check_actor(actor)  # every change names who made it; raising here rolls it back
         if incident is not None:
             incident.version += 1
             session.add(incident)
@@ -85,7 +99,7 @@ class IncidentStore:
         return append_event(session, incident_id=incident.id if incident else None, at=now, actor=actor,
                             kind=kind, summary=summary, data=data)
 
-    def allocate_id(self, session: Session, day: datetime) -> str:
+    def allocate_id(self, session: Session, day: datetime, reserved: frozenset[str] = frozenset()) -> str:
         key = day.strftime("%Y%m%d")
         sequence = session.get(IncidentSequence, key)
         if sequence is None:
@@ -94,7 +108,7 @@ class IncidentStore:
         while True:
             sequence.last += 1
             candidate = f"INC-{day:%Y}-{day:%m%d}-{sequence.last:03d}"
-            if session.get(Incident, candidate) is None:
+            if candidate not in reserved and session.get(Incident, candidate) is None:
                 break
         session.add(sequence)
         return candidate
@@ -117,12 +131,12 @@ class IncidentStore:
         level = self.policy.level(severity)
         workflow = self.policy.workflow(incident_type)
         env = self.policy.environment(environment)
-        actor = _text(actor, "actor name")
+        actor = check_actor(actor)
         title = _text(title, "title", required=False) or f"{workflow.headline} in {env}"
         service = _text(service, "service", required=False)
         now = self.now()
-        detected = (detected_at or now).replace(tzinfo=None)
-        started = started_at.replace(tzinfo=None) if started_at else None
+        detected = to_utc_naive(detected_at or now)
+        started = to_utc_naive(started_at) if started_at else None
         if started and started > detected:
             raise PolicyValueError("the start of impact is after its detection; accepted: started <= detected")
         with self.db.write() as session:
@@ -303,9 +317,10 @@ class IncidentStore:
     @staticmethod
     def _find_step(incident_id: str, steps: Sequence[ChecklistStep], ref: str | int) -> ChecklistStep:
         text = str(ref).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
+            number = int(text) if len(text) <= 6 else -1
             for step in steps:
-                if step.number == int(text):
+                if step.number == number:
                     return step
             raise PolicyValueError(f"{incident_id} has no step {text}; accepted: 1..{len(steps)} or the start of a step's text")
         prefix = text.lower()
@@ -319,7 +334,7 @@ class IncidentStore:
 
     # -- notes, updates, remediation ---------------------------------------------------
     def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
-        text = _text(text, "note")
+        text = _text(text, "note", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             return self.record_event(session, incident, self.now(), actor, "note", text, {})
@@ -327,7 +342,7 @@ class IncidentStore:
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
                            affected: str | None = None) -> StatusUpdate:
         """Record a status update; the next one falls due by the severity's cadence."""
-        message = _text(message, "status update")
+        message = _text(message, "status update", multiline=True)
         affected = _text(affected, "affected description", required=False)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
@@ -345,7 +360,7 @@ class IncidentStore:
         return update
 
     def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:
-        description = _text(description, "remediation description")
+        description = _text(description, "remediation description", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "start remediation")
@@ -357,10 +372,10 @@ class IncidentStore:
         return action
 
     def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
-        outcome = _text(outcome, "outcome")
+        outcome = _text(outcome, "outcome", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
-            action = session.get(RemediationAction, action_id)
+            action = session.get(RemediationAction, action_id) if 0 < action_id < 2**31 else None
             if action is None or action.incident_id != incident.id:
                 raise IncidentNotFound(f"{incident.id} has no remediation action {action_id}; accepted: an id from `show`")
             if action.finished_at is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z, to_utc_naive
 from store.models import ChecklistStep, Incident
 from store.operations import IncidentStore
+from store.operations import _text as check_text
 
 LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 # Keys `export --format json` writes that describe, rather than define, an incident.
@@ -31,7 +32,8 @@ EXPORT_ONLY_KEYS = frozenset({
     "severity_name", "version", "declared_by", "policy", "phases", "checklist", "roles", "status_updates",
     "remediation", "timeline",
 })
-ID_PATTERN = re.compile(r"^INC-\d{4}-\d{4}-\d{3,}$")
+ID_PATTERN = re.compile(r"INC-([0-9]{4})-([0-9]{2})([0-9]{2})-[0-9]{3,6}")
+FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; a timestamp beyond this is a typo
 
 
 class ImportError_(PolicyValueError):
@@ -60,21 +62,34 @@ class ImportedIncident(BaseModel):
     @field_validator(*LIFECYCLE)
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return to_utc_naive(value) if value is not None else None
+        try:
+            return to_utc_naive(value) if value is not None else None
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is out of range; accepted: a date between year 1900 and now") from None
 
     @field_validator("id")
     @classmethod
     def _id_form(cls, value: str | None) -> str | None:
-        if value is not None and not ID_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not an incident id; accepted: INC-YYYY-MMDD-NNN")
+        if value is None:
+            return None
+        match = ID_PATTERN.fullmatch(value)
+        try:
+            date(int(match[1]), int(match[2]), int(match[3])) if match else None
+        except ValueError:
+            match = None
+        if not match:
+            raise ValueError(f"{value!r} is not an incident id; accepted: INC-YYYY-MMDD-NNN with a real date")
         return value
 
     @field_validator("title")
     @classmethod
     def _title(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the title is empty; accepted: some text")
-        return value.strip()
+        return check_text(value, "title")
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        return check_text(value, "service", required=False)
 
     @model_validator(mode="after")
     def _in_order(self) -> "ImportedIncident":
@@ -99,6 +114,12 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
             message = "is required"
         elif error["type"] == "extra_forbidden":
             message = f"is not a known field; accepted: {', '.join(ImportedIncident.model_fields)}"
+        elif error["type"].startswith("datetime") or error["type"].startswith("timezone"):
+            message = f"({error.get('input')!r}) is not a timestamp; accepted: ISO 8601 like 2024-01-15T14:30:00Z"
+        elif error["type"] in ("string_type", "bool_type"):
+            message = "has the wrong type; accepted: " + ("a string" if error["type"] == "string_type" else "true or false")
+        elif "accepted" not in message:
+            message += "; accepted: the import form in the README"
         raise ImportError_(f"{where}: field {field} {message}") from None
     try:
         level = store.policy.level(record.severity)
@@ -113,6 +134,16 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         raise ImportError_(f"{where}: status closed needs closed_at; accepted: a closed_at timestamp")
     if status in OPEN_STATUSES and (record.resolved_at or record.closed_at):
         raise ImportError_(f"{where}: status {status} cannot have resolved_at or closed_at; accepted: resolved or closed")
+    latest = store.now() + FUTURE_SLACK
+    for name in LIFECYCLE:
+        moment = getattr(record, name)
+        if moment is not None and moment > latest:
+            raise ImportError_(f"{where}: field {name} ({iso_z(moment)}) is in the future; accepted: times up to now")
+    try:
+        store.policy.response_deadline(level, record.detected_at)
+    except (OverflowError, ValueError):
+        raise ImportError_(f"{where}: field detected_at ({iso_z(record.detected_at)}) is out of range; "
+                           "accepted: a date between year 1900 and now") from None
     return record.model_copy(update={"severity": level.id, "type": workflow.type, "environment": environment,
                                       "status": status})
 
@@ -123,6 +154,8 @@ def parse_import(store: IncidentStore, text: str, source: str = "input") -> list
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportError_(f"{source}: line {exc.lineno} column {exc.colno}: {exc.msg}; accepted: JSON") from None
+    except RecursionError:
+        raise ImportError_(f"{source}: is nested too deeply; accepted: a flat list of incident objects") from None
     if not isinstance(data, list):
         raise ImportError_(f"{source}: the top level is not a list; accepted: a list of incident objects")
     records = [_check_record(store, raw, f"{source}: incident {index + 1}") for index, raw in enumerate(data)]
@@ -137,6 +170,7 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
     """Write checked records in one transaction; returns their ids."""
     now = store.now()
     written: list[str] = []
+    reserved = frozenset(r.id for r in records if r.id)  # allocated ids must not take these
     with store.db.write() as session:
         for record in records:
             if record.id and session.get(Incident, record.id) is not None:
@@ -145,7 +179,7 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
             level = store.policy.level(record.severity)
             workflow = store.policy.workflow(record.type)
             incident = Incident(
-                id=record.id or store.allocate_id(session, record.declared_at),
+                id=record.id or store.allocate_id(session, record.declared_at, reserved),
                 title=record.title, severity=level.id, type=workflow.type, environment=record.environment,
                 service=record.service, status=record.status, declared_by=actor, is_drill=record.is_drill,
                 **{name: getattr(record, name) for name in LIFECYCLE},

@@ -24,13 +24,45 @@ COMMANDS = (
 )
 
 
+# Commands that only read: pointed at a database file that does not exist, they refuse
+# instead of creating an empty one (a typo in --db must not look like "no incidents").
+READ_ONLY = ("list", "show", "export", "audit")
+MAX_LIST = 1_000_000
+
+
+def _refuse_missing_sqlite_file(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.exists():
+            raise UsageError(f"there is no database at {path}; accepted: the path of an existing database file")
+
+
+def clock_from_environment():
+    """IR_NOW=2024-01-15T14:30:00Z freezes the clock (demos, screenshots, tests); else real time."""
+    from store.clock import to_utc_naive, utc_now
+
+    frozen = os.environ.get("IR_NOW")
+    if not frozen:
+        return utc_now
+    from datetime import datetime
+
+    try:
+        moment = to_utc_naive(datetime.fromisoformat(frozen.replace("Z", "+00:00")))
+    except ValueError:
+        raise UsageError(f"IR_NOW={frozen!r} is not a timestamp; accepted: ISO 8601 like 2024-01-15T14:30:00Z") from None
+    return lambda: moment
+
+
 class UsageError(Exception):
     """A bad command line; printed as one line, exit 2."""
 
 
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+        usage = " ".join(self.format_usage().split())
+        if "accepted" not in message:
+            message += f"; accepted: {usage.removeprefix('usage: ')}"
+        raise UsageError(message)
 
 
 def _common() -> argparse.ArgumentParser:
@@ -126,7 +158,7 @@ def _is_command_line(argv: Sequence[str]) -> bool:
         if skip:
             skip = False
             continue
-        if word in ("--as", "--db"):
+        if word in ("--as", "--db", "--title", "--service"):
             skip = True
             continue
         if word.startswith("-"):
@@ -142,20 +174,35 @@ class Context:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.actor = getattr(args, "actor", None) or os.environ.get("USER") or getpass.getuser()
+        from store.operations import check_actor
+
+        given = getattr(args, "actor", None)
+        self.actor = check_actor(given if given is not None else (os.environ.get("USER") or getpass.getuser()))
+        self._policy = None
         self._store = None
+
+    @property
+    def policy(self):
+        """The policy alone: values are checked against it before any database is touched."""
+        if self._policy is None:
+            from playbooks import load_policy
+            from store.paths import user_playbooks_dir
+
+            self._policy = load_policy(user_playbooks_dir())
+        return self._policy
 
     @property
     def store(self):
         if self._store is None:
-            from playbooks import load_policy
             from store.database import open_database
             from store.operations import IncidentStore
-            from store.paths import default_database_url, user_playbooks_dir
+            from store.paths import default_database_url
 
-            policy = load_policy(user_playbooks_dir())
-            url = getattr(self.args, "database_url", None) or default_database_url()
-            self._store = IncidentStore(open_database(url), policy)
+            explicit = getattr(self.args, "database_url", None)
+            url = explicit or default_database_url()
+            if explicit and getattr(self.args, "command", None) in READ_ONLY:
+                _refuse_missing_sqlite_file(url)
+            self._store = IncidentStore(open_database(url), self.policy, clock_from_environment())
         return self._store
 
     def detail(self, incident_id: str) -> dict[str, Any]:
@@ -172,6 +219,8 @@ def _print_json(value: Any) -> None:
 def run_declare(argv: Sequence[str]) -> int:
     args = _declare_parser().parse_args(argv)
     ctx = Context(args)
+    # Check the words first, so a typo never creates or migrates a database.
+    ctx.policy.level(args.severity), ctx.policy.workflow(args.type), ctx.policy.environment(args.environment)
     incident = ctx.store.declare(args.severity, args.type, args.environment, actor=ctx.actor,
                                  title=args.title, service=args.service)
     if args.no_tui:
@@ -232,15 +281,15 @@ def _cmd_list(ctx: Context, args: argparse.Namespace) -> None:
     from store.queries import list_incidents
     from tui.cli_output import incident_table
 
-    policy = ctx.store.policy
+    policy = ctx.policy
     status = args.status.lower()
     if status not in ("open", "all"):
         try:
             status = policy.status(status)
         except ValueError as exc:
             raise UsageError(f"{exc}, open, all") from None
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit {args.limit} is not a positive number; accepted: 1 or more")
+    if args.limit is not None and not 1 <= args.limit <= MAX_LIST:
+        raise UsageError(f"--limit {args.limit} is out of range; accepted: 1 to {MAX_LIST}")
     filters = {
         "severity": policy.level(args.severity).id if args.severity else None,
         "incident_type": policy.workflow(args.type).type if args.type else None,
@@ -328,7 +377,7 @@ def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
     update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected)
     detail = ctx.detail(update.incident_id)
     detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
-    headline = ctx.store.policy.workflows[detail["type"]].headline
+    headline = ctx.store.policy.headline(detail["type"])
     print(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
                            iso_z(update.next_update_due_at)), end="")
 

@@ -77,3 +77,39 @@ def test_rehashed_forgery_breaks_the_link(store, worked_incident):
     tamper(store, "UPDATE timeline_event SET summary = 'forged', hash = :h WHERE seq = 3", h=forged)
     result = verify(store)
     assert not result.ok and result.seq == 4 and "does not follow" in result.problem
+
+
+def test_event_appended_outside_the_store_is_found(store, worked_incident):
+    with store.db.read() as session:
+        from store.models import TimelineEvent
+
+        last = session.get(TimelineEvent, 5)
+    tamper(store, "INSERT INTO timeline_event (seq, incident_id, at, actor, kind, summary, data, prev_hash, hash) "
+                  "VALUES (6, :i, :at, 'mallory', 'note', 'all fine', '{}', :p, :p)",
+           i=worked_incident.id, at=last.at, p=last.hash)
+    result = verify(store)
+    assert not result.ok and "after #5 are not part of the chain" in result.problem
+
+
+def test_verify_while_others_write_does_not_cry_wolf(store, worked_incident):
+    import threading
+
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        while not stop.is_set():
+            try:
+                store.add_note(worked_incident.id, "busy", actor="writer")
+            except Exception as exc:  # pragma: no cover - shown in the assertion
+                errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        results = [verify(store) for _ in range(15)]
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert all(r.ok for r in results), [r.problem for r in results if not r.ok]

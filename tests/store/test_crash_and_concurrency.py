@@ -100,3 +100,51 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path, kill_after):
             "OR NOT EXISTS (SELECT 1 FROM timeline_event e WHERE e.incident_id = i.id AND e.kind = 'declared')")).all()
         assert partial == []
     db.dispose()
+
+
+HALF_WRITTEN = textwrap.dedent("""
+    import sys, time
+    from datetime import datetime
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+    store = IncidentStore(open_database(sys.argv[1]), load_policy())
+    incident = store.declare("high", "outage", "production", actor="writer", title="kept")
+    print(incident.id, flush=True)
+    # A write that is killed half-way: incident row and steps in, its event not yet.
+    with store.db.write() as session:
+        from store.models import Incident, ChecklistStep
+        session.add(Incident(id="INC-2099-0101-001", title="half", severity="SEV-1", type="outage",
+                             environment="production", status="investigating", declared_by="writer",
+                             detected_at=datetime(2099, 1, 1), declared_at=datetime(2099, 1, 1),
+                             response_due_at=datetime(2099, 1, 1)))
+        session.flush()
+        session.add(ChecklistStep(incident_id="INC-2099-0101-001", number=1, phase_index=0, phase="p", text="t"))
+        session.flush()
+        print("inside", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_sigkill_inside_a_transaction_leaves_no_trace(tmp_path):
+    url = f"sqlite:///{tmp_path / 'incidents.db'}"
+    open_database(url).dispose()
+    proc = subprocess.Popen([sys.executable, "-c", HALF_WRITTEN, url], stdout=subprocess.PIPE, text=True)
+    kept = proc.stdout.readline().strip()
+    assert proc.stdout.readline().strip() == "inside"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    db = open_database(url)
+    with db.read() as session:
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        assert session.get(Incident, kept) is not None
+        assert session.get(Incident, "INC-2099-0101-001") is None
+        assert session.execute(text("SELECT count(*) FROM checklist_step WHERE incident_id = 'INC-2099-0101-001'")
+                               ).scalar() == 0
+        assert verify_chain(session).ok
+    # And the store takes writes again at once: the killed writer's lock is gone.
+    from playbooks import load_policy
+    from store.operations import IncidentStore
+
+    IncidentStore(db, load_policy()).add_note(kept, "after the crash", actor="tester")
+    db.dispose()

@@ -9,10 +9,34 @@ from store.database import open_database
 from store.errors import DatabaseUnavailable
 
 
+# Indexes the migrations add beyond what the models declare (documented in store/models.py).
+MIGRATION_ONLY_INDEXES = {("incident", "ix_incident_triage")}
+
+
+def _kind(sql_type) -> str:
+    """A column type as the schema means it: text, int, float, bool or datetime."""
+    from sqlalchemy.types import TypeDecorator
+
+    if isinstance(sql_type, TypeDecorator):  # sqlmodel's AutoString wraps a String
+        sql_type = sql_type.impl_instance
+    try:
+        return sql_type.python_type.__name__
+    except NotImplementedError:
+        return type(sql_type).__name__
+
+
 def _shape_of_models():
     shape = {}
     for table in SQLModel.metadata.sorted_tables:
-        shape[table.name] = {c.name: (c.nullable, c.primary_key) for c in table.columns}
+        shape[table.name] = {
+            "columns": {c.name: (False if c.primary_key else c.nullable, c.primary_key, _kind(c.type))
+                        for c in table.columns},
+            "foreign_keys": sorted((fk.parent.name, fk.column.table.name, fk.column.name) for fk in table.foreign_keys),
+            "unique": sorted(tuple(sorted(c.name for c in con.columns)) for con in table.constraints
+                             if con.__class__.__name__ == "UniqueConstraint")
+                      + sorted((c.name,) for c in table.columns if c.unique),
+            "indexes": sorted(i.name for i in table.indexes),
+        }
     return shape
 
 
@@ -21,17 +45,31 @@ def _shape_of_database(engine):
     shape = {}
     for name in inspector.get_table_names():
         pk = set(inspector.get_pk_constraint(name)["constrained_columns"])
-        shape[name] = {c["name"]: (c["nullable"] if c["name"] not in pk else False, c["name"] in pk)
-                       for c in inspector.get_columns(name)}
+        unique = [tuple(sorted(u["column_names"])) for u in inspector.get_unique_constraints(name)]
+        # Some backends report a unique column as a unique index instead of a constraint.
+        unique += [tuple(sorted(i["column_names"])) for i in inspector.get_indexes(name)
+                   if i.get("unique") and not i["name"].startswith("ix_")]
+        shape[name] = {
+            "columns": {c["name"]: (c["nullable"] if c["name"] not in pk else False, c["name"] in pk, _kind(c["type"]))
+                        for c in inspector.get_columns(name)},
+            "foreign_keys": sorted((fk["constrained_columns"][0], fk["referred_table"], fk["referred_columns"][0])
+                                   for fk in inspector.get_foreign_keys(name)),
+            "unique": sorted(set(unique)),
+            "indexes": sorted(i["name"] for i in inspector.get_indexes(name)
+                              if i["name"].startswith("ix_") and (name, i["name"]) not in MIGRATION_ONLY_INDEXES),
+        }
     return shape
 
 
 def test_head_schema_matches_the_models(db_url):
     db = open_database(db_url)
     models = _shape_of_models()
-    # Primary keys are never nullable, whatever the model's Optional says.
-    models = {t: {c: (False if pk else nullable, pk) for c, (nullable, pk) in cols.items()} for t, cols in models.items()}
-    assert _shape_of_database(db.write_engine) == models
+    for table in models.values():
+        table["unique"] = sorted(set(table["unique"]))
+    database = _shape_of_database(db.write_engine)
+    assert database.keys() == models.keys()
+    for name in models:
+        assert database[name] == models[name], name
     with db.read_engine.connect() as conn:
         assert migrations.current_version(conn) == migrations.head_version()
     db.dispose()

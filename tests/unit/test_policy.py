@@ -100,6 +100,23 @@ def test_business_calendar_honours_timezone_and_holidays():
     assert calendar.add_business_hours(start, timedelta(hours=4)) == datetime(2024, 1, 22, 17, 0)
 
 
+def test_business_hours_are_real_hours_across_clock_changes():
+    from playbooks.schema import CalendarConfig
+
+    berlin = CalendarConfig(timezone="Europe/Berlin", days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                            opens="01:00", closes="05:00").build()
+    # 2024-03-31: clocks jump 02:00 -> 03:00, so 01:00-05:00 holds three real hours (23:00-02:00 UTC).
+    spring = berlin.add_business_hours(datetime(2024, 3, 30, 23, 0), timedelta(hours=3, minutes=30))
+    assert spring == datetime(2024, 3, 31, 23, 30)  # 3h that day, 30 min from 01:00 CEST on Apr 1
+    # 2024-10-27: clocks fall back 03:00 -> 02:00, so the same window holds five real hours.
+    autumn = berlin.add_business_hours(datetime(2024, 10, 26, 23, 0), timedelta(hours=4, minutes=30))
+    assert autumn == datetime(2024, 10, 27, 3, 30)
+
+
+def test_closing_time_exactly_rolls_to_the_next_day(policy):
+    assert policy.response_deadline(policy.level("medium"), datetime(2024, 1, 18, 17, 0)) == datetime(2024, 1, 19, 13, 0)
+
+
 def test_update_cadence(policy):
     now = datetime(2024, 1, 15, 14, 30)
     assert policy.next_update_due(policy.level("critical"), now) == datetime(2024, 1, 15, 15, 0)  # the spec's 15:00

@@ -195,7 +195,7 @@ class WarRoomScreen(StoreScreen):
                 self.write(lambda: store.post_status_update(incident_id, message, actor=actor, affected=affected),
                            "Status update posted")
 
-        headline = self.center.store.policy.workflows[self.detail["type"]].headline
+        headline = self.center.store.policy.headline(self.detail["type"])
         self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
 
     def action_export(self) -> None:

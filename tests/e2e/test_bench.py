@@ -1,0 +1,28 @@
+"""`make bench` runs: each figure is printed next to its raw sqlite3 baseline (no timing asserted)."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_store_benchmark_reports_every_figure_beside_its_baseline():
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {
+        "declare": r"^declare \(1 incident, 15 steps, 1 event\)",
+        "tick": r"^tick/untick one step",
+        "list open over 100k": r"^list_incidents\(status=open\)",
+        "cli list over 100k": r"^`ir --db \.\.\. list` process",
+    }
+    for name, pattern in rows.items():
+        line = next((l for l in result.stdout.splitlines() if re.match(pattern, l)), None)
+        assert line is not None, (name, result.stdout)
+        figures = re.findall(r"\d+\.\d+x?", line)
+        assert len(figures) >= 6, line  # store med/p95, sqlite3 med/p95, ratios
+    assert "100000 incidents" in result.stdout
+    saved = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    assert saved
