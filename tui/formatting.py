@@ -34,25 +34,29 @@ def is_overdue(due: datetime | None, now: datetime) -> bool:
     return due is not None and now > due
 
 
+SHORT_LABELS = {"error_rate": "Errors", "response_time": "Latency", "throughput": "Throughput", "cpu": "CPU",
+                "memory": "Memory", "availability": "Avail."}
 METRIC_LABELS = {
     "error_rate": ("Error Rate", "%"), "response_time": ("Response Time", "s"), "throughput": ("Throughput", " req/min"),
     "cpu": ("CPU Usage", "%"), "memory": ("Memory Usage", "%"), "availability": ("Availability", "%"),
 }
 
 
-def metric_value(metric: str, value: float) -> str:
+def metric_value(metric: str, value: float, *, short: bool = False) -> str:
     _, unit = METRIC_LABELS.get(metric, (metric, ""))
     if unit == " req/min":
-        return f"{value:,.0f}{unit}"
+        return f"{value:,.0f}{'/min' if short else unit}"
     if unit == "s":
         return f"{value:.1f}{unit}"
     return f"{value:.1f}{unit}"
 
 
-def change_from_baseline(metric: str, value: float, baseline: float | None) -> str:
+def change_from_baseline(metric: str, value: float, baseline: float | None, *, short: bool = False) -> str:
     """The spec's "(⬆️ 8.1% from baseline)": absolute for % and s, relative otherwise."""
     if baseline is None:
         return "no baseline"
+    if short:
+        return change_from_baseline(metric, value, baseline).removesuffix(" from baseline")
     _, unit = METRIC_LABELS.get(metric, (metric, ""))
     diff = value - baseline
     arrow = "⬆" if diff > 0 else "⬇" if diff < 0 else "="

@@ -42,6 +42,8 @@ class HelpScreen(ModalScreen):
             # The screen's and the app's keys; the focused list's own scrolling keys are in MOVES.
             if not binding.description or active.node not in (self.under, self.app):
                 continue
+            if binding.action.startswith(("app.", "screen.")):  # Textual's focus/copy keys: not ours to list
+                continue
             meaning = MEANING.get(binding.action, binding.description.lower())
             table.add_row(self.app.get_key_display(binding), f"{binding.description}: {meaning}")
         for key, what in MOVES:

@@ -83,13 +83,13 @@ class SidePane(Static):
         told = {n["group"]: n for n in d.get("notifications", [])}
         groups = Table.grid(padding=(0, 1), expand=True)
         groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15)
+        groups.add_column(no_wrap=True, min_width=7)
         groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
-        groups.add_column(no_wrap=True)
         for group in d["policy"]["stakeholders"]:
             state = told.get(group["group"])
             status = Text(state["state"] if state else "not yet",
                           style="green" if state and state["state"] == "sent" else "yellow")
-            groups.add_row(group["group"], group["channel"], status)
+            groups.add_row(group["group"], status, group["channel"])
         parts.append(groups)
         parts.append(Text(""))
         parts.append(Text("Status updates", style="bold underline"))

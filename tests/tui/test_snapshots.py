@@ -1,0 +1,87 @@
+"""Every screen at 80x24 (the default SSH window) and 160x48, from the demo data set and a
+frozen clock. Regenerate with `pytest --snapshot-update` only after reading the report."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from store.demo import seed_demo
+from tests.tui.conftest import settle
+
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.fixture
+def demo_app(tui_store, clock, make):
+    clock.moment = datetime(2024, 1, 15, 14, 35)
+    ids = seed_demo(tui_store, clock)
+    return make(), ids
+
+
+async def _war_room(pilot):
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard(snap_compare, demo_app, size):
+    app, _ = demo_app
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_war_room(snap_compare, demo_app, size):
+    app, _ = demo_app
+    assert snap_compare(app, terminal_size=size, run_before=_war_room)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_declare_form(snap_compare, demo_app, size):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("d", *"Checkout 500s")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_status_update_composer(snap_compare, demo_app, size):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare, demo_app, size):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_status_and_role_prompts(snap_compare, demo_app, size):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
