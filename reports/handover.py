@@ -3,18 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.incident_markdown import when_text
-
 HANDOVER_EVENTS = 20
 
 
-def handover_markdown(detail: dict[str, Any], generated_at: str, compliance_clocks: list[dict] | None = None) -> str:
+def when_text(value: str | None) -> str:
+    """"2024-01-15 14:30 UTC" from an ISO 8601 Z timestamp."""
+    return f"{value[:10]} {value[11:16]} UTC" if value else "-"
+
+
+def handover_markdown(detail: dict[str, Any], generated_at: str | None, compliance_clocks: list[dict] | None = None) -> str:
     """Roles, status, done/open by phase, next update due, compliance clocks, last 20 events."""
     policy = detail["policy"]
     lines = [
         f"# Handover: {detail['id']} — {detail['title']}",
         "",
         f"Generated {when_text(generated_at)}.",
+        "",
+        f"**{detail['severity']} {detail['type']} in {detail['environment']}, {detail['status']}.**",
         "",
         "## Status",
         "",
@@ -24,7 +29,9 @@ def handover_markdown(detail: dict[str, Any], generated_at: str, compliance_cloc
         f"- **Response due:** {when_text(policy['response_due_at'])}" + (" — OVERDUE" if policy["response_overdue"] else ""),
         f"- **Next status update due:** {when_text(policy['next_update_due_at'])}"
         + (" — OVERDUE" if policy["update_overdue"] else "") + f" ({policy['communication']})",
-        f"- **Escalation:** {policy['escalation']}",
+        f"- **Escalation:** {policy['escalation']} ({', '.join(policy['escalation_targets'])})",
+        "- **Stakeholders:** " + ", ".join(f"{s['group']} ({s['channel']})" for s in policy["stakeholders"]),
+        f"- **Service:** {detail['service'] or '-'}; declared by {detail['declared_by']}",
         "",
         "## Roles",
         "",

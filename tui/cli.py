@@ -140,10 +140,11 @@ def _command_parser() -> OneLineParser:
     p.add_argument("--outcome", default="done")
     add("resolve", "mark an incident resolved").add_argument("id")
     add("close", "close a resolved incident").add_argument("id")
-    p = add("export", "write an incident as JSON (re-importable) or Markdown")
+    p = add("export", "write an incident: json (re-importable), md (handover), svg (war room), html (both)")
     p.add_argument("id")
-    p.add_argument("--format", choices=("json", "md"), default="json")
-    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--format", choices=("json", "md", "svg", "html"), default="json")
+    p.add_argument("--output", "-o", help="file or folder to write (default: standard output for json and md, "
+                   "the current folder for svg and html)")
     p = add("import", "import historical incidents from a JSON file")
     p.add_argument("file")
     p = add("audit", "verify the timeline's hash chain", json_flag=True)
@@ -394,23 +395,35 @@ def _cmd_remediate(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
+    """json and md go to standard output (or -o FILE); svg and html to a file, by default
+    INC-...-war-room.svg / INC-...-handover.html in the current directory."""
     detail = ctx.detail(args.id)
     if args.format == "json":
         from store.transfer import export_json
 
-        text = export_json(detail) + "\n"
-    else:
-        from reports.incident_markdown import incident_markdown
+        text, default_name = export_json(detail) + "\n", None
+    elif args.format == "md":
+        from reports.handover import handover_markdown
+        from store.clock import iso_z
 
-        text = incident_markdown(detail)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output} ({exc.strerror}); accepted: a writable file path") from None
-        print(f"Wrote {args.output}")
+        text, default_name = handover_markdown(detail, iso_z(ctx.store.now())), None
     else:
+        from tui.export import export_files
+
+        text, default_name = export_files(ctx.store, detail["id"], args.format, ctx.actor)
+    target = args.output or default_name
+    if target is None:
         print(text, end="")
+        return
+    try:
+        path = Path(target)
+        if path.is_dir() or target.endswith(os.sep):
+            path = path / (default_name or f"{detail['id']}.{args.format}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target} ({exc.strerror}); accepted: a writable file or folder path") from None
+    print(f"Wrote {path}")
 
 
 def _cmd_import(ctx: Context, args: argparse.Namespace) -> None:

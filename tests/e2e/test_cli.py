@@ -109,7 +109,8 @@ def test_a_whole_incident_from_the_command_line(db, tmp_path):
     assert json.loads(ir("list", "--json", db=db).stdout) == []
     assert ir("audit", "verify", db=db).stdout.startswith("audit ok:")
     markdown = ir("export", incident, "--format", "md", db=db).stdout
-    assert markdown.startswith(f"# {incident}") and "- [x] 1. Confirm incident scope and impact" in markdown
+    assert markdown.startswith(f"# Handover: {incident}")
+    assert "- [x] 1. Confirm incident scope and impact (tester)" in markdown
 
 
 BAD = [
@@ -301,3 +302,16 @@ def test_status_update_shows_the_date_of_a_next_update_on_another_day(tmp_path):
     incident = ir("low", "data", "development", "--no-tui", db=db, now=NOW).stdout.strip()
     out = ir("update", incident, "Fix scheduled", db=db, now=NOW).stdout
     assert "Next Update: 2024-01-25 15:00 UTC" in out
+
+
+def test_export_svg_and_html_write_files_where_asked(tmp_path):
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    incident = ir("critical", "outage", "production", "--no-tui", "--title", "Checkout down", db=db).stdout.strip()
+    ir("tick", incident, "1", db=db)
+    out = tmp_path / "handover"
+    ir("export", incident, "--format", "svg", "-o", f"{out}/", db=db)
+    svg = (out / f"{incident}-war-room.svg").read_text()
+    assert svg.startswith("<svg") and "Checkout" in svg and "Confirm" in svg
+    ir("export", incident, "--format", "html", "-o", str(out / "h.html"), db=db)
+    page = (out / "h.html").read_text()
+    assert "<svg" in page and f"<h1>Handover: {incident}" in page and "Checklist by phase" in page
