@@ -68,7 +68,10 @@ class DashboardScreen(StoreScreen):
         table = self.query_one(IncidentTable)
         if [r for r in table.rows_shown] != data.incidents:
             table.show(data.incidents, now)
-        self.query_one("#incidents-pane").border_title = f"Active Incidents ({len(data.incidents)})"
+        title = f"Active Incidents ({len(data.incidents)})"
+        pane = self.query_one("#incidents-pane")
+        if pane.border_title != title:  # assigning repaints the whole pane, even with the same text
+            pane.border_title = title
         self.query_one(HealthPane).health = tuple(data.health)
         self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
         self.query_one(RemediationPane).remediation = tuple(data.remediation)

@@ -5,7 +5,19 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
+
+
+class UtcClock(Widget):
+    """HH:MM:SS UTC, fixed width: a tick repaints these 12 cells and nothing else
+    (Static.update would ask for a new layout every second)."""
+
+    text: reactive[str] = reactive("", layout=False)
+
+    def render(self) -> str:
+        return self.text
 
 from tui.formatting import SEVERITY_STYLE
 
@@ -14,16 +26,21 @@ class SeverityHeader(Horizontal):
     def compose(self):
         yield Static("incident-response", id="brand")
         yield Static(id="counts")
-        yield Static(id="clock")
+        yield UtcClock(id="clock")
+
+    _counts: dict[str, int] | None = None
 
     def update_counts(self, counts: dict[str, int], now: datetime) -> None:
+        self.tick(now)
+        if counts == self._counts:
+            return  # unchanged: no repaint
+        self._counts = dict(counts)
         text = Text()
         for severity in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
             count = counts.get(severity, 0)
             text.append(f" {severity} {count} ", style=SEVERITY_STYLE[severity] if count else "dim")
             text.append(" ")
         self.query_one("#counts", Static).update(text)
-        self.tick(now)
 
     def tick(self, now: datetime) -> None:
-        self.query_one("#clock", Static).update(now.strftime("%H:%M:%S UTC"))
+        self.query_one(UtcClock).text = now.strftime("%H:%M:%S UTC")

@@ -1,0 +1,255 @@
+"""Command-center benchmarks, in a real pseudo-terminal (`make bench` runs it after run.py).
+
+  cold start to first paint of the dashboard (100k incidents in history, 50 active)
+      next to a minimal Textual app started the same way           goal: <= 2.5x
+  keypress-to-painted for a tick in the war room                    goal: <= 50 ms
+  bytes written during 10 s idle on the dashboard                   goal: only clock cells
+  bytes per health refresh at 160x48                                 goal: <= 4 KB
+  peak RSS of the command center                                    goal: <= 100 MiB
+
+Nothing is asserted; figures are printed and saved to bench/results/tui.json.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import select
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import load_fixture, machine_info, percentile  # noqa: E402
+
+BIN = Path(sys.executable).parent
+ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[()][0-9A-Za-z]|[=>78DEHM])")
+CLOCK_TEXT = set("0123456789:hmsd-UTC'ack ")
+
+
+class Pty:
+    def __init__(self, argv: list[str], size: tuple[int, int], env: dict[str, str]) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                                     start_new_session=True)
+        os.close(slave)
+        self.out = bytearray()
+
+    def read_for(self, seconds: float) -> bytes:
+        """Everything written in the next `seconds`."""
+        got = bytearray()
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    break
+                got += chunk
+        self.out += got
+        return bytes(got)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> float:
+        """Monotonic time at which `needle` appeared in the screen text."""
+        end = time.monotonic() + timeout
+        window = bytearray()
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    break
+                self.out += chunk
+                window += chunk
+                if needle in ANSI.sub(b"", bytes(window)).decode("utf-8", "replace"):
+                    return time.monotonic()
+        raise TimeoutError(f"{needle!r} did not appear; last output: {ANSI.sub(b'', bytes(self.out[-400:]))!r}")
+
+    def send(self, text: str) -> float:
+        os.write(self.master, text.encode())
+        return time.monotonic()
+
+    def peak_rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        os.close(self.master)
+
+
+def build_fixture(tmp: Path, incidents: int) -> tuple[str, str]:
+    """100k incidents of history; 49 of them left open, plus one declared now (with its checklist)."""
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+
+    path = tmp / "history.db"
+    load_fixture(path, incidents)
+    conn = sqlite3.connect(path)
+    open_ids = [r[0] for r in conn.execute(
+        "SELECT id FROM incident WHERE status IN ('investigating','identified','monitoring') "
+        "ORDER BY declared_at DESC")]
+    conn.executemany("UPDATE incident SET status = 'closed', resolved_at = declared_at, closed_at = declared_at "
+                     "WHERE id = ?", [(i,) for i in open_ids[49:]])
+    conn.commit()
+    conn.close()
+    db = open_database(f"sqlite:///{path}")
+    store = IncidentStore(db, load_policy())
+    incident = store.declare("critical", "outage", "production", actor="bench", title="Bench outage")
+    db.dispose()
+    return f"sqlite:///{path}", incident.id
+
+
+def start_to_paint(argv: list[str], needle: str, env: dict[str, str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        term = Pty(argv, (80, 24), env)
+        try:
+            times.append(term.wait_for(needle) - term.started)
+        finally:
+            term.close()
+    return times
+
+
+def add_samples(url: str, count: int) -> None:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+    now = datetime.utcnow()
+    rows = []
+    for metric, value in [("error_rate", 2.0), ("response_time", 0.5), ("throughput", 1200.0), ("cpu", 40.0),
+                          ("memory", 60.0)]:
+        rows.append(("bench", metric, (now + timedelta(microseconds=count)).isoformat(sep=" "), value + count % 7))
+    conn.executemany("INSERT INTO metric_sample (source, metric, at, value) VALUES (?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k incidents, fewer runs, 3 s idle windows")
+    args = parser.parse_args(argv)
+    incidents, runs, ticks, idle = (10_000, 2, 6, 3.0) if args.quick else (100_000, 5, 20, 10.0)
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="ir-tui-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = dict(os.environ, TERM="xterm-256color", XDG_DATA_HOME=str(tmp / "data"),
+                   XDG_CONFIG_HOME=str(tmp / "config"), XDG_STATE_HOME=str(tmp / "state"))
+        env.pop("SSH_CONNECTION", None)
+        env.pop("SSH_TTY", None)
+        url, incident_id = build_fixture(tmp, incidents)
+        print(f"machine: {machine_info(tmp)}")
+        print(f"fixture: {incidents} incidents in history, 50 active")
+
+        ours = [str(BIN / "incident-response"), "--db", url]
+        minimal = [sys.executable, str(ROOT / "bench" / "minimal_app.py")]
+        start_to_paint(minimal, "minimal app ready", env, 1)  # warm the file cache for both
+        start_to_paint(ours, "Active Incidents (50)", env, 1)
+        ours_t, minimal_t = [], []
+        for _ in range(runs):
+            minimal_t += start_to_paint(minimal, "minimal app ready", env, 1)
+            ours_t += start_to_paint(ours, "Active Incidents (50)", env, 1)
+        results["cold_start_ms"] = {"ours": statistics.median(ours_t) * 1000,
+                                    "minimal_textual": statistics.median(minimal_t) * 1000}
+
+        term = Pty(ours, (80, 24), env)
+        try:
+            term.wait_for("Active Incidents (50)")
+            term.read_for(1.5)
+            term.send("\r")
+            term.wait_for("Checklist")
+            term.read_for(1.0)
+            latencies = []
+            for n in range(ticks):
+                marker = "[x]  1." if n % 2 == 0 else "[ ]  1."
+                sent = term.send(" ")
+                latencies.append(term.wait_for(marker, timeout=10) - sent)
+                term.read_for(0.3)
+            results["tick_keypress_to_paint_ms"] = {"median": statistics.median(latencies) * 1000,
+                                                    "p95": percentile([x * 1000 for x in latencies], 95)}
+            term.send("\x1b")
+            term.wait_for("Active Incidents (50)")
+            term.read_for(2.0)
+            quiet = term.read_for(idle)
+            text = ANSI.sub(b"", quiet).decode("utf-8", "replace")
+            results["idle_80x24"] = {
+                "seconds": idle, "bytes": len(quiet), "bytes_per_s": len(quiet) / idle,
+                "only_clock_text": set(text) <= CLOCK_TEXT,
+                "text_sample": text[:120],
+            }
+            results["peak_rss_mib"] = term.peak_rss_mib()
+        finally:
+            term.close()
+
+        term = Pty(ours, (160, 48), env)
+        try:
+            add_samples(url, 0)
+            term.wait_for("Active Incidents (50)")
+            term.read_for(6.0)  # past the first health refresh
+            baseline = term.read_for(idle)
+            refresh_windows = idle / 5.0  # the dashboard re-reads health every 5 s
+            changed = bytearray()
+            end = time.monotonic() + idle
+            n = 1
+            while time.monotonic() < end:
+                add_samples(url, n)
+                n += 1
+                changed += term.read_for(min(1.0, max(0.0, end - time.monotonic())))
+            per_refresh = max(0.0, (len(changed) - len(baseline)) / refresh_windows)
+            results["health_refresh_160x48"] = {"idle_bytes": len(baseline), "with_new_samples_bytes": len(changed),
+                                                "bytes_per_refresh": per_refresh}
+        finally:
+            term.close()
+
+        minimal_term = Pty(minimal, (80, 24), env)
+        try:
+            minimal_term.wait_for("minimal app ready")
+            minimal_term.read_for(1.0)
+            results["minimal_peak_rss_mib"] = minimal_term.peak_rss_mib()
+        finally:
+            minimal_term.close()
+
+    cold = results["cold_start_ms"]
+    tick = results["tick_keypress_to_paint_ms"]
+    idle_r = results["idle_80x24"]
+    health = results["health_refresh_160x48"]
+    print()
+    print(f"{'figure':<44} {'ours':>12} {'baseline':>14}  goal")
+    print("-" * 92)
+    print(f"{'cold start to first paint (ms, median)':<44} {cold['ours']:>12.0f} {cold['minimal_textual']:>14.0f}"
+          f"  <= 2.5x ({cold['ours'] / cold['minimal_textual']:.2f}x)")
+    print(f"{'tick keypress to painted (ms, median/p95)':<44} {tick['median']:>7.1f}/{tick['p95']:<5.1f}"
+          f" {'-':>13}  <= 50 ms")
+    print(f"{'idle on dashboard 80x24 (bytes in %.0f s)' % idle_r['seconds']:<44} {idle_r['bytes']:>12}"
+          f" {'-':>14}  only clock cells: {'yes' if idle_r['only_clock_text'] else 'NO'}")
+    print(f"{'health refresh at 160x48 (bytes/refresh)':<44} {health['bytes_per_refresh']:>12.0f} {'-':>14}  <= 4096")
+    print(f"{'peak RSS (MiB)':<44} {results['peak_rss_mib']:>12.1f} {results['minimal_peak_rss_mib']:>14.1f}"
+          f"  <= 100 MiB")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tui.json").write_text(json.dumps(results, indent=2))
+    print(f"\nresults in {out / 'tui.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
