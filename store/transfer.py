@@ -24,7 +24,7 @@ from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z, to_utc_naive
 from store.models import ChecklistStep, Incident
 from store.operations import IncidentStore
-from store.operations import _text as check_text
+from store.validation import checked_text as check_text
 
 LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 # Keys `export --format json` writes that describe, rather than define, an incident.

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Union
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -15,9 +15,15 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from store.dashboard import incidents_changed_since, last_seq
-from store.operations import IncidentStore
+from store.clock import to_utc_naive, utc_now
 from tui import live
+
+if TYPE_CHECKING:
+    from store.operations import IncidentStore
+
+# The store itself, or a function that opens it: the CLI passes the function, so the
+# dashboard paints while SQLAlchemy and the policy load in a worker.
+StoreSource = Union["IncidentStore", Callable[[], "IncidentStore"]]
 
 
 @dataclass
@@ -47,9 +53,10 @@ class CommandCenter(App):
         Binding("d", "declare", "Declare", id="app.declare"),
     ]
 
-    def __init__(self, store: IncidentStore, settings: Settings, open_incident: str | None = None) -> None:
+    def __init__(self, store: StoreSource, settings: Settings, open_incident: str | None = None) -> None:
         super().__init__()
-        self.store = store
+        self._open_store_with = store if callable(store) else None
+        self.store: IncidentStore | None = None if callable(store) else store
         self.settings = settings
         self.open_incident = open_incident
         self.seen_seq = 0
@@ -61,7 +68,7 @@ class CommandCenter(App):
 
     # -- time and identity --------------------------------------------------------
     def clock(self) -> datetime:
-        return self.store.now()
+        return self.store.now() if self.store is not None else to_utc_naive(utc_now())
 
     @property
     def actor(self) -> str:
@@ -72,11 +79,44 @@ class CommandCenter(App):
         from tui.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
+        self.set_interval(1.0, self._tick)
+        if self.store is None:
+            self._open_store()
+        else:
+            self._store_opened(self.store, announce=False)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_store(self) -> None:
+        try:
+            store = self._open_store_with()
+        except Exception as error:  # shown on the dashboard as one sentence; q still quits
+            from tui.screens.base import explain
+
+            self.call_from_thread(self._store_failed, explain(error))
+            return
+        self.call_from_thread(self._store_opened, store)
+
+    def _store_opened(self, store: "IncidentStore", announce: bool = True) -> None:
+        self.store = store
+        ready = getattr(self.screen, "store_ready", None)
+        if announce and ready is not None:
+            self.call_after_refresh(ready)  # after the screen has mounted, if it had not yet
         if self.open_incident:
             self.open_war_room(self.open_incident)
-        self.set_interval(1.0, self._tick)
         if self.settings.watch:
             self._watch()
+
+    def _store_failed(self, message: str) -> None:
+        failed = getattr(self.screen, "store_failed", None)
+        if failed is not None:
+            failed(message)
+        self.notify(message, severity="error", timeout=30)
+
+    def store_or_warn(self) -> "IncidentStore | None":
+        """The store, or None with a notice when it is still opening."""
+        if self.store is None:
+            self.notify("The incident store is still opening; try again in a moment.", severity="warning")
+        return self.store
 
     def open_war_room(self, incident_id: str) -> None:
         from tui.screens.war_room import WarRoomScreen
@@ -92,6 +132,8 @@ class CommandCenter(App):
     def action_declare(self) -> None:
         from tui.screens.declare import DeclareScreen
 
+        if self.store_or_warn() is None:
+            return
         def declared(incident_id: str | None) -> None:
             if incident_id:
                 self.check_for_changes()
@@ -121,6 +163,8 @@ class CommandCenter(App):
 
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def check_for_changes(self) -> None:
+        from store.dashboard import incidents_changed_since
+
         with self.store.db.read() as session:
             seq, incident_ids = incidents_changed_since(session, self.seen_seq)
         if incident_ids:
@@ -131,11 +175,6 @@ class CommandCenter(App):
         changed = getattr(self.screen, "store_changed", None)
         if changed is not None:
             changed(incident_ids)
-
-    def remember_seq(self) -> None:
-        """A screen that just read everything is current up to now."""
-        with self.store.db.read() as session:
-            self.seen_seq = max(self.seen_seq, last_seq(session))
 
     async def action_quit(self) -> None:
         self._stop_watching.set()
@@ -161,8 +200,11 @@ class CommandCenter(App):
         yield from super().get_system_commands(screen)
 
 
-def make_app(store: IncidentStore, settings: Settings, open_incident: str | None = None) -> CommandCenter:
-    """The one way the command center is built (CLI, tests, screenshots)."""
+def make_app(store: StoreSource, settings: Settings, open_incident: str | None = None) -> CommandCenter:
+    """The one way the command center is built (CLI, tests, screenshots).
+
+    `store` is an IncidentStore, or a function that opens one (then the screen paints first).
+    """
     return CommandCenter(store, settings, open_incident)
 
 

@@ -175,7 +175,7 @@ class Context:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        from store.operations import check_actor
+        from store.validation import check_actor
 
         given = getattr(args, "actor", None)
         self.actor = check_actor(given if given is not None else (os.environ.get("USER") or getpass.getuser()))
@@ -250,8 +250,10 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
     from tui.app import Settings, make_app
     from tui.settings import read_tui_settings
 
-    store = ctx.store
     settings = Settings(actor=ctx.actor, under_ssh=under_ssh, **read_tui_settings())
+    # An already open store (after declaring) is used as is; otherwise it opens in a
+    # worker while the dashboard paints.
+    store = ctx._store if ctx._store is not None else (lambda: ctx.store)
     make_app(store, settings, open_incident).run()
     return 0
 

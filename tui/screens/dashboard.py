@@ -1,6 +1,8 @@
 """The dashboard: the spec's "Incident Monitoring Dashboard" in four panes."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,11 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from store.dashboard import DashboardData, read_dashboard
 from tui.screens.base import StoreScreen
 from tui.widgets.header import SeverityHeader
-from tui.widgets.incident_table import IncidentTable
+from tui.widgets.incident_table import IncidentClocks, IncidentTable
 from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
+
+if TYPE_CHECKING:
+    from store.dashboard import DashboardData
 
 HEALTH_REFRESH_S = 5.0
 
@@ -25,15 +29,17 @@ class DashboardScreen(StoreScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: DashboardData) -> None:
+        def __init__(self, data: "DashboardData") -> None:
             super().__init__()
             self.data = data
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
-        with Vertical(id="incidents-pane", classes="pane") as pane:
+        with Horizontal(id="incidents-pane", classes="pane") as pane:
             pane.border_title = "Active Incidents"
-            yield IncidentTable(id="incidents")
+            table = IncidentTable(id="incidents")
+            yield table
+            yield IncidentClocks(table, id="clocks")
         with Horizontal(id="middle"):
             with Vertical(id="health-pane", classes="pane") as pane:
                 pane.border_title = "System Health"
@@ -47,14 +53,29 @@ class DashboardScreen(StoreScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load()
-        self.set_interval(HEALTH_REFRESH_S, self.load)
+        if self.center.store is None:  # the store opens in a worker; say so rather than animate
+            self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
+        else:
+            self.load()
+        self.set_interval(HEALTH_REFRESH_S, self.refresh_data)
+
+    def refresh_data(self) -> None:
+        if self.center.store is not None:
+            self.load()
 
     def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def store_ready(self) -> None:
         self.load()
+
+    def store_failed(self, message: str) -> None:
+        self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
+        from store.dashboard import read_dashboard
+
         now = self.center.clock()
         with self.center.store.db.read() as session:
             data = read_dashboard(session, now)
@@ -66,8 +87,9 @@ class DashboardScreen(StoreScreen):
         self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
         self.query_one(SeverityHeader).update_counts(data.counts, now)
         table = self.query_one(IncidentTable)
-        if [r for r in table.rows_shown] != data.incidents:
-            table.show(data.incidents, now)
+        if table.rows_shown != data.incidents:
+            table.show(data.incidents)
+            self.query_one(IncidentClocks).repaint_all(now)
         title = f"Active Incidents ({len(data.incidents)})"
         pane = self.query_one("#incidents-pane")
         if pane.border_title != title:  # assigning repaints the whole pane, even with the same text
@@ -77,12 +99,15 @@ class DashboardScreen(StoreScreen):
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
-        self.load()
+        self.refresh_data()
 
     def tick(self) -> None:
         now = self.center.clock()
         self.query_one(SeverityHeader).tick(now)
-        self.query_one(IncidentTable).tick(now)
+        self.query_one(IncidentClocks).tick(now)
+
+    def on_data_table_row_highlighted(self, _event) -> None:
+        self.query_one(IncidentClocks).repaint_all(self.center.clock())
 
     def _selected(self) -> str | None:
         incident_id = self.query_one(IncidentTable).selected_id
@@ -100,7 +125,7 @@ class DashboardScreen(StoreScreen):
 
     def action_ack(self) -> None:
         incident_id = self._selected()
-        if incident_id:
+        if incident_id and self.center.store_or_warn() is not None:
             store, actor = self.center.store, self.center.actor
             self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
 

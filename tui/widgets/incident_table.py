@@ -1,22 +1,47 @@
-"""Active Incidents: one row per open incident, clocks that tick without repainting the table."""
+"""Active Incidents: the table of open incidents, and beside it their clocks.
+
+The clocks (age, time left to acknowledge, time to the next status update) live in their
+own narrow widget: Textual repaints changed lines widget by widget, so a ticking clock
+then rewrites its own cells and not the whole row with its title.
+"""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable
 
-from store.queries import IncidentSummary
 from tui.formatting import SEVERITY_STYLE, countdown, elapsed, is_overdue
+
+if TYPE_CHECKING:
+    from store.queries import IncidentSummary
 
 ENV_SHORT = {"production": "prod", "staging": "stg", "development": "dev"}
 TYPE_SHORT = {"performance": "perf", "security": "secur", "integration": "integr"}
 WIDE = 110  # from this width on, full ids and environment names fit
+CLOCK_COLUMNS = (("AGE", 7), ("ACK DUE", 8), ("UPD DUE", 8))
+OVERDUE = Style(color="red", bold=True, reverse=True)
+
+
+def clock_cells(row: "IncidentSummary", now: datetime) -> tuple[tuple[str, Style | None], ...]:
+    """The three clocks of one incident, with the style that flags an overdue one."""
+    if row.acknowledged_at is None:
+        respond = (countdown(row.response_due_at, now), OVERDUE if is_overdue(row.response_due_at, now) else None)
+    else:
+        respond = ("ack'd", Style(color="green"))
+    update = (countdown(row.next_update_due_at, now), OVERDUE if is_overdue(row.next_update_due_at, now) else None)
+    return (elapsed(row.declared_at, now), None), respond, update
 
 
 class IncidentTable(DataTable):
-    """The dashboard's incident list. Clock cells update in place, one cell region each."""
+    """The incident list without its clocks (see IncidentClocks)."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="incidents.down"),
@@ -25,23 +50,21 @@ class IncidentTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.rows_shown: list[IncidentSummary] = []
+        self.rows_shown: list["IncidentSummary"] = []
         self._wide: bool | None = None
 
     def _columns(self, wide: bool) -> None:
         self.clear(columns=True)
-        widths = {"id": 17 if wide else 8, "sev": 5, "type": 11 if wide else 6, "env": 11 if wide else 4,
-                  "age": 6, "respond": 7, "update": 7}
+        widths = {"id": 17 if wide else 8, "sev": 5, "type": 11 if wide else 6, "env": 11 if wide else 4}
         # Whatever is left goes to the title (each column has one cell of padding each side).
-        title = max(10, self.size.width - sum(widths.values()) - 2 * (len(widths) + 1) - 1)
-        widths["title"] = title
-        labels = {"id": "ID", "sev": "SEV", "type": "TYPE", "env": "ENV", "title": "TITLE", "age": "AGE",
-                  "respond": "ACK DUE", "update": "UPD DUE"}
-        for key in ("id", "sev", "type", "env", "title", "age", "respond", "update"):
+        # Less 2 for the vertical scrollbar a long list shows.
+        widths["title"] = max(10, self.size.width - sum(widths.values()) - 2 * len(widths) - 2 - 2)
+        labels = {"id": "ID", "sev": "SEV", "type": "TYPE", "env": "ENV", "title": "TITLE"}
+        for key in ("id", "sev", "type", "env", "title"):
             self.add_column(labels[key], key=key, width=widths[key])
 
-    def show(self, rows: list[IncidentSummary], now: datetime) -> None:
-        wide = self.size.width >= WIDE
+    def show(self, rows: list["IncidentSummary"]) -> None:
+        wide = self.size.width + sum(w for _, w in CLOCK_COLUMNS) >= WIDE
         selected = self.selected_id
         if wide != self._wide or not self.columns:
             self._wide = wide
@@ -50,54 +73,86 @@ class IncidentTable(DataTable):
             self.clear()
         self.rows_shown = rows
         for row in rows:
-            self.add_row(*self._cells(row, now, wide), key=row.id)
+            self.add_row(
+                row.id if wide else row.id[-8:],
+                Text(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
+                row.type if wide else TYPE_SHORT.get(row.type, row.type),
+                row.environment if wide else ENV_SHORT.get(row.environment, row.environment),
+                row.title,
+                key=row.id,
+            )
         if selected in {r.id for r in rows}:
             self.move_cursor(row=self.get_row_index(selected))
 
     def on_resize(self) -> None:
         if self.rows_shown or self.columns:
-            now = self.app.clock() if hasattr(self.app, "clock") else datetime.utcnow()
             self._wide = None
-            self.show(self.rows_shown, now)
-
-    def _cells(self, row: IncidentSummary, now: datetime, wide: bool) -> list:
-        return [
-            row.id if wide else row.id[-8:],
-            Text(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
-            row.type if wide else TYPE_SHORT.get(row.type, row.type),
-            row.environment if wide else ENV_SHORT.get(row.environment, row.environment),
-            row.title,
-            *self._clocks(row, now),
-        ]
-
-    @staticmethod
-    def _clocks(row: IncidentSummary, now: datetime) -> tuple[Text, Text, Text]:
-        if row.acknowledged_at is None:
-            respond = Text(countdown(row.response_due_at, now),
-                           style="bold red reverse" if is_overdue(row.response_due_at, now) else "")
-        else:
-            respond = Text("ack'd", style="green")
-        update = Text(countdown(row.next_update_due_at, now),
-                      style="bold red reverse" if is_overdue(row.next_update_due_at, now) else "")
-        return Text(elapsed(row.declared_at, now)), respond, update
-
-    def tick(self, now: datetime) -> None:
-        """Refresh only the clock cells whose text changed."""
-        for row in self.rows_shown:
-            for key, value in zip(("age", "respond", "update"), self._clocks(row, now)):
-                try:
-                    current = self.get_cell(row.id, key)
-                except Exception:
-                    continue
-                if current == value:
-                    continue
-                # Set the cell and repaint its region only (update_cell repaints the whole table).
-                self._data[self._row_locations.get_key(self.get_row_index(row.id))][key] = value
-                self._update_count += 1
-                self.refresh_coordinate(self.get_cell_coordinate(row.id, key))
+            self.show(self.rows_shown)
 
     @property
     def selected_id(self) -> str | None:
         if not self.rows_shown or self.cursor_row is None or self.cursor_row >= len(self.rows_shown):
             return None
         return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+
+
+class IncidentClocks(Widget):
+    """The clock columns of the incident table, line for line beside it."""
+
+    DEFAULT_CSS = """
+    IncidentClocks {
+        width: 24;
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, table: IncidentTable, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        self.now: datetime | None = None
+        self._shown: dict[int, tuple] = {}  # screen line -> what it shows
+
+    def on_mount(self) -> None:
+        # Scrolled by mouse or keys: the clocks follow the rows.
+        self.watch(self.table, "scroll_y", lambda _old, _new: self.refresh(), init=False)
+
+    def _line_of(self, index: int) -> int:
+        return index - int(self.table.scroll_offset.y) + self.table.header_height
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        table = self.table
+        if y < table.header_height:
+            style = table.get_component_rich_style("datatable--header")
+            text = "".join(f" {label:<{w - 1}}" for label, w in CLOCK_COLUMNS)
+            return Strip([Segment(text.ljust(width)[:width], style)])
+        index = y - table.header_height + int(table.scroll_offset.y)
+        if self.now is None or not 0 <= index < len(table.rows_shown):
+            return Strip.blank(width, table.rich_style)
+        cursor = index == table.cursor_row
+        base = table.get_component_rich_style("datatable--cursor") if cursor else table.rich_style
+        segments = []
+        for (text, style), (_, w) in zip(clock_cells(table.rows_shown[index], self.now), CLOCK_COLUMNS):
+            segments.append(Segment(" ", base))
+            cell = text[: w - 1].ljust(w - 1)
+            segments.append(Segment(cell, base + style if style else base))
+        strip = Strip(segments)
+        return strip.adjust_cell_length(width, base)
+
+    def tick(self, now: datetime) -> None:
+        """Repaint the lines whose clocks changed, and only those."""
+        first = self.now is None
+        self.now = now
+        for index, row in enumerate(self.table.rows_shown):
+            line = self._line_of(index)
+            if not 0 <= line < self.size.height:
+                continue
+            shown = (row.id, clock_cells(row, now), index == self.table.cursor_row)
+            if first or self._shown.get(line) != shown:
+                self._shown[line] = shown
+                self.refresh(Region(0, line, self.size.width, 1))
+
+    def repaint_all(self, now: datetime) -> None:
+        self.now = now
+        self._shown.clear()
+        self.refresh()

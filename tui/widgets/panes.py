@@ -2,19 +2,28 @@
 from __future__ import annotations
 
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from store.dashboard import AnomalyRow, MetricHealth, RemediationRow
+if TYPE_CHECKING:
+    from store.dashboard import AnomalyRow, MetricHealth, RemediationRow
 from tui.formatting import METRIC_LABELS, SHORT_LABELS, change_from_baseline, clock_time, metric_value, sparkline
 
 
 class HealthPane(Static):
     """Each metric: value, change from baseline with an arrow, and a sparkline."""
 
-    health: reactive[tuple[MetricHealth, ...]] = reactive(tuple, layout=False)
+    health: reactive[tuple["MetricHealth", ...]] = reactive(tuple, layout=False)
+
+    def watch_health(self, old: tuple, new: tuple) -> None:
+        # A new layout only when the number of lines changes; else repaint our lines.
+        if (not any(h.value is not None for h in old)) != (not any(h.value is not None for h in new)) \
+                or len(old) != len(new):
+            self.refresh(layout=True)
 
     def render(self):
         if not any(h.value is not None for h in self.health):
@@ -40,7 +49,11 @@ class HealthPane(Static):
 
 
 class AnomalyPane(Static):
-    anomalies: reactive[tuple[AnomalyRow, ...]] = reactive(tuple, layout=False)
+    anomalies: reactive[tuple["AnomalyRow", ...]] = reactive(tuple, layout=False)
+
+    def watch_anomalies(self, old: tuple, new: tuple) -> None:
+        if len(old) != len(new):
+            self.refresh(layout=True)
 
     def render(self):
         if not self.anomalies:
@@ -54,7 +67,7 @@ class AnomalyPane(Static):
 
 
 class RemediationPane(Static):
-    remediation: reactive[tuple[RemediationRow, ...]] = reactive(tuple, layout=True)
+    remediation: reactive[tuple["RemediationRow", ...]] = reactive(tuple, layout=True)
 
     def render(self):
         if not self.remediation:
