@@ -2,7 +2,6 @@
 and every test call with their own store, clock and settings."""
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -206,7 +205,3 @@ def make_app(store: StoreSource, settings: Settings, open_incident: str | None =
     `store` is an IncidentStore, or a function that opens one (then the screen paints first).
     """
     return CommandCenter(store, settings, open_incident)
-
-
-def ssh_session() -> bool:
-    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))

@@ -239,14 +239,21 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
-    from tui.app import ssh_session
+SSH_FPS = "15"
 
-    under_ssh = ssh_session()
+
+def prepare_terminal(environ: dict) -> bool:
+    """Under SSH, cap the frame rate and switch animations off (a user's own TEXTUAL_*
+    settings win). Textual reads these at import, so this runs before it is imported."""
+    under_ssh = bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
     if under_ssh:
-        # Fewer frames over a slow link; read by textual at import, so set before it.
-        os.environ.setdefault("TEXTUAL_FPS", "15")
-        os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+        environ.setdefault("TEXTUAL_FPS", SSH_FPS)
+        environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    return under_ssh
+
+
+def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
+    under_ssh = prepare_terminal(os.environ)
     from tui.app import Settings, make_app
     from tui.settings import read_tui_settings
 

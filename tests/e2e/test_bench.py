@@ -26,3 +26,15 @@ def test_store_benchmark_reports_every_figure_beside_its_baseline():
     assert "100000 incidents" in result.stdout
     saved = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
     assert saved
+
+
+def test_command_center_benchmark_reports_its_figures():
+    result = subprocess.run([sys.executable, "bench/command_center.py", "--quick"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for label in ("cold start to first paint", "cold start to 50 incidents listed", "tick keypress to painted",
+                  "idle on dashboard 80x24", "health refresh at 160x48", "peak RSS"):
+        assert label in result.stdout, result.stdout
+    figures = json.loads((ROOT / "bench" / "results" / "tui.json").read_text())
+    assert figures["cold_start_ms"]["minimal_textual"] > 0 and figures["peak_rss_mib"] > 0
+    assert figures["idle_80x24"]["only_clock_text"] is True

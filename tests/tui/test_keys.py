@@ -216,10 +216,14 @@ async def test_u_posts_a_status_update_from_the_template(make, tui_store, incide
 
 
 async def test_x_writes_the_handover(make, tui_store, incident, tmp_path):
+    from textual.widgets import Input
+
     app = make()
     async with app.run_test(size=(80, 24)) as pilot:
         await open_war_room(pilot)
         await pilot.press("x")
+        assert app.screen.query_one(Input).value == str(tmp_path / "handover")  # the configured folder
+        await pilot.press("enter")
         await settle(pilot)
     svg = tmp_path / "handover" / f"{incident.id}-war-room.svg"
     markdown = tmp_path / "handover" / f"{incident.id}-handover.md"
@@ -278,3 +282,71 @@ async def test_a_failing_store_shows_one_sentence_and_keeps_running(make, tui_st
         await settle(pilot)
         assert any(n.message == "the database is unavailable (disk I/O error)" for n in app._notifications)
         assert app.is_running
+
+
+async def test_x_writes_where_the_engineer_says(make, tui_store, incident, tmp_path):
+    from textual.widgets import Input
+
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")  # from the dashboard: the selected incident
+        app.screen.query_one(Input).value = str(tmp_path / "elsewhere")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.pause(0.6)
+        await settle(pilot)
+    assert (tmp_path / "elsewhere" / f"{incident.id}-handover.md").exists()
+    assert (tmp_path / "elsewhere" / f"{incident.id}-war-room.svg").exists()
+
+
+async def test_every_action_is_in_the_command_palette(make, tui_store, incident):
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_war_room(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for action in ("Tick", "Note", "Update", "Ack", "Status", "Sev+", "Sev-", "Roles", "Remediate", "Handover",
+                       "Back", "Declare", "Help", "Quit"):
+            assert action in titles, (action, titles)
+        # And running one from the palette does what the key does.
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Tick")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert detail(tui_store, incident.id)["checklist"][0]["done"]
+
+
+async def test_a_slow_store_never_freezes_the_screen(make, tui_store, incident):
+    import threading
+    import time
+
+    from tui.screens.help import HelpScreen
+
+    release = threading.Event()
+    original = tui_store.add_note
+
+    def slow_note(*args, **kwargs):
+        release.wait(10)  # a write stuck behind a lock
+        return original(*args, **kwargs)
+
+    tui_store.add_note = slow_note
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_war_room(pilot)
+        await pilot.press("n", *"stuck", "enter")
+        started = time.monotonic()
+        await pilot.press("question_mark")  # keys still work while the write waits
+        assert isinstance(app.screen, HelpScreen)
+        assert time.monotonic() - started < 5
+        await pilot.press("escape")
+        release.set()
+        await settle(pilot)
+        assert detail(tui_store, incident.id)["timeline"][-1]["summary"] == "stuck"
+
+
+async def test_under_ssh_animations_are_off(make, incident):
+    app = make(under_ssh=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.animation_level == "none"

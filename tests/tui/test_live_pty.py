@@ -97,3 +97,20 @@ def test_another_process_change_appears_within_one_second(tmp_path):
         assert terminal.proc.returncode == 0
     finally:
         terminal.close()
+
+
+def test_spec_arguments_declare_and_open_the_war_room(tmp_path):
+    db = f"sqlite:///{tmp_path / 'incidents.db'}"
+    env = dict(os.environ, TERM="xterm-256color")
+    terminal = Terminal([str(BIN / "incident-response"), "--db", db, "critical", "outage", "production",
+                         "--title", "Checkout down"], env)
+    try:
+        assert terminal.wait_for("Confirm incident scope and impact", timeout=30) is not None, terminal.text()[-1500:]
+        screen = terminal.text()
+        assert "Checkout down" in screen and "SEV-1" in screen and "INVESTIGATING" in screen and "ACK DUE" in screen
+        terminal.send("q")
+        terminal.proc.wait(timeout=10)
+    finally:
+        terminal.close()
+    listed = subprocess.run([str(BIN / "ir"), "--db", db, "list", "--json"], capture_output=True, text=True, env=env)
+    assert '"title": "Checkout down"' in listed.stdout

@@ -132,6 +132,6 @@ class DashboardScreen(StoreScreen):
     def action_export(self) -> None:
         incident_id = self._selected()
         if incident_id:
-            from tui.handover import export_handover
+            from tui.handover import ask_and_export
 
-            export_handover(self.center, incident_id)
+            ask_and_export(self.center, incident_id)

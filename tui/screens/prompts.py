@@ -21,15 +21,16 @@ class Prompt(ModalScreen):
 class TextPrompt(Prompt):
     """One line of text; enter saves, esc cancels; empty text is refused."""
 
-    def __init__(self, title: str, placeholder: str = "") -> None:
+    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
+        self.value = value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = self.title_text
-            yield Input(placeholder=self.placeholder, id="text")
+            yield Input(value=self.value, placeholder=self.placeholder, id="text")
             yield Label("enter save · esc cancel", classes="hint", id="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -199,6 +199,6 @@ class WarRoomScreen(StoreScreen):
         self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
 
     def action_export(self) -> None:
-        from tui.handover import export_handover
+        from tui.handover import ask_and_export
 
-        export_handover(self.center, self.incident_id)
+        ask_and_export(self.center, self.incident_id)
