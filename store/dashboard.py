@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select as sa_select
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from playbooks.policy import OPEN_STATUSES
@@ -105,6 +105,3 @@ def incidents_changed_since(session: Session, seq: int) -> tuple[int, set[str | 
         return seq, set()
     return max(r[0] for r in rows), {r[1] for r in rows}
 
-
-def metric_sample_count(session: Session) -> int:
-    return session.execute(sa_select(func.count()).select_from(MetricSample)).scalar_one()

@@ -206,6 +206,11 @@ class Context:
             self._store = IncidentStore(open_database(url), self.policy, clock_from_environment())
         return self._store
 
+    @property
+    def opened_store(self):
+        """The store if a command already opened it, else None."""
+        return self._store
+
     def detail(self, incident_id: str) -> dict[str, Any]:
         from store.queries import incident_detail
 
@@ -260,7 +265,7 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
     settings = Settings(actor=ctx.actor, under_ssh=under_ssh, **read_tui_settings())
     # An already open store (after declaring) is used as is; otherwise it opens in a
     # worker while the dashboard paints.
-    store = ctx._store if ctx._store is not None else (lambda: ctx.store)
+    store = ctx.opened_store or (lambda: ctx.store)
     make_app(store, settings, open_incident).run()
     return 0
 
