@@ -36,6 +36,8 @@ class Incident(SQLModel, table=True):
     mitigated_at: UTCNaive | None = None
     resolved_at: UTCNaive | None = None
     closed_at: UTCNaive | None = None
+    # Set when a rule or an inbound alert opened it: one open incident per firing condition.
+    dedup_key: str | None = Field(default=None, max_length=128, index=True)
     # Policy as applied at declaration / last severity change.
     response_due_at: UTCNaive
     next_update_due_at: UTCNaive | None = None

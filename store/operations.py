@@ -5,6 +5,7 @@ Used by the CLI, the TUI and the automation loops alike.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -27,6 +28,23 @@ from store.models import (
     StatusUpdate,
     TimelineEvent,
 )
+
+@dataclass(frozen=True)
+class Declaration:
+    """A checked declaration, ready to be written under the lock."""
+
+    severity: str
+    incident_type: str
+    environment: str
+    actor: str
+    title: str
+    service: str | None
+    started_at: datetime | None
+    detected_at: datetime | None
+    is_drill: bool
+    dedup_key: str | None
+    detail: dict[str, Any]
+
 
 def normalise_id(incident_id: str) -> str:
     return str(incident_id).strip().upper()
@@ -100,41 +118,60 @@ class IncidentStore:
         is_drill: bool = False,
     ) -> Incident:
         """Open an incident: id, policy deadlines, the type's checklist, a 'declared' event."""
+        declaration = self.prepare_declaration(severity, incident_type, environment, actor=actor, title=title,
+                                               service=service, started_at=started_at, detected_at=detected_at,
+                                               is_drill=is_drill)
+        with self.db.write() as session:
+            return self.write_declaration(session, declaration)
+
+    def prepare_declaration(self, severity: str, incident_type: str, environment: str, *, actor: str,
+                            title: str | None = None, service: str | None = None,
+                            started_at: datetime | None = None, detected_at: datetime | None = None,
+                            is_drill: bool = False, dedup_key: str | None = None,
+                            detail: dict[str, Any] | None = None) -> "Declaration":
+        """Check everything about a declaration before any lock is taken."""
         level = self.policy.level(severity)
         workflow = self.policy.workflow(incident_type)
         env = self.policy.environment(environment)
         actor = check_actor(actor)
         title = checked_text(title, "title", required=False) or f"{workflow.headline} in {env}"
         service = checked_text(service, "service", required=False)
-        now = self.now()
-        detected = to_utc_naive(detected_at or now)
+        detected = to_utc_naive(detected_at) if detected_at else None
         started = to_utc_naive(started_at) if started_at else None
-        if started and started > detected:
+        if started and detected and started > detected:
             raise PolicyValueError("the start of impact is after its detection; accepted: started <= detected")
-        with self.db.write() as session:
-            incident = Incident(
-                id=self.allocate_id(session, now),
-                title=title, severity=level.id, type=workflow.type, environment=env, service=service,
-                status="investigating", declared_by=actor, is_drill=is_drill,
-                started_at=started, detected_at=detected, declared_at=now,
-                response_due_at=self.policy.response_deadline(level, detected),
-                next_update_due_at=self.policy.next_update_due(level, now),
-            )
-            session.add(incident)
-            session.flush()  # no ORM relationships: the steps' foreign key needs this row first
-            number = 0
-            for phase_index, phase in enumerate(workflow.phases):
-                for text in phase.steps:
-                    number += 1
-                    session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
-                                              phase=phase.name, text=text))
-            incident.version = 0  # _event bumps it to 1
-            self.record_event(session, incident, now, actor, "declared",
-                        f"Declared {level.id} ({level.name}) {workflow.type} in {env}: {title}",
-                        {"severity": level.id, "type": workflow.type, "environment": env, "title": title,
-                         "service": service, "response_due_at": iso_z(incident.response_due_at),
-                         "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
-                         "drill": is_drill})
+        return Declaration(level.id, workflow.type, env, actor, title, service, started, detected, is_drill,
+                           checked_text(dedup_key, "dedup key", required=False), dict(detail or {}))
+
+    def write_declaration(self, session: Session, d: "Declaration") -> Incident:
+        """The declaration's rows and its 'declared' event, inside the caller's write."""
+        level = self.policy.level(d.severity)
+        workflow = self.policy.workflow(d.incident_type)
+        now = self.now()
+        detected = d.detected_at or now
+        incident = Incident(
+            id=self.allocate_id(session, now),
+            title=d.title, severity=level.id, type=workflow.type, environment=d.environment, service=d.service,
+            status="investigating", declared_by=d.actor, is_drill=d.is_drill, dedup_key=d.dedup_key,
+            started_at=d.started_at, detected_at=detected, declared_at=now,
+            response_due_at=self.policy.response_deadline(level, detected),
+            next_update_due_at=self.policy.next_update_due(level, now),
+        )
+        session.add(incident)
+        session.flush()  # no ORM relationships: the steps' foreign key needs this row first
+        number = 0
+        for phase_index, phase in enumerate(workflow.phases):
+            for text in phase.steps:
+                number += 1
+                session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
+                                          phase=phase.name, text=text))
+        incident.version = 0  # record_event bumps it to 1
+        self.record_event(session, incident, now, d.actor, "declared",
+                          f"Declared {level.id} ({level.name}) {workflow.type} in {d.environment}: {d.title}",
+                          {"severity": level.id, "type": workflow.type, "environment": d.environment,
+                           "title": d.title, "service": d.service, "response_due_at": iso_z(incident.response_due_at),
+                           "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
+                           "drill": d.is_drill, **d.detail})
         return incident
 
     # -- lifecycle ----------------------------------------------------------------

@@ -141,8 +141,10 @@ class CommandCenter(App):
         self.push_screen(DeclareScreen(), declared)
 
     def _tick(self) -> None:
-        tick = getattr(self.screen, "tick", None)
-        if tick is not None:
+        screen = self.screen
+        tick = getattr(screen, "tick", None)
+        # A screen pushed a moment ago may not have composed its widgets yet.
+        if tick is not None and screen.is_mounted:
             tick()
 
     # -- other writers -----------------------------------------------------------------

@@ -81,13 +81,20 @@ def test_upgrade_from_the_first_released_schema_keeps_data(db_url, policy, clock
     db = open_database(db_url, migrate=False)
     with db.write_engine.begin() as conn:
         assert migrations.migrate(conn, target=1) == 1
+        # What a release-1 program wrote (raw SQL: today's models know newer columns).
+        conn.execute(text(
+            "INSERT INTO incident (id, title, severity, type, environment, status, version, declared_by, is_drill, "
+            "detected_at, declared_at, response_due_at) VALUES ('INC-2024-0101-001', 'old one', 'SEV-2', 'outage', "
+            "'production', 'investigating', 1, 'alice', false, '2024-01-01 10:00:00', '2024-01-01 10:00:00', "
+            "'2024-01-01 11:00:00')"))
     db.dispose()
-    first = IncidentStore(open_database(db_url, migrate=False), policy, clock)
-    incident = first.declare("high", "outage", "production", actor="a")
     upgraded = open_database(db_url)  # runs every migration after 1
     with upgraded.read_engine.connect() as conn:
-        assert migrations.current_version(conn) == migrations.head_version()
-        assert conn.execute(text("SELECT title FROM incident")).scalar_one() == incident.title
+        assert migrations.current_version(conn) == migrations.head_version() >= 2
+        row = conn.execute(text("SELECT title, dedup_key FROM incident")).one()
+        assert tuple(row) == ("old one", None)
+    store = IncidentStore(upgraded, policy, clock)
+    store.add_note("INC-2024-0101-001", "still workable after the upgrade", actor="bob")
     upgraded.dispose()
 
 

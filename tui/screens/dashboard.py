@@ -103,8 +103,10 @@ class DashboardScreen(StoreScreen):
 
     def tick(self) -> None:
         now = self.center.clock()
-        self.query_one(SeverityHeader).tick(now)
-        self.query_one(IncidentClocks).tick(now)
+        for header in self.query(SeverityHeader):
+            header.tick(now)
+        for clocks in self.query(IncidentClocks):
+            clocks.tick(now)
 
     def on_data_table_row_highlighted(self, _event) -> None:
         self.query_one(IncidentClocks).repaint_all(self.center.clock())

@@ -83,7 +83,8 @@ class WarRoomScreen(StoreScreen):
             self.load()
 
     def tick(self) -> None:
-        self.query_one(IncidentBanner).now = self.center.clock()
+        for banner in self.query(IncidentBanner):
+            banner.now = self.center.clock()
 
     # -- actions ----------------------------------------------------------------------
     def action_back(self) -> None:

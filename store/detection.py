@@ -1,0 +1,84 @@
+"""What detection writes: metric samples, anomalies, and incidents kept one per firing
+condition (a rule, an Alertmanager group, a Grafana alert) by their dedup key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import insert
+from sqlmodel import select
+
+from playbooks.policy import OPEN_STATUSES
+from store.clock import iso_z, to_utc_naive
+from store.models import Anomaly, Incident, MetricSample
+from store.operations import IncidentStore
+
+
+@dataclass(frozen=True)
+class Sample:
+    source: str
+    metric: str
+    at: datetime
+    value: float
+
+
+def record_samples(store: IncidentStore, samples: Iterable[Sample]) -> int:
+    """Store samples in one transaction (one multi-row INSERT); returns how many."""
+    rows = [{"source": s.source, "metric": s.metric, "at": to_utc_naive(s.at), "value": float(s.value)}
+            for s in samples]
+    if not rows:
+        return 0
+    with store.db.write_engine.begin() as conn:  # samples are not chained: no chain lock needed
+        conn.execute(insert(MetricSample), rows)
+    return len(rows)
+
+
+def record_anomaly(store: IncidentStore, *, at: datetime, metric: str, description: str, value: float | None = None,
+                   baseline: float | None = None, rule: str | None = None, incident_id: str | None = None) -> Anomaly:
+    anomaly = Anomaly(at=to_utc_naive(at), metric=metric, value=value, baseline=baseline, rule=rule,
+                      description=description, incident_id=incident_id)
+    with store.db.write() as session:
+        session.add(anomaly)
+    return anomaly
+
+
+def open_incident_for(session, dedup_key: str) -> Incident | None:
+    return session.exec(select(Incident).where(Incident.dedup_key == dedup_key,
+                                               Incident.status.in_(OPEN_STATUSES))).first()
+
+
+def raise_condition(store: IncidentStore, dedup_key: str, *, severity: str, incident_type: str, environment: str,
+                    title: str, actor: str, service: str | None = None, detected_at: datetime | None = None,
+                    is_drill: bool = False, detail: dict[str, Any] | None = None) -> tuple[Incident, bool]:
+    """Open an incident for a firing condition, or note on the open one that it fires again.
+
+    Returns (incident, created). The check and the write share the write lock, so two
+    processes raising the same condition open one incident.
+    """
+    declaration = store.prepare_declaration(severity, incident_type, environment, actor=actor, title=title,
+                                            service=service, detected_at=detected_at, is_drill=is_drill,
+                                            dedup_key=dedup_key, detail={"dedup_key": dedup_key, **(detail or {})})
+    with store.db.write() as session:
+        existing = open_incident_for(session, dedup_key)
+        if existing is not None:
+            store.record_event(session, existing, store.now(), actor, "condition_firing",
+                               f"Still firing: {title}", {"dedup_key": dedup_key, **(detail or {})})
+            return existing, False
+        return store.write_declaration(session, declaration), True
+
+
+def clear_condition(store: IncidentStore, dedup_key: str, *, actor: str, resolve: bool = False,
+                    detail: dict[str, Any] | None = None) -> Incident | None:
+    """The condition cleared: a 'condition_cleared' event, and optionally resolve the incident."""
+    with store.db.write() as session:
+        incident = open_incident_for(session, dedup_key)
+        if incident is None:
+            return None
+        store.record_event(session, incident, store.now(), actor, "condition_cleared",
+                           "Condition cleared" + (" (all alerts resolved)" if resolve else ""),
+                           {"dedup_key": dedup_key, "cleared_at": iso_z(store.now()), **(detail or {})})
+        incident_id = incident.id
+    if resolve:
+        return store.resolve(incident_id, actor=actor)
+    return incident
