@@ -8,10 +8,12 @@ import re
 from datetime import date, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from playbooks.calendar import WEEKDAYS, BusinessCalendar
 from playbooks.durations import parse_duration
+from playbooks.rules import INCIDENT_ACTIONS, parse_action, parse_condition
 
 SEVERITY_IDS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -201,9 +203,47 @@ class DetectionRule(Strict):
 
     check_duration_fields = field_validator("duration")(lambda cls, v: _duration(v))
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _conditions_and_actions_parse(cls, data: object, handler) -> "DetectionRule":
+        # After the fields check out, parse each condition and action; the error is
+        # placed on the item (rules.0.conditions.1) so the loader can name it.
+        rule = handler(data)
+        errors = []
+        opens_incident = None
+        for field_name, parse in (("conditions", parse_condition), ("actions", parse_action)):
+            for index, text in enumerate(getattr(rule, field_name)):
+                try:
+                    parsed = parse(text)
+                except ValueError as exc:
+                    errors.append(_item_error(field_name, index, text, str(exc)))
+                    continue
+                if field_name == "actions" and parsed.name in INCIDENT_ACTIONS:
+                    if opens_incident is not None:
+                        errors.append(_item_error(field_name, index, text, (
+                            f"{text!r} opens a second incident after {opens_incident!r}; "
+                            "accepted: at most one create_incident or create_security_incident per rule")))
+                    opens_incident = opens_incident or text
+        if errors:
+            raise ValidationError.from_exception_data("DetectionRule", errors)
+        return rule
+
+
+def _item_error(field_name: str, index: int, text: str, message: str) -> dict:
+    return {"type": PydanticCustomError("value_error", "Value error, {msg}", {"msg": message}),
+            "loc": (field_name, index), "input": text}
+
 
 class DetectionRules(Strict):
     rules: list[DetectionRule]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "DetectionRules":
+        names = [rule.name for rule in self.rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # the detector keeps one state and one open incident per rule name
+            raise ValueError(f"rule name {twice[0]!r} is used twice; accepted: a unique name per rule")
+        return self
 
 
 class ComplianceRegime(Strict):

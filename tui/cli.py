@@ -20,7 +20,7 @@ from typing import Any, NoReturn, Sequence
 PROG = "incident-response"
 COMMANDS = (
     "list", "show", "ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
-    "remediate", "resolve", "close", "export", "import", "audit",
+    "remediate", "resolve", "close", "export", "import", "audit", "watch", "drill", "serve",
 )
 
 
@@ -149,6 +149,14 @@ def _command_parser() -> OneLineParser:
     p.add_argument("file")
     p = add("audit", "verify the timeline's hash chain", json_flag=True)
     p.add_argument("action", choices=("verify",))
+    p = add("watch", "run metric sources and detection rules headless (Ctrl-C stops)")
+    p.add_argument("--environment", default="production", help="environment of incidents rules open")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    p = add("drill", "practise: play a scenario through the real rules (opens a drill incident)")
+    p.add_argument("scenario", nargs="?", help="db-pool-exhaustion or credential-stuffing; omit to list")
+    p = add("serve", "receive Alertmanager, Grafana and generic alert webhooks")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787)
     return parser
 
 
@@ -458,6 +466,49 @@ def _cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
     else:
         print(result.sentence())
     return 0 if result.ok else 1
+
+
+def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
+    import signal
+    import threading
+
+    from automation.config import sources_from_config
+    from automation.watch import Watch
+
+    environment = ctx.policy.environment(args.environment)
+    sources = sources_from_config()
+    if not sources:
+        raise UsageError("no metric source is enabled; accepted: [sources.host] enabled = true, or [sources.prometheus]")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True))
+    print(f"watching {', '.join(s.name for s in sources)}; rules: "
+          f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
+    if args.seconds is not None:
+        threading.Timer(args.seconds, stop.set).start()
+    try:
+        watch.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
+    from automation.drills import SCENARIOS, run_drill
+
+    if not args.scenario:
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name}: {scenario.description}")
+        return
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown drill {args.scenario!r}; accepted: {', '.join(SCENARIOS)}")
+    ids = run_drill(ctx.store, args.scenario, actor=ctx.actor, on_event=lambda line: print(line, flush=True))
+    print(f"Drill incident(s): {', '.join(ids) if ids else 'none opened'}")
+
+
+def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
+    from integrations.alert_receiver import serve_forever
+
+    serve_forever(ctx.store, host=args.host, port=args.port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

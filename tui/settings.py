@@ -7,27 +7,18 @@
 """
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 
 from playbooks.errors import PlaybookError
-from store.paths import config_dir
-
-
-def config_path() -> Path:
-    return Path(os.environ.get("IR_CONFIG") or config_dir() / "config.toml")
+from store.paths import config_path, load_config_file
 
 
 def read_tui_settings(path: Path | None = None) -> dict:
     """The `[tui]` table, checked; {} when there is no config file."""
     path = path or config_path()
-    if not path.exists():
+    data = load_config_file(path)
+    if not data:
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise PlaybookError(f"{path}: {exc}; accepted: a TOML config file") from None
     tui = data.get("tui", {})
     if not isinstance(tui, dict):
         raise PlaybookError(f"{path}: field tui is not a table; accepted: [tui] with export_dir and [tui.keymap]")

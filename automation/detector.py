@@ -1,0 +1,88 @@
+"""Samples in, anomalies and incidents out: the rules of playbooks/rules.toml applied to
+every sample as it arrives. One open incident per firing rule (dedup key `rule:NAME`)."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Callable, Iterable
+
+from playbooks.rules import RuleEvent, RuleTracker, incident_spec, rule_actions
+from store.clock import utc_now
+from store.detection import Sample, clear_condition, raise_condition, record_anomaly, record_samples
+from store.operations import IncidentStore
+
+# Actions that open the incident itself; the rest are recorded on its timeline for the
+# notifiers (issue 5) and for people (a runbook command is only ever run after a person
+# confirms it).
+OPENING_ACTIONS = {"create_incident", "create_security_incident"}
+
+
+class Detector:
+    def __init__(self, store: IncidentStore, *, actor: str = "automation", environment: str = "production",
+                 is_drill: bool = False, keep_samples: bool = True,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.actor = actor
+        self.environment = environment
+        self.is_drill = is_drill
+        self.keep_samples = keep_samples
+        self.on_event = on_event or (lambda line: None)
+        self.rules = list(store.policy.rules.rules)
+        self.tracker = RuleTracker(still_firing=False)
+        self.observations: dict[str, float] = {}
+        self.incidents: dict[str, str] = {}  # rule name -> incident id it opened
+        self._lock = threading.Lock()  # sources deliver from their own threads
+
+    def dedup_key(self, rule_name: str) -> str:
+        return f"{'drill' if self.is_drill else 'rule'}:{rule_name}"
+
+    def ingest(self, samples: Iterable[Sample], now: datetime | None = None) -> list[RuleEvent]:
+        samples = list(samples)
+        with self._lock:
+            if self.keep_samples:
+                record_samples(self.store, samples)
+            for sample in samples:
+                self.observations[sample.metric] = sample.value
+            moment = now or max((s.at for s in samples), default=None) or utc_now()
+            return self.evaluate(moment)
+
+    def evaluate(self, now: datetime) -> list[RuleEvent]:
+        events = []
+        for rule in self.rules:
+            for event in self.tracker.update(rule, self.observations, now):
+                self._handle(rule, event)
+                events.append(event)
+        return events
+
+    def _handle(self, rule, event: RuleEvent) -> None:
+        key = self.dedup_key(rule.name)
+        if event.kind == "breach_started":
+            first = event.holding[0] if event.holding else None
+            record_anomaly(self.store, at=event.at, metric=first.metric if first else rule.name,
+                           value=first.value if first else None, baseline=None, rule=rule.name,
+                           description=event.describe(), incident_id=self.incidents.get(rule.name))
+            self.on_event(f"anomaly: {event.describe()}")
+        elif event.kind == "fired":
+            spec = incident_spec(rule)
+            if spec is None:
+                self.on_event(f"fired (no incident action): {event.describe()}")
+                return
+            severity, incident_type = spec
+            title = (rule.description.rstrip(".") if rule.description else rule.name.replace("_", " ").capitalize())
+            if self.is_drill:
+                title = f"[DRILL] {title}"
+            detail = {"rule": rule.name, "conditions": [str(h) for h in event.holding],
+                      "actions": [str(a) for a in rule_actions(rule)]}
+            incident, created = raise_condition(
+                self.store, key, severity=severity, incident_type=incident_type, environment=self.environment,
+                title=title, actor=self.actor, detected_at=event.since if isinstance(event.since, datetime) else None,
+                is_drill=self.is_drill, detail=detail)
+            self.incidents[rule.name] = incident.id
+            if created:
+                for action in rule_actions(rule):
+                    if action.name not in OPENING_ACTIONS:
+                        self.store.add_note(incident.id, f"Rule {rule.name} requests {action}", actor=self.actor)
+            self.on_event(f"{'opened' if created else 'still open'} {incident.id}: {event.describe()}")
+        elif event.kind == "cleared":
+            incident = clear_condition(self.store, key, actor=self.actor, detail={"rule": rule.name})
+            self.on_event(f"cleared {rule.name}" + (f" on {incident.id}" if incident else ""))

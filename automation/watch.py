@@ -1,0 +1,41 @@
+"""The detection loop: poll sources, store samples, apply rules. Run headless by
+`incident-response watch`, or inside the command center."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy import delete
+
+from automation.detector import Detector
+from automation.sources import PolledSource, SourcePoller
+from store.models import MetricSample
+from store.operations import IncidentStore
+
+RETENTION = timedelta(days=8)  # a week of baseline and a day to spare
+PRUNE_EVERY_S = 3600.0
+
+
+class Watch:
+    def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.detector = Detector(store, environment=environment, on_event=on_event)
+        self.poller = SourcePoller(sources, self.detector.ingest, clock=store.now)
+        self.stop = self.poller.stop
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Poll until `stop` (or self.stop) is set."""
+        stop = stop or self.stop
+        self.poller.start()
+        try:
+            while not stop.wait(PRUNE_EVERY_S):
+                self.prune()
+        finally:
+            self.poller.close()
+
+    def prune(self) -> int:
+        cutoff = self.store.now() - RETENTION
+        with self.store.db.write_engine.begin() as conn:
+            return conn.execute(delete(MetricSample).where(MetricSample.at < cutoff)).rowcount or 0
