@@ -44,7 +44,7 @@ SCREENS = {
 
 
 async def shoot(store: IncidentStore, name: str, keys: list[str], size: tuple[int, int], out: Path) -> Path:
-    app = make_app(store, Settings(actor="demo", watch=False, export_dir=out))
+    app = make_app(store, Settings(actor="demo", watch=False, detect=False, export_dir=out))
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         for key in keys:

@@ -15,8 +15,9 @@ from playbooks.policy import OPEN_STATUSES
 from store.models import Anomaly, ChainHead, Incident, MetricSample, RemediationAction, TimelineEvent
 from store.queries import IncidentSummary, list_incidents
 
-# The spec's "System Health Overview", in its order.
-HEALTH_METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory")
+# The spec's "System Health Overview", in its order, then what this host reports.
+HEALTH_METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory", "availability", "load", "disk")
+HEALTH_ROWS = 5  # the pane's height at 80x24
 BASELINE_WINDOW = timedelta(days=7)
 SPARKLINE_POINTS = 30
 
@@ -57,9 +58,14 @@ class DashboardData:
 
 
 def read_health(session: Session, now: datetime) -> list[MetricHealth]:
+    """The first five metrics that have data, in the spec's order (host metrics fill in
+    when no application source reports); all "no data" when nothing reports."""
     health = []
     since = now - BASELINE_WINDOW
-    for metric in HEALTH_METRICS:
+    reporting = set(session.execute(sa_select(MetricSample.metric).where(MetricSample.metric.in_(HEALTH_METRICS))
+                                    .distinct()).scalars())
+    chosen = [m for m in HEALTH_METRICS if m in reporting][:HEALTH_ROWS] or list(HEALTH_METRICS[:HEALTH_ROWS])
+    for metric in chosen:
         recent = session.exec(select(MetricSample).where(MetricSample.metric == metric)
                               .order_by(MetricSample.at.desc()).limit(SPARKLINE_POINTS)).all()
         if not recent:

@@ -33,6 +33,7 @@ class Settings:
     export_dir: Path = field(default_factory=Path.cwd)
     keymap: dict[str, str] = field(default_factory=dict)
     watch: bool = True
+    detect: bool = True  # run metric sources and rules here unless a `watch` service does
     under_ssh: bool = False
 
 
@@ -104,6 +105,25 @@ class CommandCenter(App):
             self.open_war_room(self.open_incident)
         if self.settings.watch:
             self._watch()
+        if self.settings.detect:
+            self._detect()
+
+    @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
+    def _detect(self) -> None:
+        """The same loop as `incident-response watch`, while the command center is open."""
+        from automation.config import sources_from_config
+        from automation.lease import DetectionLease
+        from automation.watch import Watch
+
+        lease = DetectionLease(self.store.db.url)
+        if not lease.acquire():
+            return  # a `watch` service (or another command center) already runs detection
+        try:
+            sources = sources_from_config()
+            if sources:
+                Watch(self.store, sources).run(self._stop_watching)
+        finally:
+            lease.release()
 
     def _store_failed(self, message: str) -> None:
         failed = getattr(self.screen, "store_failed", None)

@@ -473,9 +473,14 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     import threading
 
     from automation.config import sources_from_config
+    from automation.lease import DetectionLease
     from automation.watch import Watch
 
     environment = ctx.policy.environment(args.environment)
+    lease = DetectionLease(ctx.store.db.url)
+    if not lease.acquire():
+        raise UsageError("detection already runs for this database (another watch or an open command center); "
+                         "accepted: one watch per database")
     sources = sources_from_config()
     if not sources:
         raise UsageError("no metric source is enabled; accepted: [sources.host] enabled = true, or [sources.prometheus]")

@@ -20,7 +20,7 @@ def war_room_svg(store: IncidentStore, incident_id: str, actor: str, size: tuple
     from tui.app import Settings, make_app
     from tui.screens.war_room import WarRoomScreen
 
-    app = make_app(store, Settings(actor=actor, watch=False), open_incident=incident_id)
+    app = make_app(store, Settings(actor=actor, watch=False, detect=False), open_incident=incident_id)
     captured: list[str] = []
 
     async def capture(pilot) -> None:

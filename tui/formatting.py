@@ -35,10 +35,11 @@ def is_overdue(due: datetime | None, now: datetime) -> bool:
 
 
 SHORT_LABELS = {"error_rate": "Errors", "response_time": "Latency", "throughput": "Throughput", "cpu": "CPU",
-                "memory": "Memory", "availability": "Avail."}
+                "memory": "Memory", "availability": "Avail.", "load": "Load", "disk": "Disk"}
 METRIC_LABELS = {
     "error_rate": ("Error Rate", "%"), "response_time": ("Response Time", "s"), "throughput": ("Throughput", " req/min"),
     "cpu": ("CPU Usage", "%"), "memory": ("Memory Usage", "%"), "availability": ("Availability", "%"),
+    "load": ("Load (per CPU)", "%"), "disk": ("Disk Usage", "%"),
 }
 
 

@@ -20,7 +20,8 @@ def make(tui_store, tmp_path):
     from tui.app import Settings, make_app
 
     def build(open_incident=None, **settings):
-        options = {"actor": "tester", "export_dir": tmp_path / "handover", "watch": False, **settings}
+        options = {"actor": "tester", "export_dir": tmp_path / "handover", "watch": False, "detect": False,
+                   **settings}
         return make_app(tui_store, Settings(**options), open_incident)
 
     return build

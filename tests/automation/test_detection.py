@@ -1,0 +1,125 @@
+"""Rules applied to samples: anomalies, one incident per firing rule, cleared events;
+drills end to end; host metrics on the dashboard with no configuration."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from automation.detector import Detector
+from automation.drills import SCENARIOS, run_drill
+from store.dashboard import read_dashboard
+from store.detection import Sample
+from store.models import Anomaly, Incident, MetricSample, TimelineEvent
+
+
+def feed(detector, clock, metric, value, minutes, step_s=30):
+    for _ in range(int(minutes * 60 / step_s)):
+        detector.ingest([Sample("test", metric, clock(), value)])
+        clock.advance(seconds=step_s)
+
+
+def incidents(store):
+    with store.db.read() as session:
+        return session.exec(select(Incident)).all()
+
+
+def kinds(store, incident_id):
+    with store.db.read() as session:
+        return [e.kind for e in session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
+                                             .order_by(TimelineEvent.seq)).all()]
+
+
+def test_a_breach_held_past_duration_opens_exactly_one_incident(store, clock):
+    detector = Detector(store)
+    feed(detector, clock, "error_rate", 2.0, 2)
+    assert incidents(store) == []
+    feed(detector, clock, "error_rate", 60.0, 4.5)  # shorter than the rule's 5 minutes
+    assert incidents(store) == []
+    feed(detector, clock, "error_rate", 60.0, 2)  # now held past 5 minutes
+    opened = incidents(store)
+    assert len(opened) == 1
+    incident = opened[0]
+    assert (incident.severity, incident.type, incident.dedup_key) == ("SEV-1", "outage", "rule:critical_outage")
+    feed(detector, clock, "error_rate", 70.0, 5)  # still firing: no second incident
+    assert len(incidents(store)) == 1
+    feed(detector, clock, "error_rate", 1.0, 1)
+    assert "condition_cleared" in kinds(store, incident.id)
+    assert any("page_oncall_engineer()" in s for s in _summaries(store, incident.id))
+    with store.db.read() as session:
+        anomaly_rules = [a.rule for a in session.exec(select(Anomaly)).all()]
+        stored = session.exec(select(MetricSample)).all()
+    assert anomaly_rules == ["critical_outage"]
+    assert len(stored) > 0
+
+
+def _summaries(store, incident_id):
+    with store.db.read() as session:
+        return [e.summary for e in session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id))]
+
+
+def test_firing_again_after_resolution_opens_a_new_incident(store, clock):
+    detector = Detector(store)
+    feed(detector, clock, "error_rate", 60.0, 6)
+    first = incidents(store)[0]
+    store.resolve(first.id, actor="alice")
+    feed(detector, clock, "error_rate", 1.0, 1)
+    feed(detector, clock, "error_rate", 60.0, 6)
+    assert len(incidents(store)) == 2
+
+
+def test_two_detectors_on_one_database_share_the_incident(store, clock):
+    one, two = Detector(store), Detector(store)
+    feed(one, clock, "error_rate", 60.0, 6)
+    feed(two, clock, "error_rate", 60.0, 6)
+    assert len(incidents(store)) == 1
+    assert "condition_firing" in kinds(store, incidents(store)[0].id)
+
+
+def test_both_drills_run_end_to_end(store):
+    for name in SCENARIOS:
+        ids = run_drill(store, name, actor="trainer")
+        assert len(ids) == 1
+        with store.db.read() as session:
+            incident = session.get(Incident, ids[0])
+            samples = session.exec(select(MetricSample)).all()
+        assert incident.is_drill and incident.title.startswith("[DRILL]")
+        assert incident.type == ("security" if name == "credential-stuffing" else "outage")
+        assert "condition_cleared" in kinds(store, incident.id)
+        assert samples == []  # drills never pollute live health
+
+
+def test_host_metrics_reach_the_dashboard_with_no_configuration(store, tmp_path):
+    from automation.config import sources_from_config
+    from automation.sources import SourcePoller
+
+    sources = sources_from_config({}, path=tmp_path / "none.toml")
+    assert [s.name for s in sources] == ["host"]
+    detector = Detector(store)
+    poller = SourcePoller(sources, detector.ingest)
+    assert poller.poll_once(sources[0])
+    with store.db.read() as session:
+        data = read_dashboard(session, store.now() + timedelta(seconds=1))
+    shown = {h.metric: h.value for h in data.health}
+    assert data.has_metric_source
+    assert 0 <= shown["cpu"] <= 100 and 0 < shown["memory"] <= 100
+
+
+def test_a_dead_source_is_marked_stale_and_others_go_on(store):
+    import time
+
+    from automation.sources import PolledSource, SourcePoller
+
+    delivered = []
+
+    def hangs():
+        time.sleep(5)
+        return []
+
+    slow = PolledSource("slow", hangs, interval=1, timeout=0.2)
+    good = PolledSource("good", lambda: [Sample("good", "cpu", store.now(), 1.0)], interval=1, timeout=1)
+    poller = SourcePoller([slow, good], delivered.extend)
+    started = time.monotonic()
+    assert poller.poll_once(slow) == [] and slow.status.stale and "did not answer" in slow.status.last_error
+    assert time.monotonic() - started < 1.0
+    assert poller.poll_once(good) and not good.status.stale and delivered
