@@ -17,9 +17,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/incident-response
 
-# Tests need a PostgreSQL server binary (the suite starts its own on loopback).
+# Tests need PostgreSQL, Prometheus and Alertmanager binaries (the suite starts its own on loopback).
 test: $(STAMP)
-	@scripts/ensure-postgres
+	@scripts/ensure-servers
 	@scripts/run-tests $(BIN)/python
 
 bench: $(STAMP)

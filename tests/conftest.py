@@ -88,3 +88,30 @@ def store(db_url, policy, clock):
     db = open_database(db_url)
     yield IncidentStore(db, policy, clock)
     db.dispose()
+
+
+@pytest.fixture
+def exporter():
+    from tests.support.prometheus import Exporter
+
+    server = Exporter()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def prometheus(exporter):
+    from tests.support.prometheus import Prometheus, Unavailable
+
+    try:
+        server = Prometheus(exporter.port)
+    except Unavailable as exc:
+        _unavailable_server("Prometheus", str(exc))
+    yield server
+    server.close()
+
+
+def _unavailable_server(name: str, reason: str):
+    if IN_CI:
+        pytest.fail(f"{name} is required under CI=true but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")

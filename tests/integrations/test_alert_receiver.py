@@ -242,7 +242,7 @@ def test_oversized_body_gets_413_before_it_is_read(lite_store, lite_server):
             "Content-Type: application/json\nContent-Length: 10000000\n")
     status, body = raw_request(lite_server, head)
     assert status == 413 and "at most 1048576 bytes" in json.loads(body)["error"]
-    # A lite_client that asks first (Expect: 100-continue) is refused before it sends anything.
+    # A client that asks first (Expect: 100-continue) is refused before it sends anything.
     status, _ = raw_request(lite_server, head + "Expect: 100-continue\n")
     assert status == 413
     assert counts(lite_store) == before
@@ -256,7 +256,8 @@ def test_small_limit_applies_to_real_bodies(lite_store):
 
 
 def test_missing_content_length_gets_411(lite_store, lite_server):
-    status, body = raw_request(lite_server, f"POST /alerts/generic HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n")
+    head = f"POST /alerts/generic HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n"
+    status, body = raw_request(lite_server, head)
     assert status == 411 and "Content-Length" in json.loads(body)["error"]
     chunked = (f"POST /alerts/generic HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n"
                "Transfer-Encoding: chunked\n")
@@ -289,8 +290,9 @@ def test_bad_severity_in_a_later_alert_writes_nothing(store, client):
     assert counts(store) == before
 
 
-def test_text_the_store_refuses_is_a_400_not_a_crash(lite_store, lite_client):
-    r = lite_client.post("/alerts/generic", json={"key": "k", "status": "firing", "title": "t", "service": "s" * 500})
+def test_overlong_label_text_is_cut_not_refused(lite_store, lite_client):
+    r = lite_client.post("/alerts/generic",
+                         json={"key": "k", "status": "firing", "title": "t", "service": "s" * 500})
     assert r.status_code == 200  # long text is cut to one line, not refused
     assert len(incident(lite_store, r.json()["incident"]).service) == 200
 
@@ -307,7 +309,7 @@ def test_unknown_path_and_wrong_methods(lite_store, lite_server, lite_client):
 
 
 def test_keep_alive_connection_survives_answers(lite_store, lite_client):
-    # One lite_client, one pooled connection: refusals close it, and the next request still works.
+    # One client, one pooled connection: refusals close it, and the next request still works.
     assert lite_client.post("/alerts/generic", content=b"nope").status_code == 400
     assert lite_client.post("/alerts/generic", json={"key": "a", "status": "resolved"}).status_code == 200
     assert lite_client.post("/alerts/generic", json={"key": "b", "status": "resolved"}).status_code == 200
@@ -316,17 +318,17 @@ def test_keep_alive_connection_survives_answers(lite_store, lite_client):
 # -- lifecycle ------------------------------------------------------------------------
 def test_stop_is_prompt_with_an_idle_keep_alive_client(lite_store):
     running = AlertServer(lite_store, port=0, token=TOKEN).start()
-    lite_client = httpx.Client(base_url=running.url, headers=AUTH, timeout=5)
+    client = httpx.Client(base_url=running.url, headers=AUTH, timeout=5)
     try:
-        assert lite_client.post("/alerts/generic", json={"key": "a", "status": "resolved"}).status_code == 200
+        assert client.post("/alerts/generic", json={"key": "a", "status": "resolved"}).status_code == 200
         started = time.monotonic()
         running.stop()
         assert time.monotonic() - started < 3
         running.stop()  # idempotent
         with pytest.raises(httpx.TransportError):
-            lite_client.post("/alerts/generic", json={"key": "a", "status": "resolved"})
+            client.post("/alerts/generic", json={"key": "a", "status": "resolved"})
     finally:
-        lite_client.close()
+        client.close()
 
 
 def test_serve_runs_until_its_stop_event(lite_store):
@@ -334,7 +336,8 @@ def test_serve_runs_until_its_stop_event(lite_store):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     stop = threading.Event()
-    thread = threading.Thread(target=serve, args=(lite_store,), kwargs={"port": port, "token": TOKEN, "stop_event": stop})
+    thread = threading.Thread(target=serve, args=(lite_store,),
+                              kwargs={"port": port, "token": TOKEN, "stop_event": stop})
     thread.start()
     try:
         deadline = time.monotonic() + 5
