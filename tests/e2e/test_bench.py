@@ -38,3 +38,12 @@ def test_command_center_benchmark_reports_its_figures():
     figures = json.loads((ROOT / "bench" / "results" / "tui.json").read_text())
     assert figures["cold_start_ms"]["minimal_textual"] > 0 and figures["peak_rss_mib"] > 0
     assert figures["idle_80x24"]["only_clock_text"] is True
+
+
+def test_detection_benchmark_reports_ingest_beside_raw_sqlite3():
+    result = subprocess.run([sys.executable, "bench/detection.py", "--quick"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "samples ingested per second" in result.stdout and "rule evaluation over" in result.stdout
+    figures = json.loads((ROOT / "bench" / "results" / "detection.json").read_text())
+    assert figures["ingest"]["raw_per_s"] > 0 and figures["rules"]["events"] > 0

@@ -101,3 +101,61 @@ class Prometheus:
                 self.proc.kill()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Alertmanager:
+    """A real Alertmanager (Debian's prometheus-alertmanager) whose one receiver is a
+    webhook to `webhook_url`, sending with a bearer token; quick grouping for tests."""
+
+    def __init__(self, webhook_url: str, token: str) -> None:
+        binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        if binary is None:
+            raise Unavailable("the alertmanager binary is not installed (Debian package prometheus-alertmanager)")
+        self.dir = Path(tempfile.mkdtemp(prefix="ir-am-"))
+        self.port = free_port()
+        cluster_port = free_port()
+        (self.dir / "alertmanager.yml").write_text(
+            "route:\n  receiver: incident-response\n  group_by: ['alertname']\n"
+            "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+            "receivers:\n  - name: incident-response\n    webhook_configs:\n"
+            f"      - url: '{webhook_url}'\n        send_resolved: true\n"
+            f"        http_config:\n          authorization:\n            credentials: '{token}'\n")
+        self.log = open(self.dir / "log", "w")
+        self.proc = subprocess.Popen(
+            [binary, f"--config.file={self.dir / 'alertmanager.yml'}", f"--storage.path={self.dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", f"--cluster.listen-address=127.0.0.1:{cluster_port}",
+             "--cluster.advertise-address=127.0.0.1:9094"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.close()
+        raise Unavailable(f"alertmanager did not become ready: {(self.dir / 'log').read_text()[-400:]}")
+
+    def post_alert(self, labels: dict[str, str], annotations: dict[str, str], *, resolved: bool = False) -> None:
+        from datetime import datetime, timedelta, timezone
+
+        now = datetime.now(timezone.utc)
+        alert = {"labels": labels, "annotations": annotations, "startsAt": (now - timedelta(minutes=1)).isoformat()}
+        if resolved:
+            alert["endsAt"] = (now - timedelta(seconds=1)).isoformat()
+        response = httpx.post(f"{self.url}/api/v2/alerts", json=[alert], timeout=5)
+        response.raise_for_status()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
