@@ -20,10 +20,10 @@ Generic JSON (for anything else: cron jobs, scripts, other monitors)::
     {
       "key": "db-pool-exhausted",        # required: the dedup key, one open incident per key
       "status": "firing",                # required: "firing" or "resolved"
-      "title": "Connection pool at 100%",# required when firing (one line, <= 200 chars)
+      "title": "Pool at 100%",           # required when firing (one line, cut to 200 chars)
       "severity": "critical",            # optional, default "high"; any policy alias (p1, sev1, 1 ...)
-      "type": "outage",                  # optional, default "outage"; outage|security|performance|data|integration
-      "environment": "production",       # optional, default "production"; production|staging|development (prod/stage/dev)
+      "type": "outage",                  # optional, default "outage"; or security, performance, data, integration
+      "environment": "production",       # optional, default "production"; or staging, development (prod/stage/dev)
       "service": "checkout",             # optional
       "description": "free text"         # optional, kept on the timeline event
     }

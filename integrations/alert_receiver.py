@@ -51,7 +51,7 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from integrations.alert_payloads import ConditionChange, PayloadError, understand
@@ -77,8 +77,10 @@ ROUTES = {
 REQUEST_TIMEOUT_S = 30  # a client silent this long (mid-body or idle keep-alive) is dropped
 
 
-class ReceiverConfigError(ValueError):
-    """The receiver cannot start (no token, bad limit, port taken); one sentence."""
+class ReceiverConfigError(PolicyValueError):
+    """The receiver cannot start (no token, bad limit, port taken); one sentence.
+
+    A PolicyValueError, so the CLI reports it like any other bad value from the user."""
 
 
 class AlertReceiver:
@@ -183,6 +185,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
 
     # -- plumbing ---------------------------------------------------------------------
+    def version_string(self) -> str:
+        return self.server_version  # no Python version on the wire
+
     def _path(self) -> str:
         path = urlsplit(self.path).path
         return path.rstrip("/") or "/"
@@ -266,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse(self, refusal) -> None:
         status, payload, headers = refusal
         self._reply(status, payload, close=True, headers=headers)  # the unread body would poison keep-alive
-        self._log(status)
+        self._log(status, payload.get("error", "") if status != 401 else "")
 
     def _not_post(self) -> None:
         refusal = self._precheck()
@@ -405,17 +410,26 @@ class AlertServer:
 
 def serve(store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
           secret: str | None = None, actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY,
-          stop_event: threading.Event | None = None) -> None:
+          stop_event: threading.Event | None = None,
+          on_start: Callable[[AlertServer], None] | None = None) -> None:
     """Run the receiver until `stop_event` is set (or Ctrl-C); what `incident-response serve` calls.
 
     token / secret default to $IR_WEBHOOK_TOKEN / $IR_WEBHOOK_SECRET (pass "" to mean
     "none"); with neither, ReceiverConfigError is raised before anything listens.
+    `on_start(server)` runs once it listens (e.g. to print `server.url`; with port=0,
+    `server.port` is the port bound). Ctrl-C propagates as KeyboardInterrupt after a
+    clean stop.
     """
     server = AlertServer(store, host, port, token=token, secret=secret, actor=actor, max_body=max_body)
     stop_event = stop_event or threading.Event()
     server.start()
     try:
+        if on_start is not None:
+            on_start(server)
         while not stop_event.wait(0.5):
             pass
     finally:
         server.stop()
+
+
+serve_forever = serve  # the name tui/cli.py imports

@@ -206,8 +206,9 @@ class IncidentStore:
                 accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
                 raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
             now = self.now()
-            if incident.acknowledged_at is None and target in OPEN_STATUSES + ("resolved",):
-                # Working an incident is responding to it.
+            if incident.acknowledged_at is None and target in ("identified", "monitoring"):
+                # Working an incident is responding to it (an alert that clears by itself
+                # is not: resolving leaves MTTA unset).
                 self._acknowledge(session, incident, now, actor)
             if target == "monitoring" and incident.mitigated_at is None:
                 incident.mitigated_at = now

@@ -511,9 +511,13 @@ def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
-    from integrations.alert_receiver import serve_forever
+    from integrations.alert_receiver import serve
 
-    serve_forever(ctx.store, host=args.host, port=args.port)
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
+    serve(ctx.store, host=args.host, port=args.port,
+          on_start=lambda server: print(f"Listening on {server.url} (/alerts/alertmanager, /alerts/grafana, "
+                                        "/alerts/generic); Ctrl-C stops", flush=True))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -315,3 +315,47 @@ def test_export_svg_and_html_write_files_where_asked(tmp_path):
     ir("export", incident, "--format", "html", "-o", str(out / "h.html"), db=db)
     page = (out / "h.html").read_text()
     assert "<svg" in page and f"<h1>Handover: {incident}" in page and "Checklist by phase" in page
+
+
+def test_serve_and_watch_commands_run_as_a_user_would(tmp_path):
+    import signal
+    import time
+
+    import httpx
+
+    from tests.support.postgres import free_port
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    port = free_port()
+    env = dict(os.environ, IR_WEBHOOK_TOKEN="tok-123")
+    server = subprocess.Popen([IR, "--db", db, "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True,
+                              env=env)
+    try:
+        assert "Listening on http://127.0.0.1:%d" % port in server.stdout.readline()
+        body = {"key": "disk-full-db1", "status": "firing", "title": "Disk full on db1", "severity": "high",
+                "type": "data", "environment": "production"}
+        response = httpx.post(f"http://127.0.0.1:{port}/alerts/generic", json=body,
+                              headers={"Authorization": "Bearer tok-123"}, timeout=10)
+        assert response.status_code == 200 and response.json()["created"] is True
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+    listed = json.loads(ir("list", "--json", db=db).stdout)
+    assert [row["title"] for row in listed] == ["Disk full on db1"]
+    # watch: host metrics stored with no configuration, stops by itself.
+    started = time.monotonic()
+    out = ir("watch", "--seconds", "3", db=db).stdout
+    assert out.startswith("watching host; rules: critical_outage, security_anomaly")
+    assert time.monotonic() - started < 30
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        metrics = {row[0] for row in conn.execute("SELECT DISTINCT metric FROM metric_sample WHERE source = 'host'")}
+    assert {"cpu", "memory"} <= metrics
+
+
+def test_serve_refuses_to_start_without_a_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("IR_WEBHOOK_TOKEN", "IR_WEBHOOK_SECRET")}
+    result = subprocess.run([IR, "--db", f"sqlite:///{tmp_path / 'a.db'}", "serve", "--port", "1"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

@@ -332,23 +332,17 @@ def test_stop_is_prompt_with_an_idle_keep_alive_client(lite_store):
 
 
 def test_serve_runs_until_its_stop_event(lite_store):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    stop = threading.Event()
+    stop, started = threading.Event(), []
     thread = threading.Thread(target=serve, args=(lite_store,),
-                              kwargs={"port": port, "token": TOKEN, "stop_event": stop})
+                              kwargs={"port": 0, "token": TOKEN, "stop_event": stop, "on_start": started.append})
     thread.start()
     try:
         deadline = time.monotonic() + 5
-        while True:
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/alerts/generic", headers=AUTH,
-                               json={"key": "k", "status": "firing", "title": "Served"}, timeout=5)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        while not started:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.02)
+        r = httpx.post(f"{started[0].url}/alerts/generic", headers=AUTH,
+                       json={"key": "k", "status": "firing", "title": "Served"}, timeout=5)
         assert r.status_code == 200 and r.json()["created"] is True
     finally:
         stop.set()
