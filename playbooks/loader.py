@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from playbooks.errors import PlaybookError
 from playbooks.policy import Policy
-from playbooks.schema import CommsMatrix, CompliancePolicy, DetectionRules, SeverityPolicy, Workflow
+from playbooks.schema import CommsMatrix, CompliancePolicy, DetectionRules, Runbooks, SeverityPolicy, Workflow
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 # The files a policy is made of, by the name a user's file overrides them with.
@@ -22,6 +22,7 @@ POLICY_FILES: dict[str, type[BaseModel]] = {
     "comms.toml": CommsMatrix,
     "rules.toml": DetectionRules,
     "compliance.toml": CompliancePolicy,
+    "runbooks.toml": Runbooks,
 }
 WORKFLOWS = "workflows"
 
@@ -106,4 +107,5 @@ def load_policy(user_dir: Path | None = None) -> Policy:
         comms=parts["comms.toml"],
         rules=parts["rules.toml"],
         compliance=parts["compliance.toml"],
+        runbooks=parts["runbooks.toml"],
     )

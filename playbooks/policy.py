@@ -12,6 +12,7 @@ from playbooks.schema import (
     CommsMatrix,
     CompliancePolicy,
     DetectionRules,
+    Runbooks,
     SeverityLevel,
     SeverityPolicy,
     StakeholderGroup,
@@ -52,6 +53,7 @@ class Policy:
     comms: CommsMatrix
     rules: DetectionRules
     compliance: CompliancePolicy
+    runbooks: Runbooks = field(default_factory=lambda: Runbooks())
     _aliases: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -262,3 +262,45 @@ class ComplianceRegime(Strict):
 class CompliancePolicy(Strict):
     disclaimer: str
     regimes: list[ComplianceRegime] = Field(min_length=1)
+
+
+class RunbookParam(Strict):
+    type: Literal["name", "int", "ip", "url", "choice"]
+    min: int | None = None
+    max: int | None = None
+    choices: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _choices_for_choice(self) -> "RunbookParam":
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice parameter needs choices; accepted: choices = ['a', 'b']")
+        return self
+
+
+class Runbook(Strict):
+    """A response action: an argv template (no shell) with typed placeholders."""
+
+    name: str
+    description: str
+    command: list[str] = Field(min_length=1)
+    timeout: str = "1m"
+    params: dict[str, RunbookParam] = Field(default_factory=dict)
+
+    check_duration_fields = field_validator("timeout")(lambda cls, v: _duration(v))
+
+    @model_validator(mode="after")
+    def _placeholders_are_params(self) -> "Runbook":
+        from playbooks.runbooks import PLACEHOLDER
+
+        used = {name for part in self.command for name in PLACEHOLDER.findall(part)}
+        unknown = used - set(self.params)
+        if unknown:
+            raise ValueError(f"command uses {{{sorted(unknown)[0]}}} but params do not define it; "
+                             f"accepted: placeholders named in [runbooks.params]")
+        if PLACEHOLDER.search(self.command[0]):
+            raise ValueError("the program (first word) cannot be a placeholder; accepted: a fixed program name")
+        return self
+
+
+class Runbooks(Strict):
+    runbooks: list[Runbook] = Field(default_factory=list)

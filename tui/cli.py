@@ -20,7 +20,7 @@ from typing import Any, NoReturn, Sequence
 PROG = "incident-response"
 COMMANDS = (
     "list", "show", "ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
-    "remediate", "resolve", "close", "export", "import", "audit", "watch", "drill", "serve",
+    "remediate", "resolve", "close", "export", "import", "audit", "watch", "drill", "serve", "runbook",
 )
 
 
@@ -154,6 +154,11 @@ def _command_parser() -> OneLineParser:
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     p = add("drill", "practise: play a scenario through the real rules (opens a drill incident)")
     p.add_argument("scenario", nargs="?", help="db-pool-exhaustion or credential-stuffing; omit to list")
+    p = add("runbook", "run a response action from the playbook's allowlist, after you confirm the exact command")
+    p.add_argument("id", nargs="?")
+    p.add_argument("name", nargs="?")
+    p.add_argument("params", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--yes", action="store_true", help="confirm without asking (you have read the command)")
     p = add("serve", "receive Alertmanager, Grafana and generic alert webhooks")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787)
@@ -508,6 +513,38 @@ def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError(f"unknown drill {args.scenario!r}; accepted: {', '.join(SCENARIOS)}")
     ids = run_drill(ctx.store, args.scenario, actor=ctx.actor, on_event=lambda line: print(line, flush=True))
     print(f"Drill incident(s): {', '.join(ids) if ids else 'none opened'}")
+
+
+def _cmd_runbook(ctx: Context, args: argparse.Namespace) -> int:
+    from playbooks.runbooks import find, prepare
+
+    if not args.name:
+        for runbook in ctx.policy.runbooks.runbooks:
+            params = " ".join(f"{name}=<{spec.type}>" for name, spec in runbook.params.items())
+            print(f"{runbook.name} {params}\n    {runbook.description}")
+        return 0
+    values = {}
+    for item in args.params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"{item!r} is not KEY=VALUE; accepted: for example address=203.0.113.7")
+        values[key] = value
+    command = prepare(find(ctx.policy, args.name), values)
+    incident_id = ctx.detail(args.id)["id"]
+    print(f"Will run on this host: {command.shown()}")
+    if not args.yes:
+        if not _interactive():
+            raise UsageError("not confirmed; accepted: --yes after reading the command, or run it in a terminal")
+        if input("Run it? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("Not run.")
+            return 1
+    from automation.runbook import run_confirmed
+
+    outcome = run_confirmed(ctx.store, incident_id, command, actor=ctx.actor, confirmed_by=ctx.actor)
+    print(outcome.summary)
+    if outcome.output:
+        print(outcome.output)
+    return 0 if outcome.exit_code == 0 else 1
 
 
 def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:

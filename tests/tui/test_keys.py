@@ -350,3 +350,38 @@ async def test_under_ssh_animations_are_off(make, incident):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.animation_level == "none"
+
+
+async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_path, clock):
+    import sys
+
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+    from tui.app import Settings, make_app
+    from tui.screens.prompts import ChoicePrompt
+
+    user = tmp_path / "playbooks"
+    user.mkdir()
+    (user / "runbooks.toml").write_text(
+        f'[[runbooks]]\nname = "say"\ndescription = "d"\n'
+        f'command = ["{sys.executable}", "-c", "import sys; print(sys.argv[1])", "{{word}}"]\n'
+        '[runbooks.params]\nword = { type = "name" }\n')
+    store = IncidentStore(open_database(f"sqlite:///{tmp_path / 'x.db'}"), load_policy(user), clock)
+    incident = store.declare("high", "outage", "production", actor="a")
+    app = make_app(store, Settings(actor="tester", watch=False, detect=False), incident.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.press("enter")  # the only runbook
+        await pilot.press(*"hello")  # word=hello
+        await pilot.press("enter")
+        assert isinstance(app.screen, ChoicePrompt)
+        assert "import sys; print(sys.argv[1])' hello" in app.screen.title_text
+        assert detail(store, incident.id)["remediation"] == []  # nothing ran before the yes
+        await pilot.press("enter")  # "Run it"
+        await settle(pilot)
+        await pilot.pause(0.5)
+        await settle(pilot)
+    remediation = detail(store, incident.id)["remediation"]
+    assert remediation and remediation[0]["outcome"] == "exit 0\nhello"

@@ -17,6 +17,7 @@ MEANING = {
     "status": "move status: investigating, identified, monitoring, resolved, closed",
     "raise_severity": "raise severity (towards SEV-1)", "lower_severity": "lower severity (towards SEV-4)",
     "role": "assign a role (commander, comms, ops, scribe, ...)", "remediate": "start a remediation action",
+    "runbook": "run a response action (you confirm the exact command)",
     "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the dashboard",
     "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
 }

@@ -33,6 +33,11 @@ class TextPrompt(Prompt):
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
             yield Label("enter save · esc cancel", classes="hint", id="hint")
 
+    def on_mount(self) -> None:
+        field = self.query_one("#text", Input)
+        field.focus()
+        field.cursor_position = len(field.value)  # type after what is prefilled
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if not text:

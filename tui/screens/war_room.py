@@ -29,6 +29,7 @@ class WarRoomScreen(StoreScreen):
         Binding("minus", "lower_severity", "Sev-", show=False, id="war_room.severity_down"),
         Binding("r", "role", "Roles", id="war_room.roles"),
         Binding("m", "remediate", "Remediate", show=False, id="war_room.remediate"),
+        Binding("e", "runbook", "Runbook", show=False, id="war_room.runbook"),
         Binding("x", "export", "Handover", show=False, id="war_room.export"),
     ]
 
@@ -198,6 +199,50 @@ class WarRoomScreen(StoreScreen):
 
         headline = self.center.store.policy.headline(self.detail["type"])
         self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
+
+    def action_runbook(self) -> None:
+        """Pick a response action, give its parameters, read the exact command, confirm."""
+        from playbooks.errors import PolicyValueError
+        from playbooks.runbooks import find, prepare
+        from tui.screens.prompts import ChoicePrompt, TextPrompt
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        runbooks = store.policy.runbooks.runbooks
+        if not runbooks:
+            self.notify("No runbooks are configured; add playbooks/runbooks.toml.", severity="warning")
+            return
+
+        def confirmed(answer: str | None, command) -> None:
+            if answer == "Run it":
+                from automation.runbook import run_confirmed
+
+                self.write(lambda: run_confirmed(store, incident_id, command, actor=actor, confirmed_by=actor),
+                           f"Runbook {command.runbook} finished; see the timeline")
+
+        def with_params(text: str | None, name: str) -> None:
+            if text is None:
+                return
+            values = dict(part.partition("=")[::2] for part in text.split())
+            try:
+                command = prepare(find(store.policy, name), values)
+            except PolicyValueError as exc:
+                self.notify(str(exc), severity="warning", timeout=8)
+                return
+            self.app.push_screen(ChoicePrompt(f"Run on this host: {command.shown()}", ["Run it", "Cancel"]),
+                                 lambda answer: confirmed(answer, command))
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                return
+            runbook = find(store.policy, name)
+            if not runbook.params:
+                with_params("", name)
+                return
+            template = " ".join(f"{p}=" for p in runbook.params)
+            self.app.push_screen(TextPrompt(f"{name}: parameters", "key=value ...", value=template),
+                                 lambda text: with_params(text, name))
+
+        self.app.push_screen(ChoicePrompt("Response action", [r.name for r in runbooks]), chosen)
 
     def action_export(self) -> None:
         from tui.handover import ask_and_export
