@@ -63,10 +63,10 @@ class ElasticsearchSource:
         (one sentence) when Elasticsearch cannot answer."""
         if not INDEX_PATTERN.fullmatch(str(self.index)) or str(self.index).startswith(("_", "-", "+")):
             raise PolicyValueError(f"the Elasticsearch index {str(self.index)[:60]!r} is not an index name or pattern; "
-                                   "accepted: letters, digits, * and _ . : , -")
+                                   "accepted: letters, digits, asterisk, underscore, dot, colon, comma and hyphen")
         if not FIELD_PATTERN.fullmatch(str(self.service_field)):
             raise PolicyValueError(f"the Elasticsearch service field {str(self.service_field)[:60]!r} is not a field name; "
-                                   "accepted: letters, digits and _ . @ -")
+                                   "accepted: letters, digits, underscore, dot, at sign and hyphen")
         if service is None or not str(service).strip():
             raise PolicyValueError("the service name is empty; accepted: the incident's service")
         body = search_body(self.service_field, str(service), start, end, limit)
