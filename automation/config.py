@@ -17,6 +17,16 @@ on with no configuration at all (the embedded default).
   url = "https://api.example.com/healthz"
   expect_status = 200
   timeout = 5
+
+  [logs.splunk]                       # for log collection (war-room key l, rule action)
+  url = "https://splunk.example.com:8089"
+  token_env = "SPLUNK_TOKEN"
+  index = "main"
+  [logs.elasticsearch]
+  url = "https://es.example.com:9200"
+  index = "logs-*"
+  api_key_env = "ES_API_KEY"
+  service_field = "service.name"
 """
 from __future__ import annotations
 
@@ -86,3 +96,31 @@ def sources_from_config(config: dict[str, Any] | None = None, path: Path | None 
                                         _number(health, "interval", 30, where, 1, 3600),
                                         timeout=max(c.timeout for c in checks) + 2))
     return sources
+
+
+def log_sources_from_config(config: dict[str, Any] | None = None, path: Path | None = None) -> dict[str, Any]:
+    """Configured log sources by name ({} when none): Splunk and/or Elasticsearch."""
+    path = path or config_path()
+    config = load_config_file(path) if config is None else config
+    logs = config.get("logs", {})
+    if not isinstance(logs, dict) or set(logs) - {"splunk", "elasticsearch"}:
+        raise PlaybookError(f"{path}: field logs accepts [logs.splunk] and [logs.elasticsearch] only")
+    found: dict[str, Any] = {}
+    for name, table in logs.items():
+        url = table.get("url") if isinstance(table, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PlaybookError(f"{path}: logs.{name}.url is {url!r}; accepted: an http:// or https:// URL")
+        options = {k: v for k, v in table.items() if k != "url"}
+        try:
+            if name == "splunk":
+                from integrations.splunk import SplunkSource
+
+                found[name] = SplunkSource(url, **options)
+            else:
+                from integrations.elasticsearch import ElasticsearchSource
+
+                found[name] = ElasticsearchSource(url, **options)
+        except TypeError as exc:
+            raise PlaybookError(f"{path}: logs.{name} has an unknown field ({exc}); accepted: url, index and the "
+                                "secret's environment variable name") from None
+    return found

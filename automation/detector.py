@@ -28,6 +28,7 @@ class Detector:
         self.keep_samples = keep_samples
         self.on_event = on_event or (lambda line: None)
         self.rules = list(store.policy.rules.rules)
+        self.log_sources: dict = {}  # set by the caller when logs are configured
         self.tracker = RuleTracker(still_firing=False)
         self.observations: dict[str, float] = {}
         self.incidents: dict[str, str] = {}  # rule name -> incident id it opened
@@ -54,6 +55,19 @@ class Detector:
                 events.append(event)
         return events
 
+    def _collect_logs(self, incident_id: str) -> None:
+        """Off the sampling thread: a slow log source must not delay detection."""
+        from automation.log_collection import collect_logs
+
+        def run() -> None:
+            try:
+                bundle = collect_logs(self.store, incident_id, self.log_sources, actor=self.actor)
+                self.on_event(f"collected {bundle.lines} log lines for {incident_id}")
+            except Exception as exc:  # recorded for people; detection goes on
+                self.store.add_note(incident_id, f"Log collection failed: {exc}", actor=self.actor)
+
+        threading.Thread(target=run, name="log-collection", daemon=True).start()
+
     def _handle(self, rule, event: RuleEvent) -> None:
         key = self.dedup_key(rule.name)
         if event.kind == "breach_started":
@@ -73,14 +87,18 @@ class Detector:
                 title = f"[DRILL] {title}"
             detail = {"rule": rule.name, "conditions": [str(h) for h in event.holding],
                       "actions": [str(a) for a in rule_actions(rule)]}
+            opening = next(a for a in rule_actions(rule) if a.name in OPENING_ACTIONS)
             incident, created = raise_condition(
-                self.store, key, severity=severity, incident_type=incident_type, environment=self.environment,
-                title=title, actor=self.actor, detected_at=event.since if isinstance(event.since, datetime) else None,
+                self.store, key, severity=severity, incident_type=incident_type,
+                environment=opening.args.get("environment", self.environment), service=opening.args.get("service"),
+                title=opening.args.get("title", title), actor=self.actor, detected_at=event.since if isinstance(event.since, datetime) else None,
                 is_drill=self.is_drill, detail=detail)
             self.incidents[rule.name] = incident.id
             if created:
                 for action in rule_actions(rule):
-                    if action.name not in OPENING_ACTIONS:
+                    if action.name == "begin_log_collection" and self.log_sources and incident.service:
+                        self._collect_logs(incident.id)
+                    elif action.name not in OPENING_ACTIONS:
                         self.store.add_note(incident.id, f"Rule {rule.name} requests {action}", actor=self.actor)
             self.on_event(f"{'opened' if created else 'still open'} {incident.id}: {event.describe()}")
         elif event.kind == "cleared":

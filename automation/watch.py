@@ -19,9 +19,10 @@ PRUNE_EVERY_S = 3600.0
 
 class Watch:
     def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
-                 on_event: Callable[[str], None] | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None, log_sources: dict | None = None) -> None:
         self.store = store
         self.detector = Detector(store, environment=environment, on_event=on_event)
+        self.detector.log_sources = log_sources or {}
         self.poller = SourcePoller(sources, self.detector.ingest, clock=store.now)
         self.stop = self.poller.stop
 

@@ -101,6 +101,9 @@ class NewRelicSource:
         if not isinstance(body, dict):
             raise SourceUnavailable(f"New Relic at {self.url} answered {status} with an unexpected body")
         errors = body.get("errors")
+        if status >= 500:
+            reason = f" ({redact(_error_text(errors), (key,))})" if errors else ""
+            raise SourceUnavailable(f"New Relic at {self.url} answered {status}{reason}")
         if errors:
             raise SourceUnavailable(f"New Relic rejected NRQL {nrql!r}: {redact(_error_text(errors), (key,))}")
         if status != 200:

@@ -477,7 +477,7 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     import signal
     import threading
 
-    from automation.config import sources_from_config
+    from automation.config import log_sources_from_config, sources_from_config
     from automation.lease import DetectionLease
     from automation.watch import Watch
 
@@ -491,7 +491,8 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError("no metric source is enabled; accepted: [sources.host] enabled = true, or [sources.prometheus]")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True))
+    watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True),
+                  log_sources=log_sources_from_config())
     print(f"watching {', '.join(s.name for s in sources)}; rules: "
           f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
     if args.seconds is not None:

@@ -123,3 +123,32 @@ def test_a_dead_source_is_marked_stale_and_others_go_on(store):
     assert poller.poll_once(slow) == [] and slow.status.stale and "did not answer" in slow.status.last_error
     assert time.monotonic() - started < 1.0
     assert poller.poll_once(good) and not good.status.stale and delivered
+
+
+def test_begin_log_collection_keeps_evidence_when_the_rule_fires(store, clock, tmp_path, monkeypatch):
+    import time
+
+    from automation.log_collection import EVENT_KIND
+    from playbooks.schema import DetectionRule
+    from tests.support.log_fakes import SplunkFake
+
+    monkeypatch.setenv("SPLUNK_TOKEN", "splunk-secret")
+    events = [{"_time": "2024-01-18T14:31:00Z", "service": "login", "_raw": "failed password for admin"}]
+    with SplunkFake("splunk-secret", events) as fake:
+        from integrations.splunk import SplunkSource
+
+        detector = Detector(store)
+        detector.rules = [DetectionRule(
+            name="stuffing", description="Credential stuffing", conditions=["failed_login_attempts > 1000/hour"],
+            match="any", duration="1m",
+            actions=["create_security_incident(severity='high', service='login')", "begin_log_collection()"])]
+        detector.log_sources = {"splunk": SplunkSource(fake.url)}
+        feed(detector, clock, "failed_login_attempts", 4000.0, 2)
+        incident = incidents(store)[0]
+        assert incident.service == "login"
+        for _ in range(100):  # collection runs off the sampling thread
+            if EVENT_KIND in kinds(store, incident.id):
+                break
+            time.sleep(0.05)
+        assert EVENT_KIND in kinds(store, incident.id)
+        assert fake.searches and 'service="login"' in fake.searches[0]

@@ -385,3 +385,19 @@ async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_pa
         await settle(pilot)
     remediation = detail(store, incident.id)["remediation"]
     assert remediation and remediation[0]["outcome"] == "exit 0\nhello"
+
+
+async def test_a_source_that_stopped_reporting_is_marked_stale(make, tui_store, clock):
+    from store.detection import Sample, record_samples
+    from tui.screens.dashboard import DashboardScreen
+
+    record_samples(tui_store, [Sample("host", "cpu", clock(), 42.0), Sample("host", "memory", clock(), 50.0)])
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        health = app.screen.query_one("#health")
+        assert "42.0%" in text_of(health) and "STALE" not in text_of(health)
+        clock.advance(minutes=5)
+        app.screen.load()
+        await settle(pilot)
+        assert "STALE since 14:30" in text_of(health)

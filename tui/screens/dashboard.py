@@ -94,7 +94,9 @@ class DashboardScreen(StoreScreen):
         pane = self.query_one("#incidents-pane")
         if pane.border_title != title:  # assigning repaints the whole pane, even with the same text
             pane.border_title = title
-        self.query_one(HealthPane).health = tuple(data.health)
+        health = self.query_one(HealthPane)
+        health.health = tuple(data.health)
+        health.set_now(now)
         self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
 

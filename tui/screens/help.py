@@ -18,6 +18,7 @@ MEANING = {
     "raise_severity": "raise severity (towards SEV-1)", "lower_severity": "lower severity (towards SEV-4)",
     "role": "assign a role (commander, comms, ops, scribe, ...)", "remediate": "start a remediation action",
     "runbook": "run a response action (you confirm the exact command)",
+    "collect_logs": "collect this incident's logs as evidence (SHA-256 on the timeline)",
     "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the dashboard",
     "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
 }

@@ -30,6 +30,7 @@ class WarRoomScreen(StoreScreen):
         Binding("r", "role", "Roles", id="war_room.roles"),
         Binding("m", "remediate", "Remediate", show=False, id="war_room.remediate"),
         Binding("e", "runbook", "Runbook", show=False, id="war_room.runbook"),
+        Binding("l", "collect_logs", "Logs", show=False, id="war_room.collect_logs"),
         Binding("x", "export", "Handover", show=False, id="war_room.export"),
     ]
 
@@ -199,6 +200,20 @@ class WarRoomScreen(StoreScreen):
 
         headline = self.center.store.policy.headline(self.detail["type"])
         self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
+
+    def action_collect_logs(self) -> None:
+        """begin_log_collection: logs of this incident's service and window, kept as evidence."""
+        from automation.config import log_sources_from_config
+        from automation.log_collection import collect_logs
+
+        sources = log_sources_from_config()
+        if not sources:
+            self.notify("No log source is configured; add [logs.splunk] or [logs.elasticsearch] to config.toml.",
+                        severity="warning", timeout=8)
+            return
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        self.write(lambda: collect_logs(store, incident_id, sources, actor=actor),
+                   "Log collection finished; the evidence is on the timeline")
 
     def action_runbook(self) -> None:
         """Pick a response action, give its parameters, read the exact command, confirm."""

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
 
 from rich.table import Table
 from rich.text import Text
@@ -14,8 +16,23 @@ if TYPE_CHECKING:
 from tui.formatting import METRIC_LABELS, SHORT_LABELS, change_from_baseline, clock_time, metric_value, sparkline
 
 
+STALE_AFTER = timedelta(minutes=2)  # no fresh sample for this long: the source is not reporting
+
+
 class HealthPane(Static):
-    """Each metric: value, change from baseline with an arrow, and a sparkline."""
+    """Each metric: value, change from baseline with an arrow, and a sparkline; a metric
+    whose source stopped reporting is marked stale with the age of its last value."""
+
+    now: datetime | None = None
+    _stale: frozenset[str] = frozenset()
+
+    def set_now(self, now: datetime) -> None:
+        """Repaint only when a metric goes stale or fresh, not on every load."""
+        self.now = now
+        stale = frozenset(h.metric for h in self.health if h.at is not None and now - h.at > STALE_AFTER)
+        if stale != self._stale:
+            self._stale = stale
+            self.refresh()
 
     health: reactive[tuple["MetricHealth", ...]] = reactive(tuple, layout=False)
 
@@ -40,6 +57,10 @@ class HealthPane(Static):
             label = SHORT_LABELS.get(h.metric, h.metric) if short else METRIC_LABELS.get(h.metric, (h.metric, ""))[0]
             if h.value is None:
                 table.add_row(label, "-", Text("no data", style="dim"), "")
+                continue
+            if self.now is not None and h.at is not None and self.now - h.at > STALE_AFTER:
+                table.add_row(Text(label, style="dim"), Text(metric_value(h.metric, h.value, short=short), style="dim"),
+                              Text(f"STALE since {clock_time(h.at)}", style="bold yellow"), "")
                 continue
             change = change_from_baseline(h.metric, h.value, h.baseline, short=short)
             style = "red" if change.startswith("⬆") and h.metric != "throughput" else "yellow" if change.startswith("⬇") and h.metric == "throughput" else ""
