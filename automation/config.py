@@ -37,7 +37,12 @@ from automation.sources import PolledSource
 from playbooks.errors import PlaybookError
 from store.paths import config_path, load_config_file
 
-KNOWN = {"host", "prometheus", "health"}
+KNOWN = {"host", "prometheus", "health", "datadog", "newrelic", "cloudwatch"}
+VENDORS = {  # [sources.NAME] -> the class that reads it (each has from_config)
+    "datadog": ("integrations.datadog", "DatadogSource"),
+    "newrelic": ("integrations.newrelic", "NewRelicSource"),
+    "cloudwatch": ("integrations.cloudwatch", "CloudWatchSource"),
+}
 
 
 def _number(table: dict, key: str, default: float, where: str, low: float, high: float) -> float:
@@ -81,6 +86,21 @@ def sources_from_config(config: dict[str, Any] | None = None, path: Path | None 
         source = PrometheusSource(url, dict(queries), timeout)
         sources.append(PolledSource("prometheus", source.sample, _number(prometheus, "interval", 15, where, 0.2, 3600),
                                     timeout=timeout * max(1, len(queries)) + 1))
+
+    for name, (module_name, class_name) in VENDORS.items():
+        table = sources_table.get(name)
+        if table is None:
+            continue
+        import importlib
+
+        where = f"{path}: sources.{name}"
+        vendor_class = getattr(importlib.import_module(module_name), class_name)
+        try:
+            source = vendor_class.from_config(table)
+        except ValueError as exc:
+            raise PlaybookError(f"{where}: {exc}") from None
+        sources.append(PolledSource(name, source.sample, _number(table, "interval", 60, where, 1, 3600),
+                                    timeout=float(getattr(source, "timeout", 10)) + 2))
 
     health = sources_table.get("health")
     if health is not None:

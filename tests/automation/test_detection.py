@@ -152,3 +152,27 @@ def test_begin_log_collection_keeps_evidence_when_the_rule_fires(store, clock, t
             time.sleep(0.05)
         assert EVENT_KIND in kinds(store, incident.id)
         assert fake.searches and 'service="login"' in fake.searches[0]
+
+
+def test_config_builds_every_configured_source(tmp_path, monkeypatch):
+    import pytest
+
+    from automation.config import sources_from_config
+    from playbooks.errors import PlaybookError
+
+    config = {"sources": {
+        "host": {"enabled": False},
+        "prometheus": {"url": "http://127.0.0.1:9090", "interval": 15, "queries": {"error_rate": "x"}},
+        "datadog": {"queries": {"error_rate": "avg:x{*}"}},
+        "newrelic": {"account_id": 1, "queries": {"error_rate": "SELECT 1 FROM Transaction"}},
+        "cloudwatch": {"region": "eu-west-1", "queries": {"cpu": {"namespace": "AWS/EC2",
+                                                                 "metric_name": "CPUUtilization"}}},
+        "health": {"checks": [{"name": "api", "url": "http://127.0.0.1:1/healthz"}]},
+    }}
+    names = [s.name for s in sources_from_config(config, path=tmp_path / "c.toml")]
+    assert names == ["prometheus", "datadog", "newrelic", "cloudwatch", "health"]
+    for broken, message in [({"prometheus": {"url": "ftp://x", "queries": {"a": "b"}}}, "accepted: an http://"),
+                            ({"grafana": {}}, "sources.grafana is not known"),
+                            ({"host": {"interval": 0}}, "accepted: a number of seconds")]:
+        with pytest.raises(PlaybookError, match=message):
+            sources_from_config({"sources": broken}, path=tmp_path / "c.toml")

@@ -107,16 +107,17 @@ class Alertmanager:
     """A real Alertmanager (Debian's prometheus-alertmanager) whose one receiver is a
     webhook to `webhook_url`, sending with a bearer token; quick grouping for tests."""
 
-    def __init__(self, webhook_url: str, token: str) -> None:
+    def __init__(self, webhook_url: str, token: str, quick: bool = True) -> None:
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
         if binary is None:
             raise Unavailable("the alertmanager binary is not installed (Debian package prometheus-alertmanager)")
         self.dir = Path(tempfile.mkdtemp(prefix="ir-am-"))
         self.port = free_port()
         cluster_port = free_port()
+        # quick=False keeps Alertmanager's own defaults (group_wait 30s, group_interval 5m).
+        timing = "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n" if quick else ""
         (self.dir / "alertmanager.yml").write_text(
-            "route:\n  receiver: incident-response\n  group_by: ['alertname']\n"
-            "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+            "route:\n  receiver: incident-response\n  group_by: ['alertname']\n" + timing +
             "receivers:\n  - name: incident-response\n    webhook_configs:\n"
             f"      - url: '{webhook_url}'\n        send_resolved: true\n"
             f"        http_config:\n          authorization:\n            credentials: '{token}'\n")
