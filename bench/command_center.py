@@ -168,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                    XDG_CONFIG_HOME=str(tmp / "config"), XDG_STATE_HOME=str(tmp / "state"))
         env.pop("SSH_CONNECTION", None)
         env.pop("SSH_TTY", None)
+        # Idle means no data changes: this host's live metrics would (rightly) repaint the
+        # health pane every few seconds, so the measured session samples nothing.
+        (tmp / "config" / "incident-response").mkdir(parents=True)
+        (tmp / "config" / "incident-response" / "config.toml").write_text("[sources.host]\nenabled = false\n")
         url, incident_id = build_fixture(tmp, incidents)
         print(f"machine: {machine_info(tmp)}")
         print(f"fixture: {incidents} incidents in history, 50 active")
