@@ -401,3 +401,17 @@ async def test_a_source_that_stopped_reporting_is_marked_stale(make, tui_store, 
         app.screen.load()
         await settle(pilot)
         assert "STALE since 14:30" in text_of(health)
+
+
+async def test_host_metrics_appear_with_no_configuration(make, tui_store):
+    import asyncio
+
+    app = make(detect=True)  # as `make run` starts it: no config file at all
+    async with app.run_test(size=(80, 24)) as pilot:
+        health = app.screen.query_one("#health")
+        for _ in range(60):  # the first host poll, then the dashboard's next read
+            await asyncio.sleep(0.25)
+            if "CPU" in text_of(health):
+                break
+        shown = text_of(health)
+        assert "CPU" in shown and "Memory" in shown and "No metric source" not in shown
