@@ -53,10 +53,12 @@ def normalise_id(incident_id: str) -> str:
 class IncidentStore:
     """Incident operations over one database, one policy and one clock."""
 
-    def __init__(self, db: Database, policy: Policy, clock: Clock = utc_now) -> None:
+    def __init__(self, db: Database, policy: Policy, clock: Clock = utc_now, router=None) -> None:
         self.db = db
         self.policy = policy
         self.clock = clock
+        # Who must hear about a change (store.outbox.Router); None: no integration configured.
+        self.router = router
 
     # -- helpers ------------------------------------------------------------------
     def now(self) -> datetime:
@@ -86,8 +88,14 @@ class IncidentStore:
             incident.version += 1
             session.add(incident)
             session.flush()  # the event row references the incident row
-        return append_event(session, incident_id=incident.id if incident else None, at=now, actor=actor,
-                            kind=kind, summary=summary, data=data)
+        event = append_event(session, incident_id=incident.id if incident else None, at=now, actor=actor,
+                             kind=kind, summary=summary, data=data)
+        if self.router is not None and incident is not None:
+            from store.outbox import enqueue
+
+            # Same transaction as the change: the message exists if and only if the change does.
+            enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now)
+        return event
 
     def allocate_id(self, session: Session, day: datetime, reserved: frozenset[str] = frozenset()) -> str:
         key = day.strftime("%Y%m%d")

@@ -1,0 +1,34 @@
+"""Escalation: an incident not acknowledged within its response time escalates to the
+policy's targets (leadership for SEV-1), once, recorded on the timeline (and so sent
+through the outbox)."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from playbooks.policy import OPEN_STATUSES
+from store.models import Incident, TimelineEvent
+from store.operations import IncidentStore
+
+ESCALATING = ("SEV-1", "SEV-2")
+
+
+def escalate_overdue(store: IncidentStore, *, actor: str = "automation") -> list[str]:
+    """Escalate every open SEV-1/2 past its response deadline without an acknowledgement."""
+    now = store.now()
+    escalated = []
+    with store.db.write() as session:
+        overdue = session.exec(select(Incident).where(
+            Incident.status.in_(OPEN_STATUSES), Incident.acknowledged_at.is_(None),
+            Incident.severity.in_(ESCALATING), Incident.response_due_at < now)).all()
+        for incident in overdue:
+            already = session.exec(select(TimelineEvent.seq).where(TimelineEvent.incident_id == incident.id,
+                                                                   TimelineEvent.kind == "escalated")).first()
+            if already is not None:
+                continue
+            level = store.policy.level(incident.severity)
+            store.record_event(session, incident, now, actor, "escalated",
+                               f"Not acknowledged within {level.response_time.lower()}: escalated to "
+                               f"{', '.join(level.escalation_targets)}",
+                               {"targets": list(level.escalation_targets), "response_due_at": str(incident.response_due_at)})
+            escalated.append(incident.id)
+    return escalated

@@ -1,0 +1,103 @@
+"""The outbox: every notification is a row first, written in the same transaction as the
+change that caused it, and delivered afterwards (automation/delivery.py). Nothing is lost
+when a vendor is down; the delivery state per integration is readable for the screen."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import func, select as sa_select
+from sqlmodel import Session, select
+
+from store.clock import iso_z
+from store.models import Incident, Notification
+
+# Timeline event kinds that tell stakeholders something, and the outbox event they become.
+NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_changed": "severity_changed",
+             "status_update": "status_update", "escalated": "escalated"}
+MAX_ATTEMPTS = 12
+BACKOFF_CAP = timedelta(minutes=10)
+
+# (incident, outbox event) -> [(integration, stakeholder group)]: who must hear it.
+Router = Callable[[Incident, str], list[tuple[str, str | None]]]
+
+
+def outbox_event(kind: str, data: dict) -> str | None:
+    if kind == "status_changed":
+        return "resolved" if data.get("to") == "resolved" else ("status_update" if data.get("to") != "closed" else None)
+    return NOTIFYING.get(kind)
+
+
+def payload_of(incident: Incident, event: str, summary: str) -> dict:
+    return {"id": incident.id, "title": incident.title, "severity": incident.severity, "type": incident.type,
+            "environment": incident.environment, "service": incident.service, "status": incident.status,
+            "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at)}
+
+
+def enqueue(session: Session, router: Router, incident: Incident, kind: str, data: dict, summary: str,
+            seq: int, now: datetime) -> int:
+    """Add the outbox rows a timeline event calls for (inside the caller's transaction)."""
+    event = outbox_event(kind, data)
+    if event is None:
+        return 0
+    count = 0
+    for integration, group in router(incident, event):
+        session.add(Notification(
+            incident_id=incident.id, integration=integration, stakeholder_group=group, event=event,
+            idempotency_key=f"{incident.id}:{seq}:{integration}:{group or '-'}"[:128],
+            payload=json.dumps(payload_of(incident, event, summary), sort_keys=True), state="pending",
+            attempts=0, next_attempt_at=now, created_at=now))
+        count += 1
+    return count
+
+
+def due(session: Session, now: datetime, limit: int = 100) -> list[Notification]:
+    return list(session.exec(select(Notification).where(Notification.state == "pending",
+                                                        Notification.next_attempt_at <= now)
+                             .order_by(Notification.id).limit(limit)).all())
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Exponential (2, 4, 8 ... s, capped at 10 min); a vendor's Retry-After wins if longer."""
+    delay = min(timedelta(seconds=2 ** max(1, attempts)), BACKOFF_CAP)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(retry_after, 3600)))
+    return delay
+
+
+@dataclass(frozen=True)
+class IntegrationBacklog:
+    integration: str
+    pending: int
+    dead: int
+    sent: int
+    last_error: str | None
+
+
+def backlog(session: Session) -> list[IntegrationBacklog]:
+    """Delivery state per integration, for the dashboard and the war room."""
+    rows = session.execute(sa_select(Notification.integration, Notification.state, func.count())
+                           .group_by(Notification.integration, Notification.state)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for integration, state, count in rows:
+        counts.setdefault(integration, {})[state] = count
+    result = []
+    for integration, states in sorted(counts.items()):
+        error = session.execute(sa_select(Notification.last_error).where(
+            Notification.integration == integration, Notification.state != "sent",
+            Notification.last_error.is_not(None)).order_by(Notification.id.desc()).limit(1)).scalar()
+        result.append(IntegrationBacklog(integration, states.get("pending", 0), states.get("dead", 0),
+                                         states.get("sent", 0), error))
+    return result
+
+
+def retry_dead(session: Session, notification_id: int, now: datetime) -> Notification | None:
+    """The manual retry: a dead-lettered message goes back to pending."""
+    row = session.get(Notification, notification_id)
+    if row is None or row.state != "dead":
+        return None
+    row.state, row.attempts, row.next_attempt_at = "pending", 0, now
+    session.add(row)
+    return row

@@ -1,0 +1,76 @@
+"""The outbox: rows written with the change, routed by the comms matrix, escalation."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from automation.routing import route_by_matrix
+from automation.escalation import escalate_overdue
+from store.models import Notification, TimelineEvent
+from store.operations import IncidentStore
+
+
+@pytest.fixture
+def routed(store):
+    return IncidentStore(store.db, store.policy, store.clock,
+                         router=route_by_matrix(store.policy, {"pagerduty", "slack", "sms", "statuspage"}))
+
+
+def rows(store):
+    with store.db.read() as session:
+        return session.exec(select(Notification).order_by(Notification.id)).all()
+
+
+def test_declare_writes_what_the_matrix_asks_for_in_the_same_transaction(routed):
+    incident = routed.declare("critical", "outage", "production", actor="a")
+    got = sorted((r.integration, r.stakeholder_group, r.event) for r in rows(routed))
+    assert got == sorted([
+        ("sms", "Executive Team", "declared"), ("slack", "Engineering Leads", "declared"),
+        ("pagerduty", "On-Call Engineers", "declared"), ("slack", "Customer Support", "declared"),
+        ("statuspage", "External Customers", "declared")])
+    assert all(r.state == "pending" and r.incident_id == incident.id for r in rows(routed))
+
+
+def test_a_sev4_tells_only_on_call_and_security(routed):
+    routed.declare("low", "data", "development", actor="a")
+    assert [(r.integration, r.stakeholder_group) for r in rows(routed)] == [("pagerduty", "On-Call Engineers")]
+
+
+def test_lifecycle_events_follow(routed):
+    incident = routed.declare("high", "outage", "production", actor="a")
+    routed.acknowledge(incident.id, actor="b")
+    routed.post_status_update(incident.id, "Investigating", actor="b")
+    routed.resolve(incident.id, actor="b")
+    pagerduty = [r.event for r in rows(routed) if r.integration == "pagerduty"]
+    assert pagerduty == ["declared", "acknowledged", "status_update", "resolved"]
+    assert len({r.idempotency_key for r in rows(routed)}) == len(rows(routed))
+
+
+def test_a_refused_change_writes_no_message(routed):
+    incident = routed.declare("high", "outage", "production", actor="a")
+    before = len(rows(routed))
+    with pytest.raises(Exception):
+        routed.change_status(incident.id, "closed", actor="a")
+    assert len(rows(routed)) == before
+
+
+def test_unacknowledged_sev1_escalates_once(routed, clock):
+    incident = routed.declare("critical", "outage", "production", actor="a")
+    assert escalate_overdue(routed) == []
+    clock.advance(minutes=16)
+    assert escalate_overdue(routed) == [incident.id]
+    assert escalate_overdue(routed) == []
+    with routed.db.read() as session:
+        event = session.exec(select(TimelineEvent).where(TimelineEvent.kind == "escalated")).one()
+    assert "leadership" in event.summary
+    assert [r.event for r in rows(routed) if r.integration == "pagerduty"] == ["declared", "escalated"]
+
+
+def test_acknowledged_or_low_severity_does_not_escalate(routed, clock):
+    acked = routed.declare("critical", "outage", "production", actor="a")
+    routed.acknowledge(acked.id, actor="b")
+    routed.declare("medium", "performance", "staging", actor="a")
+    clock.advance(days=3)
+    assert escalate_overdue(routed) == []
