@@ -1,0 +1,76 @@
+"""Deliver the outbox: due messages go to their notifier; success marks them sent, a
+temporary failure reschedules with backoff (Retry-After honoured), a permanent one or too
+many attempts dead-letters them for a person to retry. A message is marked sent only after
+the vendor accepted it, so a crash in between re-sends it: vendors that deduplicate
+(PagerDuty dedup_key, Opsgenie alias) see it once, and none is ever lost."""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Callable
+
+import httpx
+
+from integrations.notifier import Notifier, OutboxMessage
+from store import outbox
+from store.models import Notification
+from store.operations import IncidentStore
+
+
+class Deliverer:
+    def __init__(self, store: IncidentStore, notifiers: dict[str, Notifier], *, timeout: float = 10.0,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.client = httpx.Client(timeout=timeout)
+        self.on_event = on_event or (lambda line: None)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """One pass over due messages; returns how many were sent."""
+        now = self.store.now()
+        with self.store.db.read() as session:
+            batch = outbox.due(session, now, limit)
+        sent = 0
+        for row in batch:
+            sent += self._deliver(row)
+        return sent
+
+    def _deliver(self, row: Notification) -> int:
+        notifier = self.notifiers.get(row.integration)
+        message = OutboxMessage(row.id, row.incident_id, row.integration, row.event, row.idempotency_key,
+                                json.loads(row.payload), row.attempts)
+        if notifier is None:
+            result_outcome, detail, retry_after = "retry", f"{row.integration} is not configured", 300.0
+        else:
+            try:
+                result = notifier.deliver(message, self.client)
+                result_outcome, detail, retry_after = result.outcome, result.detail, result.retry_after
+            except Exception as exc:  # a notifier bug must not stop the others
+                result_outcome, detail, retry_after = "retry", f"{row.integration} failed: {type(exc).__name__}", None
+        now = self.store.now()
+        with self.store.db.write() as session:
+            current = session.get(Notification, row.id)
+            if current is None or current.state != "pending":
+                return 0  # another deliverer got there first
+            current.attempts += 1
+            if result_outcome == "sent":
+                current.state, current.sent_at, current.last_error = "sent", now, None
+            elif result_outcome == "rejected" or current.attempts >= outbox.MAX_ATTEMPTS:
+                current.state, current.last_error = "dead", detail
+            else:
+                current.next_attempt_at = now + outbox.backoff(current.attempts, retry_after)
+                current.last_error = detail
+            session.add(current)
+        self.on_event(f"{row.integration} {row.event} {row.incident_id}: {result_outcome} ({detail})")
+        return 1 if result_outcome == "sent" else 0
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception as exc:  # the database may be briefly unavailable: try again
+                self.on_event(f"delivery paused: {exc}")
+            stop.wait(interval)

@@ -1,0 +1,49 @@
+"""The shared interface between the outbox deliverer and every outbound notifier.
+
+The outbox stores an `OutboxMessage` per notification in the same transaction as the
+change that caused it; the deliverer hands each due message to the `Notifier` of its
+integration together with an httpx client, and records the `Delivery` it gets back:
+`sent` marks the row done, `retry` schedules another attempt with backoff (honouring
+`retry_after` when the vendor gave one), `rejected` dead-letters it at once because the
+vendor will never accept it as it is.
+
+A notifier never raises for a vendor's or the network's trouble: it answers a Delivery.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import httpx
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One notification waiting in the outbox, as the deliverer hands it to a notifier."""
+
+    id: int
+    incident_id: str | None
+    integration: str          # "pagerduty", ...
+    event: str                # "declared" | "acknowledged" | "resolved" | "status_update" | "escalated" | "severity_changed"
+    idempotency_key: str      # stable per message; PagerDuty uses the incident's dedup_key
+    payload: dict             # what the change said: id, title, severity (SEV-1..4), type, environment, service, status, summary, message, url
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one attempt to deliver an OutboxMessage."""
+
+    outcome: Literal["sent", "retry", "rejected"]
+    detail: str               # one sentence, never a secret
+    retry_after: float | None = None   # seconds, from Retry-After when the vendor gave one
+
+
+class Notifier(Protocol):
+    """An outbound integration: turns an OutboxMessage into the vendor's request."""
+
+    integration: str
+
+    def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
+        """Make one attempt to deliver `message` over `client`; never raises for vendor or network trouble."""
+        ...

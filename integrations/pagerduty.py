@@ -1,0 +1,239 @@
+"""PagerDuty Events API v2 notifier: trigger, acknowledge and resolve one alert per incident.
+
+  [integrations.pagerduty]
+  url = "https://events.pagerduty.com"      # base URL of the Events API v2 (a proxy or a fake in tests)
+  routing_key_env = "PAGERDUTY_ROUTING_KEY" # the 32-character integration key comes from this variable
+
+Contract (PagerDuty/api-schema reference/events-v2/openapiv3.json and the Events API v2
+docs): POST {url}/v2/enqueue with a JSON body {routing_key, event_action, dedup_key,
+payload}; `payload` (summary <= 1024 characters, source, severity in critical / error /
+warning / info, optional component / group / class / custom_details) only on trigger;
+dedup_key <= 255 characters and required on acknowledge and resolve. 202 means accepted,
+400 means the event is invalid and must not be retried, 429 and 5xx and network errors
+mean retry later.
+
+Every event of an incident uses the incident id as dedup_key, so the whole lifecycle is
+one PagerDuty alert, and re-sending a message after a crash between send and mark-sent
+does not page twice: a second trigger with the same dedup_key updates the open alert.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from integrations.notifier import Delivery, OutboxMessage
+
+DEFAULT_URL = "https://events.pagerduty.com"
+SUMMARY_MAX = 1024
+DEDUP_KEY_MAX = 255
+
+#: Which Events API action each outbox event becomes. Re-triggering an open alert with the
+#: same dedup_key updates it (PagerDuty deduplicates), so updates are triggers too.
+ACTIONS: dict[str, str] = {
+    "declared": "trigger",
+    "escalated": "trigger",
+    "severity_changed": "trigger",
+    "status_update": "trigger",
+    "acknowledged": "acknowledge",
+    "resolved": "resolve",
+}
+
+#: SEV-1..SEV-4 to PagerDuty's payload.severity.
+SEVERITIES: dict[str, str] = {"SEV-1": "critical", "SEV-2": "error", "SEV-3": "warning", "SEV-4": "info"}
+_SEVERITY_ALIASES: dict[str, str] = {
+    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
+    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
+    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
+}
+#: When an incident's severity cannot be read, PagerDuty still gets the page, as "error".
+FALLBACK_SEVERITY = "error"
+
+# Outcomes by HTTP status besides 2xx: 400 (and the other "this body is wrong" answers) are
+# final; everything else (429, 5xx, a proxy's 403/404/407, ...) may heal, so it is retried
+# and the outbox dead-letters it after its attempt limit.
+_REJECTED_STATUSES = frozenset({400, 413, 415, 422})
+_CUSTOM_DETAIL_KEYS = ("event", "title", "severity", "status", "type", "environment", "service",
+                       "summary", "message", "url")
+
+
+def severity_for(value: Any) -> str:
+    """PagerDuty's severity for SEV-1..4 (also sev1, p1, 1, critical/high/medium/low); "error" if unknown."""
+    text = str(value or "").strip()
+    key = text.upper()
+    if key in SEVERITIES:
+        return SEVERITIES[key]
+    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
+    if compact.startswith("sev"):
+        compact = compact[3:]
+    return SEVERITIES.get(_SEVERITY_ALIASES.get(compact, ""), FALLBACK_SEVERITY)
+
+
+def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
+    """`text` cut to `limit` characters, ending in an ellipsis when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+class PagerDutyNotifier:
+    """Delivers outbox messages as PagerDuty Events API v2 events (see the module docstring)."""
+
+    integration = "pagerduty"
+
+    def __init__(self, url: str = DEFAULT_URL, routing_key_env: str = "PAGERDUTY_ROUTING_KEY",
+                 source: str = "incident-response", timeout: float | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.routing_key_env = routing_key_env
+        self.source = source
+        self.timeout = timeout  # None: the client's own timeout
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.url}/v2/enqueue"
+
+    # -- the request ------------------------------------------------------------------------------
+
+    def event_for(self, message: OutboxMessage, routing_key: str) -> dict[str, Any]:
+        """The Events API v2 body for `message`. Raises ValueError (one sentence) if it cannot have one."""
+        action = ACTIONS.get(message.event)
+        if action is None:
+            raise ValueError(f"PagerDuty has no event action for outbox event {message.event!r}.")
+        payload = message.payload or {}
+        dedup_key = str(payload.get("id") or message.incident_id or message.idempotency_key or "").strip()
+        if not dedup_key:
+            raise ValueError("The message names no incident id to use as PagerDuty dedup_key.")
+        if len(dedup_key) > DEDUP_KEY_MAX:
+            raise ValueError(f"The incident id is longer than PagerDuty's {DEDUP_KEY_MAX}-character dedup_key limit.")
+        body: dict[str, Any] = {"routing_key": routing_key, "event_action": action, "dedup_key": dedup_key}
+        if action == "trigger":
+            body["payload"] = self._alert_payload(message, dedup_key)
+            body["client"] = self.source
+            url = payload.get("url")
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                body["links"] = [{"href": url, "text": f"Incident {dedup_key}"}]
+        return body
+
+    def _alert_payload(self, message: OutboxMessage, dedup_key: str) -> dict[str, Any]:
+        payload = message.payload or {}
+        severity = str(payload.get("severity") or "").strip()
+        title = str(payload.get("title") or payload.get("summary") or "Incident").strip()
+        headline = f"[{severity}] {dedup_key}: {title}" if severity else f"{dedup_key}: {title}"
+        status = str(payload.get("status") or "").strip()
+        if status:
+            headline += f" ({status})"
+        alert: dict[str, Any] = {
+            "summary": truncate(" ".join(headline.split())),
+            "source": self.source,
+            "severity": severity_for(severity),
+        }
+        for field, key in (("component", "service"), ("group", "environment"), ("class", "type")):
+            value = payload.get(key)
+            if value not in (None, ""):
+                alert[field] = str(value)
+        details = {"event": message.event}
+        details.update({key: payload[key] for key in _CUSTOM_DETAIL_KEYS
+                        if key != "event" and payload.get(key) not in (None, "")})
+        alert["custom_details"] = details
+        return alert
+
+    # -- one attempt ------------------------------------------------------------------------------
+
+    def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
+        """POST the event for `message`; sent on 202, rejected on 400, retry on 429 / 5xx / network trouble."""
+        routing_key = os.environ.get(self.routing_key_env, "").strip()
+        if not routing_key:
+            return Delivery("retry", f"PagerDuty routing key missing: set the environment variable {self.routing_key_env}.")
+        try:
+            body = self.event_for(message, routing_key)
+        except ValueError as error:
+            return Delivery("rejected", str(error))
+        action, dedup_key = body["event_action"], body["dedup_key"]
+        kwargs: dict[str, Any] = {"json": body, "headers": {"Accept": "application/json"}}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        try:
+            response = client.post(self.endpoint, **kwargs)
+        except httpx.TimeoutException:
+            return Delivery("retry", f"PagerDuty did not answer the {action} for {dedup_key} in time.")
+        except httpx.InvalidURL:
+            return Delivery("retry", "The PagerDuty URL is not a valid URL; fix integrations.pagerduty.url.")
+        except httpx.TransportError as error:
+            return Delivery("retry", f"Could not reach PagerDuty for the {action} of {dedup_key} ({type(error).__name__}).")
+        return self._outcome(response, action, dedup_key, routing_key)
+
+    def _outcome(self, response: httpx.Response, action: str, dedup_key: str, routing_key: str) -> Delivery:
+        status = response.status_code
+        if 200 <= status < 300:
+            answer = _json_or_none(response)
+            if isinstance(answer, dict) and answer.get("status") == "success":
+                return Delivery("sent", f"PagerDuty accepted the {action} for {dedup_key}.")
+            # A 2xx without PagerDuty's answer is something else (a proxy's page): PagerDuty
+            # deduplicates on dedup_key, so sending again is safe.
+            return Delivery("retry", f"PagerDuty answered {status} without its success status; will send the {action} again.")
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status in _REJECTED_STATUSES:
+            reason = _sanitize(_errors_of(response), routing_key)
+            detail = f"PagerDuty rejected the {action} for {dedup_key} ({status})"
+            return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")
+        if status == 429:
+            return Delivery("retry", f"PagerDuty is rate limiting (429); the {action} for {dedup_key} waits.", retry_after)
+        if status >= 500:
+            return Delivery("retry", f"PagerDuty had a server error ({status}) on the {action} for {dedup_key}.", retry_after)
+        return Delivery("retry", f"PagerDuty answered {status} to the {action} for {dedup_key}; check integrations.pagerduty.url.",
+                        retry_after)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _errors_of(response: httpx.Response) -> str:
+    """The reason PagerDuty gave: its `errors` list, else its `message`, else nothing."""
+    answer = _json_or_none(response)
+    if not isinstance(answer, dict):
+        return ""
+    errors = answer.get("errors")
+    if isinstance(errors, list) and errors:
+        return "; ".join(str(item) for item in errors)
+    for key in ("message", "status"):
+        if isinstance(answer.get(key), str):
+            return answer[key]
+    return ""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _sanitize(text: str, secret: str, limit: int = 300) -> str:
+    """One line, without the secret, at most `limit` characters, no trailing full stop."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return truncate(text, limit).rstrip(".")

@@ -1,0 +1,91 @@
+"""The outbox delivered to a PagerDuty contract fake: lifecycle on one dedup_key, a vendor
+down for a while, then up: every message delivered once, none lost."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from automation.delivery import Deliverer
+from automation.routing import route_by_matrix
+from integrations.pagerduty import PagerDutyNotifier
+from store.models import Notification
+from store.operations import IncidentStore
+from store.outbox import backlog
+from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
+
+
+@pytest.fixture
+def pagerduty(monkeypatch):
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
+    with PagerDutyFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def routed(store):
+    return IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, {"pagerduty"}))
+
+
+def states(store):
+    with store.db.read() as session:
+        return [r.state for r in session.exec(select(Notification).order_by(Notification.id)).all()]
+
+
+def test_declare_ack_resolve_reach_pagerduty_with_one_dedup_key(routed, pagerduty):
+    deliverer = Deliverer(routed, {"pagerduty": PagerDutyNotifier(url=pagerduty.url)})
+    incident = routed.declare("critical", "outage", "production", actor="a", title="Checkout down")
+    routed.acknowledge(incident.id, actor="b")
+    routed.resolve(incident.id, actor="b")
+    assert deliverer.deliver_due() == 3
+    assert pagerduty.actions(incident.id) == ["trigger", "acknowledge", "resolve"]
+    assert pagerduty.alerts[incident.id] == "resolved"
+    assert pagerduty.requests[0]["payload"]["severity"] == "critical"
+    assert states(routed) == ["sent", "sent", "sent"]
+
+
+def test_vendor_down_then_up_delivers_everything_once(routed, pagerduty, clock):
+    deliverer = Deliverer(routed, {"pagerduty": PagerDutyNotifier(url=pagerduty.url)}, timeout=1)
+    pagerduty.down(refuse=True)
+    ids = [routed.declare("high", "outage", "production", actor="a", title=f"outage {n}").id for n in range(5)]
+    assert deliverer.deliver_due() == 0
+    with routed.db.read() as session:
+        waiting = {b.integration: b for b in backlog(session)}["pagerduty"]
+    assert waiting.pending == 5 and waiting.last_error  # what the screen shows meanwhile
+    for _ in range(3):  # still down: retried with backoff, nothing lost
+        clock.advance(minutes=11)
+        assert deliverer.deliver_due() == 0
+    pagerduty.up()
+    clock.advance(minutes=11)
+    assert deliverer.deliver_due() == 5
+    assert sorted(r["dedup_key"] for r in pagerduty.requests) == sorted(ids)
+    assert states(routed) == ["sent"] * 5
+    clock.advance(minutes=11)
+    assert deliverer.deliver_due() == 0  # nothing sent twice
+
+
+def test_rate_limit_is_honoured(routed, pagerduty, clock):
+    deliverer = Deliverer(routed, {"pagerduty": PagerDutyNotifier(url=pagerduty.url)})
+    pagerduty.fail_next(1, status=429, retry_after=120)
+    routed.declare("high", "outage", "production", actor="a")
+    assert deliverer.deliver_due() == 0
+    clock.advance(seconds=60)
+    assert deliverer.deliver_due() == 0  # Retry-After (120 s) not yet passed
+    clock.advance(seconds=61)
+    assert deliverer.deliver_due() == 1
+
+
+def test_a_rejected_message_is_dead_lettered_and_can_be_retried(routed, pagerduty, clock, monkeypatch):
+    from store.outbox import retry_dead
+
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", "WRONGKEY00000000000000000000000X")
+    deliverer = Deliverer(routed, {"pagerduty": PagerDutyNotifier(url=pagerduty.url)})
+    routed.declare("high", "outage", "production", actor="a")
+    deliverer.deliver_due()
+    assert states(routed) == ["dead"]
+    with routed.db.read() as session:
+        row = session.exec(select(Notification)).one()
+    assert "WRONGKEY" not in (row.last_error or "")
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
+    with routed.db.write() as session:
+        assert retry_dead(session, row.id, routed.now()) is not None
+    assert deliverer.deliver_due() == 1 and states(routed) == ["sent"]
