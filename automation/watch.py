@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import delete
 
 from automation.detector import Detector
+from automation.escalation import escalate_overdue
 from automation.sources import PolledSource, SourcePoller
 from store.models import MetricSample
 from store.operations import IncidentStore
 
 RETENTION = timedelta(days=8)  # a week of baseline and a day to spare
 PRUNE_EVERY_S = 3600.0
+ESCALATION_CHECK_S = 15.0
 
 
 class Watch:
     def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
-                 on_event: Callable[[str], None] | None = None, log_sources: dict | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None, log_sources: dict | None = None,
+                 notifiers: dict | None = None) -> None:
         self.store = store
+        self.on_event = on_event or (lambda line: None)
+        self.notifiers = notifiers or {}
         self.detector = Detector(store, environment=environment, on_event=on_event)
         self.detector.log_sources = log_sources or {}
         self.poller = SourcePoller(sources, self.detector.ingest, clock=store.now)
@@ -30,11 +36,24 @@ class Watch:
         """Poll until `stop` (or self.stop) is set."""
         stop = stop or self.stop
         self.poller.start()
+        deliverer = None
+        if self.notifiers:
+            from automation.delivery import Deliverer
+
+            deliverer = Deliverer(self.store, self.notifiers, on_event=self.on_event)
+            threading.Thread(target=deliverer.run, args=(stop,), name="outbox", daemon=True).start()
+        last_prune = 0.0
         try:
-            while not stop.wait(PRUNE_EVERY_S):
-                self.prune()
+            while not stop.wait(ESCALATION_CHECK_S):
+                for incident_id in escalate_overdue(self.store):
+                    self.on_event(f"escalated {incident_id}")
+                if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                    self.prune()
+                    last_prune = time.monotonic()
         finally:
             self.poller.close()
+            if deliverer is not None:
+                deliverer.close()
 
     def prune(self) -> int:
         cutoff = self.store.now() - RETENTION

@@ -55,6 +55,7 @@ class DashboardData:
     remediation: list[RemediationRow]
     last_seq: int
     has_metric_source: bool = field(default=False)
+    outbox: tuple = ()  # store.outbox.IntegrationBacklog per integration
 
 
 def read_health(session: Session, now: datetime) -> list[MetricHealth]:
@@ -93,8 +94,10 @@ def read_dashboard(session: Session, now: datetime, anomaly_limit: int = 8) -> D
         select(RemediationAction).join(Incident, Incident.id == RemediationAction.incident_id)
         .where(RemediationAction.finished_at.is_(None), Incident.status.in_(OPEN_STATUSES))
         .order_by(RemediationAction.started_at)).all()]
+    from store.outbox import backlog
+
     return DashboardData(incidents, counts, health, anomalies, remediation, last_seq(session),
-                         any(h.value is not None for h in health))
+                         any(h.value is not None for h in health), tuple(backlog(session)))
 
 
 def last_seq(session: Session) -> int:

@@ -119,9 +119,12 @@ class CommandCenter(App):
         if not lease.acquire():
             return  # a `watch` service (or another command center) already runs detection
         try:
+            from automation.notifiers import notifiers_from_config
+
             sources = sources_from_config()
-            if sources:
-                Watch(self.store, sources).run(self._stop_watching)
+            notifiers = notifiers_from_config()
+            if sources or notifiers:
+                Watch(self.store, sources, notifiers=notifiers).run(self._stop_watching)
         finally:
             lease.release()
 

@@ -194,6 +194,7 @@ class Context:
         self.actor = check_actor(given if given is not None else (os.environ.get("USER") or getpass.getuser()))
         self._policy = None
         self._store = None
+        self.notifiers: dict = {}
 
     @property
     def policy(self):
@@ -216,7 +217,13 @@ class Context:
             url = explicit or default_database_url()
             if explicit and getattr(self.args, "command", None) in READ_ONLY:
                 _refuse_missing_sqlite_file(url)
-            self._store = IncidentStore(open_database(url), self.policy, clock_from_environment())
+            from automation.notifiers import notifiers_from_config
+            from automation.routing import route_by_matrix
+
+            self.notifiers = notifiers_from_config()
+            # Configured integrations: every change writes its outbox rows in its transaction.
+            router = route_by_matrix(self.policy, set(self.notifiers)) if self.notifiers else None
+            self._store = IncidentStore(open_database(url), self.policy, clock_from_environment(), router=router)
         return self._store
 
     @property
@@ -487,13 +494,16 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError("detection already runs for this database (another watch or an open command center); "
                          "accepted: one watch per database")
     sources = sources_from_config()
-    if not sources:
-        raise UsageError("no metric source is enabled; accepted: [sources.host] enabled = true, or [sources.prometheus]")
+    ctx.store  # opens the store and reads the configured notifiers
+    if not sources and not ctx.notifiers:
+        raise UsageError("nothing to watch: no metric source and no integration is enabled; accepted: "
+                         "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True),
-                  log_sources=log_sources_from_config())
-    print(f"watching {', '.join(s.name for s in sources)}; rules: "
+                  log_sources=log_sources_from_config(), notifiers=ctx.notifiers)
+    print(f"watching {', '.join(s.name for s in sources) or 'no metric source'}; delivering to "
+          f"{', '.join(ctx.notifiers) or 'no integration'}; rules: "
           f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
     if args.seconds is not None:
         threading.Timer(args.seconds, stop.set).start()

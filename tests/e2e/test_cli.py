@@ -345,7 +345,7 @@ def test_serve_and_watch_commands_run_as_a_user_would(tmp_path):
     # watch: host metrics stored with no configuration, stops by itself.
     started = time.monotonic()
     out = ir("watch", "--seconds", "3", db=db).stdout
-    assert out.startswith("watching host; rules: critical_outage, security_anomaly")
+    assert out.startswith("watching host; delivering to no integration; rules: critical_outage, security_anomaly")
     assert time.monotonic() - started < 30
     import sqlite3
 
@@ -359,3 +359,24 @@ def test_serve_refuses_to_start_without_a_token(tmp_path):
     result = subprocess.run([IR, "--db", f"sqlite:///{tmp_path / 'a.db'}", "serve", "--port", "1"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_declare_then_watch_delivers_to_pagerduty_and_no_secret_is_stored(tmp_path):
+    from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
+
+    config = tmp_path / "config.toml"
+    db_path = tmp_path / "a.db"
+    with PagerDutyFake() as fake:
+        config.write_text(f'[sources.host]\nenabled = false\n[integrations.pagerduty]\nurl = "{fake.url}"\n')
+        env = dict(os.environ, IR_CONFIG=str(config), PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
+        run = lambda *a: subprocess.run([IR, "--db", f"sqlite:///{db_path}", *a], capture_output=True, text=True,
+                                        env=env, timeout=60)
+        incident = run("critical", "outage", "production", "--no-tui", "--title", "Checkout down").stdout.strip()
+        run("ack", incident)
+        watched = run("watch", "--seconds", "4")
+        assert watched.returncode == 0, watched.stderr
+        assert fake.actions(incident) == ["trigger", "acknowledge"]
+        exported = run("export", incident, "--format", "json").stdout
+    for blob in (db_path.read_bytes(), (tmp_path / "a.db-wal").read_bytes() if (tmp_path / "a.db-wal").exists() else b"",
+                 exported.encode(), watched.stdout.encode(), watched.stderr.encode()):
+        assert ROUTING_KEY.encode() not in blob

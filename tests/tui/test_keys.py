@@ -415,3 +415,14 @@ async def test_host_metrics_appear_with_no_configuration(make, tui_store):
                 break
         shown = text_of(health)
         assert "CPU" in shown and "Memory" in shown and "No metric source" not in shown
+
+
+async def test_the_outbox_backlog_shows_while_a_vendor_is_down(make, tui_store):
+    from automation.routing import route_by_matrix
+
+    tui_store.router = route_by_matrix(tui_store.policy, {"pagerduty"})
+    tui_store.declare("critical", "outage", "production", actor="a")
+    app = make()
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        assert "pagerduty: 1 waiting" in text_of(app.screen.query_one("#counts"))

@@ -85,7 +85,7 @@ class DashboardScreen(StoreScreen):
         data = message.data
         now = self.center.clock()
         self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
-        self.query_one(SeverityHeader).update_counts(data.counts, now)
+        self.query_one(SeverityHeader).update_counts(data.counts, now, data.outbox)
         table = self.query_one(IncidentTable)
         if table.rows_shown != data.incidents:
             table.show(data.incidents)

@@ -28,17 +28,23 @@ class SeverityHeader(Horizontal):
         yield Static(id="counts")
         yield UtcClock(id="clock")
 
-    _counts: dict[str, int] | None = None
+    _counts: tuple | None = None
 
-    def update_counts(self, counts: dict[str, int], now: datetime) -> None:
+    def update_counts(self, counts: dict[str, int], now: datetime, outbox: tuple = ()) -> None:
         self.tick(now)
-        if counts == self._counts:
+        waiting = tuple((b.integration, b.pending, b.dead) for b in outbox if b.pending or b.dead)
+        key = (tuple(sorted(counts.items())), waiting)
+        if key == self._counts:
             return  # unchanged: no repaint
-        self._counts = dict(counts)
+        self._counts = key
         text = Text()
         for severity in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
             count = counts.get(severity, 0)
             text.append(f" {severity} {count} ", style=SEVERITY_STYLE[severity] if count else "dim")
+            text.append(" ")
+        for integration, pending, dead in waiting:  # the outbox backlog, while a vendor is down
+            text.append(f" {integration}: {pending} waiting" + (f", {dead} failed" if dead else "") + " ",
+                        style="bold black on yellow" if not dead else "bold white on red")
             text.append(" ")
         self.query_one("#counts", Static).update(text)
 
