@@ -13,7 +13,7 @@ import httpx
 
 from integrations.notifier import Notifier, OutboxMessage
 from store import outbox
-from store.models import Notification
+from store.models import Notification, VendorReference
 from store.operations import IncidentStore
 
 
@@ -40,14 +40,19 @@ class Deliverer:
 
     def _deliver(self, row: Notification) -> int:
         notifier = self.notifiers.get(row.integration)
+        with self.store.db.read() as session:
+            known = session.get(VendorReference, (row.incident_id, row.integration)) if row.incident_id else None
         message = OutboxMessage(row.id, row.incident_id, row.integration, row.event, row.idempotency_key,
-                                json.loads(row.payload), row.attempts)
+                                json.loads(row.payload), row.attempts, known.reference if known else None,
+                                row.stakeholder_group)
+        reference = None
         if notifier is None:
             result_outcome, detail, retry_after = "retry", f"{row.integration} is not configured", 300.0
         else:
             try:
                 result = notifier.deliver(message, self.client)
                 result_outcome, detail, retry_after = result.outcome, result.detail, result.retry_after
+                reference = result.reference
             except Exception as exc:  # a notifier bug must not stop the others
                 result_outcome, detail, retry_after = "retry", f"{row.integration} failed: {type(exc).__name__}", None
         now = self.store.now()
@@ -58,6 +63,9 @@ class Deliverer:
             current.attempts += 1
             if result_outcome == "sent":
                 current.state, current.sent_at, current.last_error = "sent", now, None
+                if reference and row.incident_id:
+                    session.merge(VendorReference(incident_id=row.incident_id, integration=row.integration,
+                                                  reference=reference[:256]))
             elif result_outcome == "rejected" or current.attempts >= outbox.MAX_ATTEMPTS:
                 current.state, current.last_error = "dead", detail
             else:

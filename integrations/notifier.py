@@ -28,6 +28,10 @@ class OutboxMessage:
     idempotency_key: str      # stable per message; PagerDuty uses the incident's dedup_key
     payload: dict             # what the change said: id, title, severity (SEV-1..4), type, environment, service, status, summary, message, url
     attempts: int
+    # What this integration answered for this incident before (Slack thread ts, Statuspage
+    # incident id, Jira issue key, ServiceNow sys_id...), or None on the first message.
+    reference: str | None = None
+    stakeholder_group: str | None = None  # the comms-matrix row this message is for
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Delivery:
     outcome: Literal["sent", "retry", "rejected"]
     detail: str               # one sentence, never a secret
     retry_after: float | None = None   # seconds, from Retry-After when the vendor gave one
+    reference: str | None = None  # the vendor's id for the incident's thread/ticket/page, kept for next time
 
 
 class Notifier(Protocol):

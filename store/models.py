@@ -166,6 +166,16 @@ class Notification(SQLModel, table=True):
     sent_at: UTCNaive | None = None
 
 
+class VendorReference(SQLModel, table=True):
+    """What an integration calls an incident, so later messages reach the same thread/ticket."""
+
+    __tablename__ = "vendor_reference"
+
+    incident_id: str = Field(foreign_key="incident.id", primary_key=True, max_length=32)
+    integration: str = Field(primary_key=True, max_length=32)
+    reference: str = Field(max_length=256)
+
+
 class MetricSample(SQLModel, table=True):
     __tablename__ = "metric_sample"
     __table_args__ = (Index("ix_metric_sample_metric_at", "metric", "at"),)
