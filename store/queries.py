@@ -13,7 +13,9 @@ from playbooks.durations import parse_duration
 from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z
 from store.errors import IncidentNotFound
-from store.models import ChecklistStep, Incident, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent
+from store.models import (
+    ChecklistStep, Incident, Notification, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent,
+)
 from store.operations import normalise_id
 
 
@@ -98,6 +100,8 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
                                .order_by(RemediationAction.started_at, RemediationAction.id)).all()
     events = session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
                           .order_by(TimelineEvent.seq)).all()
+    notifications = session.exec(select(Notification).where(Notification.incident_id == incident.id)
+                                 .order_by(Notification.id)).all()
     is_open = incident.status in OPEN_STATUSES
     phases = []
     if workflow is not None:
@@ -150,4 +154,22 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
         "timeline": [
             {"seq": e.seq, "at": iso_z(e.at), "actor": e.actor, "kind": e.kind, "summary": e.summary} for e in events
         ],
+        "notifications": _told(notifications),
     }
+
+
+def _told(notifications) -> list[dict[str, Any]]:
+    """Per stakeholder group: what was sent, when, and what is still waiting."""
+    groups: dict[str, dict[str, Any]] = {}
+    for n in notifications:
+        entry = groups.setdefault(n.stakeholder_group or n.integration,
+                                  {"group": n.stakeholder_group or n.integration, "sent": 0, "pending": 0,
+                                   "failed": 0, "last_sent_at": None, "integrations": []})
+        entry[{"sent": "sent", "pending": "pending", "dead": "failed"}[n.state]] += 1
+        if n.integration not in entry["integrations"]:
+            entry["integrations"].append(n.integration)
+        if n.sent_at and (entry["last_sent_at"] is None or iso_z(n.sent_at) > entry["last_sent_at"]):
+            entry["last_sent_at"] = iso_z(n.sent_at)
+    for entry in groups.values():
+        entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else "sent")
+    return list(groups.values())

@@ -89,3 +89,17 @@ def test_a_rejected_message_is_dead_lettered_and_can_be_retried(routed, pagerdut
     with routed.db.write() as session:
         assert retry_dead(session, row.id, routed.now()) is not None
     assert deliverer.deliver_due() == 1 and states(routed) == ["sent"]
+
+
+def test_the_war_room_detail_says_who_was_told(routed, pagerduty):
+    from store.queries import incident_detail
+
+    deliverer = Deliverer(routed, {"pagerduty": PagerDutyNotifier(url=pagerduty.url)})
+    incident = routed.declare("critical", "outage", "production", actor="a")
+    with routed.db.read() as session:
+        before = incident_detail(session, routed.policy, incident.id, routed.now())["notifications"]
+    assert [(n["group"], n["state"], n["pending"]) for n in before] == [("On-Call Engineers", "pending", 1)]
+    deliverer.deliver_due()
+    with routed.db.read() as session:
+        after = incident_detail(session, routed.policy, incident.id, routed.now())["notifications"]
+    assert after[0]["state"] == "sent" and after[0]["last_sent_at"] and after[0]["integrations"] == ["pagerduty"]

@@ -83,12 +83,18 @@ class SidePane(Static):
         told = {n["group"]: n for n in d.get("notifications", [])}
         groups = Table.grid(padding=(0, 1), expand=True)
         groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15)
-        groups.add_column(no_wrap=True, min_width=7)
+        groups.add_column(no_wrap=True, min_width=9)
         groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
         for group in d["policy"]["stakeholders"]:
             state = told.get(group["group"])
-            status = Text(state["state"] if state else "not yet",
-                          style="green" if state and state["state"] == "sent" else "yellow")
+            if state is None:
+                status = Text("not yet", style="yellow")
+            elif state["state"] == "sent":
+                status = Text(f"sent {_hhmm(state['last_sent_at'])}", style="green")
+            elif state["state"] == "pending":
+                status = Text(f"{state['pending']} waiting", style="yellow")
+            else:
+                status = Text(f"{state['failed']} failed", style="bold red")
             groups.add_row(group["group"], status, group["channel"])
         parts.append(groups)
         parts.append(Text(""))

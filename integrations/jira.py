@@ -1,0 +1,373 @@
+"""Jira Cloud notifier: one issue per incident, a comment on it for every later event.
+
+  [integrations.jira]
+  url = "https://your-site.atlassian.net"  # the Jira Cloud site (a proxy or a fake in tests)
+  project_key = "INC"
+  issue_type = "Incident"                   # "Bug", "Task", ... whatever the project offers
+  email_env = "JIRA_EMAIL"                  # the Atlassian account's email comes from this variable
+  token_env = "JIRA_API_TOKEN"              # its API token from this one
+  priority_mapping = { "SEV-1" = "Highest", "SEV-2" = "High", "SEV-3" = "Medium", "SEV-4" = "Low" }
+  labels = ["incident-response"]            # added to every issue, with the incident id and severity
+
+Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_token).
+- Create: POST {url}/rest/api/3/issue {"fields": {project: {key}, summary (one line, at most
+  255 characters), issuetype: {name}, priority: {name}, labels (no spaces), description}}
+  -> 201 {"id", "key", "self"}; the key is the incident's reference from then on.
+  The description MUST be an Atlassian Document Format document (a plain string is answered
+  400 "Operation value must be an Atlassian Document").
+- Later events: POST {url}/rest/api/3/issue/{key}/comment {"body": ADF} -> 201.
+- Before creating, the incident's label is looked up with GET {url}/rest/api/3/search/jql
+  (JQL `project = "INC" AND labels = "<incident id>"`): Jira does not deduplicate, so a
+  re-send after a crash (or a lost answer) between create and mark-sent finds the issue it
+  made instead of opening a second one.
+- 400 (the body is wrong), 401 / 403 (credentials or permissions), 404 (no such issue or
+  site) are final; 429 (Retry-After) and 5xx and network trouble are retried. A 400 that only
+  objects to `priority` (a project whose create screen has no priority field, or a name the
+  site does not have) is re-sent once without it, so the ticket still gets made.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote
+
+import httpx
+
+from integrations.notifier import Delivery, OutboxMessage
+from integrations.pagerduty import parse_retry_after, truncate
+
+SUMMARY_MAX = 255
+LABEL_MAX = 255
+TEXT_MAX = 32_000  # Jira's rich-text fields hold 32,767 characters
+
+DEFAULT_PRIORITIES: dict[str, str] = {"SEV-1": "Highest", "SEV-2": "High", "SEV-3": "Medium", "SEV-4": "Low"}
+
+_SEVERITY_ALIASES: dict[str, str] = {
+    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
+    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
+    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
+}
+
+#: How each outbox event reads at the head of a comment (or of a description).
+EVENT_TITLES: dict[str, str] = {
+    "declared": "Incident declared",
+    "acknowledged": "Incident acknowledged",
+    "status_update": "Status update",
+    "escalated": "Incident escalated",
+    "severity_changed": "Severity changed",
+    "resolved": "Incident resolved",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def canonical_severity(value: Any) -> str | None:
+    """SEV-1..SEV-4 for SEV-1, sev1, p1, 1, critical / high / medium / low; None if unknown."""
+    text = str(value or "").strip()
+    if text.upper() in DEFAULT_PRIORITIES:
+        return text.upper()
+    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
+    if compact.startswith("sev"):
+        compact = compact[3:]
+    return _SEVERITY_ALIASES.get(compact)
+
+
+def one_line(text: Any, limit: int) -> str:
+    """`text` on one line (whitespace runs collapsed), cut to `limit` characters with an ellipsis."""
+    return truncate(" ".join(str(text or "").split()), limit)
+
+
+# -- Atlassian Document Format -------------------------------------------------------------------
+
+def adf_text(text: str, href: str | None = None) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "text", "text": text}
+    if href:
+        node["marks"] = [{"type": "link", "attrs": {"href": href}}]
+    return node
+
+
+def adf_document(paragraphs: Iterable[str | list[dict[str, Any]]]) -> dict[str, Any]:
+    """An ADF doc of one paragraph per item: a string (its lines become paragraphs) or inline nodes.
+
+    Empty text nodes are not allowed in ADF, so blank lines are dropped; a document with no
+    text at all gets an empty paragraph (which ADF allows).
+    """
+    content: list[dict[str, Any]] = []
+    for item in paragraphs:
+        if isinstance(item, str):
+            for line in _LINE_BREAKS.split(_CONTROL.sub(" ", item)):
+                line = line.strip()
+                if line:
+                    content.append({"type": "paragraph", "content": [adf_text(line)]})
+        else:
+            nodes = [node for node in item if node.get("type") != "text" or node.get("text")]
+            if nodes:
+                content.append({"type": "paragraph", "content": nodes})
+    return {"type": "doc", "version": 1, "content": content or [{"type": "paragraph"}]}
+
+
+def _label(value: Any) -> str:
+    """A Jira label: no whitespace (Jira refuses labels with spaces), at most 255 characters."""
+    return re.sub(r"\s+", "-", str(value or "").strip())[:LABEL_MAX]
+
+
+class JiraNotifier:
+    """Delivers outbox messages as a Jira Cloud issue and its comments (see the module docstring)."""
+
+    integration = "jira"
+
+    def __init__(self, url: str, project_key: str = "INC", email_env: str = "JIRA_EMAIL",
+                 token_env: str = "JIRA_API_TOKEN", priority_mapping: Mapping[str, str] | None = None,
+                 issue_type: str = "Incident", labels: Iterable[str] = ("incident-response",),
+                 timeout: float | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.project_key = project_key.strip()
+        self.email_env = email_env
+        self.token_env = token_env
+        self.issue_type = issue_type
+        self.priority_mapping = dict(DEFAULT_PRIORITIES)
+        for key, name in (priority_mapping or {}).items():
+            severity = canonical_severity(key)
+            if severity is None:
+                raise ValueError(f"integrations.jira.priority_mapping has an unknown severity {key!r} (use SEV-1..SEV-4).")
+            self.priority_mapping[severity] = str(name or "").strip()  # "" leaves the priority to Jira
+        self.labels = [label for label in (_label(item) for item in labels) if label]
+        self.timeout = timeout  # None: the client's own timeout
+
+    # -- endpoints --------------------------------------------------------------------------------
+
+    @property
+    def issue_endpoint(self) -> str:
+        return f"{self.url}/rest/api/3/issue"
+
+    @property
+    def search_endpoint(self) -> str:
+        return f"{self.url}/rest/api/3/search/jql"
+
+    def comment_endpoint(self, key: str) -> str:
+        return f"{self.url}/rest/api/3/issue/{quote(key, safe='')}/comment"
+
+    # -- the requests -----------------------------------------------------------------------------
+
+    def priority_for(self, severity: Any) -> str | None:
+        """The Jira priority name for an incident severity; None to leave it to Jira."""
+        canonical = canonical_severity(severity)
+        return (self.priority_mapping.get(canonical) or None) if canonical else None
+
+    def issue_for(self, message: OutboxMessage, incident_id: str) -> dict[str, Any]:
+        """The create-issue body for `message`."""
+        payload = message.payload or {}
+        severity = str(payload.get("severity") or "").strip()
+        title = str(payload.get("title") or payload.get("summary") or "Incident").strip()
+        summary = f"[{severity}] {incident_id}: {title}" if severity else f"{incident_id}: {title}"
+        labels = list(self.labels)
+        for value in (incident_id, severity.lower(), payload.get("type"), payload.get("environment")):
+            label = _label(value)
+            if label and label not in labels:
+                labels.append(label)
+        fields: dict[str, Any] = {
+            "project": {"key": self.project_key},
+            "summary": one_line(summary, SUMMARY_MAX),
+            "issuetype": {"name": self.issue_type},
+            "labels": labels,
+            "description": self.document_for(message, incident_id, with_facts=True),
+        }
+        priority = self.priority_for(severity)
+        if priority:
+            fields["priority"] = {"name": priority}
+        return {"fields": fields}
+
+    def comment_for(self, message: OutboxMessage, incident_id: str) -> dict[str, Any]:
+        """The add-comment body for `message`."""
+        return {"body": self.document_for(message, incident_id, with_facts=message.event != "status_update")}
+
+    def document_for(self, message: OutboxMessage, incident_id: str, with_facts: bool) -> dict[str, Any]:
+        payload = message.payload or {}
+        heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+        title = str(payload.get("title") or "").strip()
+        paragraphs: list[str | list[dict[str, Any]]] = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
+        for key in ("message", "summary"):
+            text = str(payload.get(key) or "").strip()
+            if text and text != title:
+                paragraphs.append(truncate(text, TEXT_MAX // 2))
+        if with_facts:
+            facts = [f"{label}: {payload[key]}" for key, label in
+                     (("severity", "Severity"), ("status", "Status"), ("type", "Type"),
+                      ("environment", "Environment"), ("service", "Service"))
+                     if payload.get(key) not in (None, "")]
+            if facts:
+                paragraphs.append(" | ".join(facts))
+        url = payload.get("url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            paragraphs.append([adf_text("Command center: "), adf_text(url, href=url)])
+        return adf_document(paragraphs)
+
+    def search_params(self, incident_id: str) -> dict[str, str]:
+        jql = f'project = "{_jql_quote(self.project_key)}" AND labels = "{_jql_quote(_label(incident_id))}"'
+        return {"jql": jql, "fields": "key", "maxResults": "1"}
+
+    # -- one attempt ------------------------------------------------------------------------------
+
+    def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
+        """Create the incident's issue (or find the one made before) or comment on it; never raises."""
+        email = os.environ.get(self.email_env, "").strip()
+        token = os.environ.get(self.token_env, "").strip()
+        missing = [name for name, value in ((self.email_env, email), (self.token_env, token)) if not value]
+        if missing:
+            return Delivery("retry", f"Jira credentials missing: set the environment variable{'s' if len(missing) > 1 else ''} "
+                                     f"{' and '.join(missing)}.")
+        payload = message.payload or {}
+        incident_id = str(payload.get("id") or message.incident_id or "").strip()
+        if not incident_id:
+            return Delivery("rejected", "The message names no incident id to file in Jira.")
+        call = _Call(client, (email, token), self.timeout, secrets=(token, email))
+
+        key = (message.reference or "").strip()
+        if not key:
+            found = call.send("GET", self.search_endpoint, f"look up the issue of {incident_id}",
+                              params=self.search_params(incident_id))
+            if isinstance(found, Delivery):
+                return found
+            key = _found_key(found)
+            if key and message.event == "declared":
+                return Delivery("sent", f"Jira issue {key} for {incident_id} already exists; not filed twice.", reference=key)
+        if key:
+            return self._comment(call, message, incident_id, key)
+        return self._create(call, message, incident_id)
+
+    def _create(self, call: "_Call", message: OutboxMessage, incident_id: str) -> Delivery:
+        body = self.issue_for(message, incident_id)
+        what = f"create the issue for {incident_id}"
+        response = call.send("POST", self.issue_endpoint, what, json=body)
+        dropped = ""
+        if (not isinstance(response, Delivery) and response.status_code == 400 and "priority" in body["fields"]
+                and set(_errors(response)) == {"priority"}):
+            del body["fields"]["priority"]
+            dropped = " (without a priority: the project refused it)"
+            response = call.send("POST", self.issue_endpoint, what, json=body)
+        if isinstance(response, Delivery):
+            return response
+        if 200 <= response.status_code < 300:
+            answer = _json_or_none(response)
+            key = answer.get("key") if isinstance(answer, dict) else None
+            if isinstance(key, str) and key:
+                return Delivery("sent", f"Jira issue {key} filed for {incident_id}{dropped}.", reference=key)
+            # Not Jira's answer (a proxy's page): the next attempt looks the issue up before filing.
+            return Delivery("retry", f"Jira answered {response.status_code} without an issue key; will look again.")
+        return call.failure(response, what)
+
+    def _comment(self, call: "_Call", message: OutboxMessage, incident_id: str, key: str) -> Delivery:
+        what = f"comment the {message.event} of {incident_id} on {key}"
+        response = call.send("POST", self.comment_endpoint(key), what, json=self.comment_for(message, incident_id))
+        if isinstance(response, Delivery):
+            return response
+        if 200 <= response.status_code < 300:
+            answer = _json_or_none(response)
+            if isinstance(answer, dict) and answer.get("id"):
+                return Delivery("sent", f"Jira issue {key} commented: {message.event} of {incident_id}.", reference=key)
+            return Delivery("retry", f"Jira answered {response.status_code} without a comment id; will comment again.")
+        return call.failure(response, what)
+
+
+def _jql_quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _found_key(response: httpx.Response) -> str:
+    """The key of the first issue a search found; "" if none (or the search could not run)."""
+    if not 200 <= response.status_code < 300:
+        return ""  # the lookup is a safeguard: a search Jira cannot run must not block filing
+    answer = _json_or_none(response)
+    issues = answer.get("issues") if isinstance(answer, dict) else None
+    if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+        key = issues[0].get("key")
+        return key if isinstance(key, str) else ""
+    return ""
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _errors(response: httpx.Response) -> dict[str, str]:
+    answer = _json_or_none(response)
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
+
+
+def _reason(response: httpx.Response) -> str:
+    """What Jira said: its errorMessages and field errors."""
+    answer = _json_or_none(response)
+    if not isinstance(answer, dict):
+        return ""
+    parts = [str(item) for item in answer.get("errorMessages") or [] if item] \
+        if isinstance(answer.get("errorMessages"), list) else []
+    parts += [f"{field}: {text}" for field, text in _errors(response).items()]
+    if not parts and isinstance(answer.get("message"), str):
+        parts.append(answer["message"])
+    return "; ".join(parts)
+
+
+def sanitize(text: str, secrets: Iterable[str], limit: int = 300) -> str:
+    """One line, without any of `secrets`, at most `limit` characters, no trailing full stop."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return one_line(_CONTROL.sub(" ", text), limit).rstrip(".")
+
+
+class _Call:
+    """One attempt's requests with Basic auth; transport trouble becomes a retry Delivery."""
+
+    vendor = "Jira"
+
+    def __init__(self, client: httpx.Client, auth: tuple[str, str], timeout: float | None,
+                 secrets: Iterable[str]) -> None:
+        self.client = client
+        self.auth = auth
+        self.timeout = timeout
+        # The Authorization header's credential, never to appear in a detail either.
+        basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        self.secrets = [*secrets, basic]
+
+    def send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response | Delivery:
+        kwargs.setdefault("headers", {"Accept": "application/json"})
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        try:
+            return self.client.request(method, url, auth=self.auth, **kwargs)
+        except httpx.TimeoutException:
+            return Delivery("retry", f"{self.vendor} did not answer in time (to {what}).")
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+            return Delivery("retry", f"The {self.vendor} URL is not a valid URL; fix integrations.{self.vendor.lower()}.url.")
+        except httpx.TransportError as error:
+            return Delivery("retry", f"Could not reach {self.vendor} to {what} ({type(error).__name__}).")
+
+    def failure(self, response: httpx.Response, what: str) -> Delivery:
+        """The Delivery for a non-2xx answer to a write."""
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return Delivery("retry", f"{self.vendor} is rate limiting (429); waiting to {what}.", retry_after)
+        if status >= 500:
+            return Delivery("retry", f"{self.vendor} had a server error ({status}) trying to {what}.", retry_after)
+        if status == 401:
+            return Delivery("rejected", f"{self.vendor} refused the credentials (401) trying to {what}; "
+                                        f"check the account and API token variables.")
+        reason = sanitize(_reason(response), self.secrets)
+        if status == 403:
+            detail = f"{self.vendor} refused permission (403) to {what}"
+        elif status == 404:
+            detail = f"{self.vendor} found no such issue or site (404) trying to {what}"
+        elif status in (400, 405, 409, 413, 415, 422):
+            detail = f"{self.vendor} rejected the request (status {status}) to {what}"
+        else:
+            return Delivery("retry", f"{self.vendor} answered {status} trying to {what}; check integrations.jira.url.",
+                            retry_after)
+        return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")
