@@ -231,6 +231,8 @@ class JiraNotifier:
                               params=self.search_params(incident_id))
             if isinstance(found, Delivery):
                 return found
+            if found.status_code in (401, 403, 429) or found.status_code >= 500:
+                return call.failure(found, f"look up the issue of {incident_id}")
             key = _found_key(found)
             if key and message.event == "declared":
                 return Delivery("sent", f"Jira issue {key} for {incident_id} already exists; not filed twice.", reference=key)

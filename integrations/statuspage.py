@@ -1,0 +1,348 @@
+"""Atlassian Statuspage notifier: one public incident per incident, walked through its statuses.
+
+  [integrations.statuspage]
+  url = "https://api.statuspage.io"     # base URL of the REST API (a proxy or a fake in tests)
+  page_id = "kctbh9vrtdwd"               # the page the incidents are published on
+  api_key_env = "STATUSPAGE_API_KEY"     # the API key comes from this variable
+  [integrations.statuspage.component_mapping]
+  checkout = "8kbf7d35c070"              # service -> Statuspage component id
+
+Contract (developer.statuspage.io, Incidents): `Authorization: OAuth <key>`; create with
+POST {url}/v1/pages/{page_id}/incidents and a JSON body {"incident": {name, status, body,
+component_ids, components, metadata}} -> 201 with the incident (its `id` is kept as the
+Delivery reference); later messages PATCH {url}/v1/pages/{page_id}/incidents/{id} with
+{"incident": {status, body, component_ids, components}} -> 200. Incident status is one of
+investigating / identified / monitoring / resolved; a component's is operational /
+degraded_performance / partial_outage / major_outage (/ under_maintenance). 401 (bad key),
+400 / 422 (the body is wrong, e.g. a transition the page refuses) and 404 on an update (the
+incident is gone) are final; 420 and 429 (rate limit, 1 request a second per key), 5xx and
+network trouble are retried.
+
+What is published (the page is public, so only the title and the public text go out: never
+the internal summary, the incident id or the incident's URL):
+- declared: a new incident, named after the title, in the incident's status;
+- status_update, resolved: an update with the new status and `payload["message"]` when the
+  comms lead wrote one, else Statuspage's stock sentence for that status;
+- severity_changed: the components' statuses only, no public text;
+- acknowledged, escalated: nothing (internal news); answered "sent" without a request.
+Components come from component_mapping[payload["service"]]: SEV-1 major_outage, SEV-2
+partial_outage, SEV-3 and SEV-4 degraded_performance, operational once resolved.
+
+Statuspage does not deduplicate, so the incident id is stored in the incident's `metadata`
+and, before creating one, the page's unresolved incidents are searched for it: a create whose
+answer was lost (timeout, crash between send and mark-sent) is adopted, not published twice.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import httpx
+
+from integrations.notifier import Delivery, OutboxMessage
+from integrations.pagerduty import parse_retry_after, truncate
+
+DEFAULT_URL = "https://api.statuspage.io"
+NAME_MAX = 255
+BODY_MAX = 10_000
+METADATA_KEY = "incident_response"  # metadata[METADATA_KEY]["incident_id"] names our incident
+
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+COMPONENT_STATUSES = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
+
+#: Our incident status (payload["status"]) to Statuspage's; "closed" is resolved after review.
+STATUSES: dict[str, str] = {"investigating": "investigating", "identified": "identified",
+                            "monitoring": "monitoring", "resolved": "resolved", "closed": "resolved"}
+
+#: SEV-1..SEV-4 to the status of the affected components while the incident is open.
+COMPONENT_IMPACT: dict[str, str] = {"SEV-1": "major_outage", "SEV-2": "partial_outage",
+                                    "SEV-3": "degraded_performance", "SEV-4": "degraded_performance"}
+#: When the severity cannot be read, the components still show trouble.
+FALLBACK_IMPACT = "partial_outage"
+
+#: Statuspage's stock text for each status, used when the message carries no public text.
+STOCK_BODIES: dict[str, str] = {
+    "investigating": "We are currently investigating this issue.",
+    "identified": "The issue has been identified and a fix is being implemented.",
+    "monitoring": "A fix has been implemented and we are monitoring the results.",
+    "resolved": "This incident has been resolved.",
+}
+
+# What each outbox event does on the page (see the module docstring).
+_CREATE, _UPDATE, _COMPONENTS, _SKIP = "create", "update", "components", "skip"
+ACTIONS: dict[str, str] = {"declared": _CREATE, "status_update": _UPDATE, "resolved": _UPDATE,
+                           "severity_changed": _COMPONENTS, "acknowledged": _SKIP, "escalated": _SKIP}
+
+_REJECTED_STATUSES = frozenset({400, 413, 415, 422})
+_SEVERITY_ALIASES: dict[str, str] = {
+    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
+    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
+    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
+}
+
+
+def severity_of(value: Any) -> str | None:
+    """SEV-1..SEV-4 for SEV-1..4 and its aliases (sev1, p1, 1, critical/high/medium/low); None if unknown."""
+    text = str(value or "").strip()
+    if text.upper() in COMPONENT_IMPACT:
+        return text.upper()
+    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
+    if compact.startswith("sev"):
+        compact = compact[3:]
+    return _SEVERITY_ALIASES.get(compact)
+
+
+def incident_status_for(value: Any) -> str | None:
+    """Statuspage's incident status for our incident status; None if it has none."""
+    return STATUSES.get(str(value or "").strip().lower())
+
+
+def component_status_for(severity: Any, incident_status: str | None) -> str:
+    """The status of an affected component: by severity while open, operational once resolved."""
+    if incident_status == "resolved":
+        return "operational"
+    level = severity_of(severity)
+    return COMPONENT_IMPACT[level] if level else FALLBACK_IMPACT
+
+
+class StatuspageNotifier:
+    """Delivers outbox messages as one Statuspage incident per incident (see the module docstring)."""
+
+    integration = "statuspage"
+
+    def __init__(self, page_id: str, url: str = DEFAULT_URL, api_key_env: str = "STATUSPAGE_API_KEY",
+                 component_mapping: dict[str, str] | None = None, timeout: float | None = None) -> None:
+        page_id = str(page_id or "").strip()
+        if not page_id or "/" in page_id:
+            raise ValueError("integrations.statuspage.page_id must name the Statuspage page (its id).")
+        self.page_id = page_id
+        self.url = url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.component_mapping = {str(k): str(v) for k, v in (component_mapping or {}).items()}
+        self.timeout = timeout  # None: the client's own timeout
+
+    @property
+    def incidents_url(self) -> str:
+        return f"{self.url}/v1/pages/{self.page_id}/incidents"
+
+    # -- the request ------------------------------------------------------------------------------
+
+    def components_for(self, payload: dict[str, Any], incident_status: str | None) -> dict[str, str]:
+        """component id -> component status for the incident's service(s) in component_mapping."""
+        services = payload.get("service")
+        if isinstance(services, str):
+            names = [name.strip() for name in services.split(",")]
+        elif isinstance(services, (list, tuple)):
+            names = [str(name).strip() for name in services]
+        else:
+            names = []
+        status = component_status_for(payload.get("severity"), incident_status)
+        return {self.component_mapping[name]: status for name in names if name in self.component_mapping}
+
+    def incident_for(self, message: OutboxMessage, *, create: bool) -> dict[str, Any] | None:
+        """The {"incident": {...}} body for `message`: a create's or an update's; None when
+        there is nothing to publish. Raises ValueError (one sentence) if it cannot have one."""
+        action = ACTIONS.get(message.event)
+        if action is None:
+            raise ValueError(f"Statuspage has nothing to do for outbox event {message.event!r}.")
+        if action == _SKIP:
+            return None
+        payload = message.payload or {}
+        status = "resolved" if message.event == "resolved" else incident_status_for(payload.get("status"))
+        components = self.components_for(payload, status)
+        incident: dict[str, Any] = {}
+        if create:
+            title = " ".join(str(payload.get("title") or "").split())
+            if not title:
+                raise ValueError("The message has no incident title to name the Statuspage incident.")
+            incident_id = _incident_id(message)
+            if not incident_id:
+                raise ValueError("The message names no incident id to find its Statuspage incident by.")
+            status = status or "investigating"
+            incident["name"] = truncate(title, NAME_MAX)
+            incident["status"] = status
+            incident["body"] = self._public_text(payload, status)
+            incident["metadata"] = {METADATA_KEY: {"incident_id": incident_id}}
+        elif action == _COMPONENTS:
+            if not components:
+                return None
+            # The components follow the severity; the page's status and text stay as they are.
+        elif status is not None:
+            incident["status"] = status
+            incident["body"] = self._public_text(payload, status)
+        if components:
+            incident["component_ids"] = sorted(components)
+            incident["components"] = components
+        return {"incident": incident} if incident else None
+
+    @staticmethod
+    def _public_text(payload: dict[str, Any], status: str) -> str:
+        text = str(payload.get("message") or "").strip()
+        return truncate(text, BODY_MAX) if text else STOCK_BODIES[status]
+
+    # -- one attempt ------------------------------------------------------------------------------
+
+    def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
+        """Create or update the page's incident for `message`; never raises for vendor or network trouble."""
+        key = os.environ.get(self.api_key_env, "").strip()
+        if not key:
+            return Delivery("retry", f"Statuspage API key missing: set the environment variable {self.api_key_env}.",
+                            reference=message.reference)
+        reference = message.reference
+        try:
+            body = self.incident_for(message, create=reference is None)
+        except ValueError as error:
+            return Delivery("rejected", str(error))
+        if body is None:
+            return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+                            reference=reference)
+        call = _Call(self, client, key)
+        if reference is None:
+            found = call.find(_incident_id(message))
+            if isinstance(found, Delivery):
+                return found
+            if found is not None and message.event == "declared":
+                return Delivery("sent", f"Statuspage already had incident {found} for {_incident_id(message)}; kept it.",
+                                reference=found)
+            if found is not None:
+                reference = found
+                body = self.incident_for(message, create=False)
+                if body is None:
+                    return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+                                    reference=reference)
+        if reference is None:
+            return call.create(body)
+        return call.update(reference, body)
+
+
+class _Call:
+    """The requests of one delivery attempt, sharing the key and the error handling."""
+
+    def __init__(self, notifier: StatuspageNotifier, client: httpx.Client, key: str) -> None:
+        self.notifier = notifier
+        self.client = client
+        self.key = key
+
+    def _send(self, method: str, url: str, what: str, body: Any = None) -> httpx.Response | Delivery:
+        kwargs: dict[str, Any] = {"headers": {"Authorization": f"OAuth {self.key}", "Accept": "application/json"}}
+        if body is not None:
+            kwargs["json"] = body
+        if self.notifier.timeout is not None:
+            kwargs["timeout"] = self.notifier.timeout
+        try:
+            return self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            return Delivery("retry", f"Statuspage did not answer the {what} in time.")
+        except httpx.InvalidURL:
+            return Delivery("retry", "The Statuspage URL is not a valid URL; fix integrations.statuspage.url.")
+        except httpx.TransportError as error:
+            return Delivery("retry", f"Could not reach Statuspage for the {what} ({type(error).__name__}).")
+
+    def find(self, incident_id: str) -> str | Delivery | None:
+        """The id of the page's unresolved incident made for `incident_id`, None if there is none."""
+        what = f"search for {incident_id}"
+        response = self._send("GET", f"{self.notifier.incidents_url}/unresolved", what)
+        if isinstance(response, Delivery):
+            return response
+        if response.status_code != 200:
+            return self._failure(response, what, update=False)
+        answer = _json_or_none(response)
+        if not isinstance(answer, list):
+            return Delivery("retry", "Statuspage answered the incident search without a list; will try again.")
+        for incident in answer:
+            if not isinstance(incident, dict):
+                continue
+            metadata = incident.get("metadata")
+            ours = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+            if isinstance(ours, dict) and ours.get("incident_id") == incident_id and incident.get("id"):
+                return str(incident["id"])
+        return None
+
+    def create(self, body: dict[str, Any]) -> Delivery:
+        status = body["incident"]["status"]
+        what = f"new {status} incident"
+        response = self._send("POST", self.notifier.incidents_url, what, body)
+        if isinstance(response, Delivery):
+            return response
+        if 200 <= response.status_code < 300:
+            answer = _json_or_none(response)
+            if isinstance(answer, dict) and isinstance(answer.get("id"), str) and answer["id"]:
+                return Delivery("sent", f"Statuspage published incident {answer['id']} ({status}).",
+                                reference=answer["id"])
+            # It may exist now: the next attempt finds it by its metadata instead of creating another.
+            return Delivery("retry", f"Statuspage answered {response.status_code} without the incident id; "
+                                     "will look for it again.")
+        return self._failure(response, what, update=False)
+
+    def update(self, reference: str, body: dict[str, Any]) -> Delivery:
+        incident = body["incident"]
+        change = incident.get("status") or "components"
+        what = f"{change} update of incident {reference}"
+        response = self._send("PATCH", f"{self.notifier.incidents_url}/{reference}", what, body)
+        if isinstance(response, Delivery):
+            return Delivery(response.outcome, response.detail, response.retry_after, reference)
+        if 200 <= response.status_code < 300:
+            answer = _json_or_none(response)
+            if isinstance(answer, dict) and answer.get("id"):
+                return Delivery("sent", f"Statuspage took the {what}.", reference=reference)
+            return Delivery("retry", f"Statuspage answered {response.status_code} without the incident; "
+                                     f"will send the {what} again.", reference=reference)
+        failure = self._failure(response, what, update=True)
+        return Delivery(failure.outcome, failure.detail, failure.retry_after, reference)
+
+    def _failure(self, response: httpx.Response, what: str, *, update: bool) -> Delivery:
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        reason = _clean(_error_of(response), self.key)
+        because = f": {reason}." if reason else "."
+        if status == 401:
+            return Delivery("rejected", f"Statuspage refused the API key from {self.notifier.api_key_env} "
+                                        f"(401) for the {what}{because}")
+        if status in _REJECTED_STATUSES:
+            return Delivery("rejected", f"Statuspage rejected the {what} ({status}){because}")
+        if status == 404 and update:
+            return Delivery("rejected", f"Statuspage no longer has the incident for the {what} (404){because}")
+        if status in (420, 429):
+            return Delivery("retry", f"Statuspage is rate limiting ({status}); the {what} waits.", retry_after)
+        if status >= 500:
+            return Delivery("retry", f"Statuspage had a server error ({status}) on the {what}.", retry_after)
+        return Delivery("retry", f"Statuspage answered {status} to the {what}; check integrations.statuspage.url "
+                                 "and page_id.", retry_after)
+
+
+def _incident_id(message: OutboxMessage) -> str:
+    payload = message.payload or {}
+    return str(payload.get("id") or message.incident_id or "").strip()
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_of(response: httpx.Response) -> str:
+    """The reason Statuspage gave: its `error` (a sentence or a list of them), else `message`."""
+    answer = _json_or_none(response)
+    if not isinstance(answer, dict):
+        return ""
+    for key in ("error", "errors", "message"):
+        value = answer.get(key)
+        if isinstance(value, list) and value:
+            return "; ".join(str(item) for item in value)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean(text: str, secret: str, limit: int = 300) -> str:
+    """One line, without the secret, at most `limit` characters, no trailing full stop."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return truncate(text, limit).rstrip(".")
