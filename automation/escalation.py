@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from playbooks.policy import OPEN_STATUSES
-from store.models import Incident, TimelineEvent
+from store.models import Incident, RoleAssignment, TimelineEvent
 from store.operations import IncidentStore
 
 ESCALATING = ("SEV-1", "SEV-2")
@@ -32,3 +32,30 @@ def escalate_overdue(store: IncidentStore, *, actor: str = "automation") -> list
                                {"targets": list(level.escalation_targets), "response_due_at": str(incident.response_due_at)})
             escalated.append(incident.id)
     return escalated
+
+
+def nudge_overdue_updates(store: IncidentStore, *, actor: str = "automation") -> list[str]:
+    """A status update overdue by the severity's cadence: one 'update_overdue' event per
+    missed due time (the outbox carries it to the comms lead's internal channel)."""
+    now = store.now()
+    nudged = []
+    with store.db.write() as session:
+        overdue = session.exec(select(Incident).where(Incident.status.in_(OPEN_STATUSES),
+                                                      Incident.next_update_due_at.is_not(None),
+                                                      Incident.next_update_due_at < now)).all()
+        for incident in overdue:
+            due = incident.next_update_due_at
+            already = session.exec(select(TimelineEvent.seq).where(
+                TimelineEvent.incident_id == incident.id, TimelineEvent.kind == "update_overdue",
+                TimelineEvent.at >= due)).first()
+            if already is not None:
+                continue
+            lead = session.exec(select(RoleAssignment.person).where(
+                RoleAssignment.incident_id == incident.id, RoleAssignment.role == "communications_lead",
+                RoleAssignment.released_at.is_(None))).first()
+            store.record_event(session, incident, now, actor, "update_overdue",
+                               f"Status update overdue since {due:%H:%M} UTC"
+                               + (f"; {lead}, please post one" if lead else "; no communications lead assigned"),
+                               {"due": str(due), "communications_lead": lead})
+            nudged.append(incident.id)
+    return nudged

@@ -10,7 +10,7 @@ from typing import Callable
 from sqlalchemy import delete
 
 from automation.detector import Detector
-from automation.escalation import escalate_overdue
+from automation.escalation import escalate_overdue, nudge_overdue_updates
 from automation.sources import PolledSource, SourcePoller
 from store.models import MetricSample
 from store.operations import IncidentStore
@@ -47,6 +47,8 @@ class Watch:
             while not stop.wait(ESCALATION_CHECK_S):
                 for incident_id in escalate_overdue(self.store):
                     self.on_event(f"escalated {incident_id}")
+                for incident_id in nudge_overdue_updates(self.store):
+                    self.on_event(f"status update overdue on {incident_id}")
                 if time.monotonic() - last_prune > PRUNE_EVERY_S:
                     self.prune()
                     last_prune = time.monotonic()

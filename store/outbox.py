@@ -16,7 +16,7 @@ from store.models import Incident, Notification
 
 # Timeline event kinds that tell stakeholders something, and the outbox event they become.
 NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_changed": "severity_changed",
-             "status_update": "status_update", "escalated": "escalated"}
+             "status_update": "status_update", "escalated": "escalated", "update_overdue": "update_overdue"}
 MAX_ATTEMPTS = 12
 BACKOFF_CAP = timedelta(minutes=10)
 

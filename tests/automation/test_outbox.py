@@ -74,3 +74,19 @@ def test_acknowledged_or_low_severity_does_not_escalate(routed, clock):
     routed.declare("medium", "performance", "staging", actor="a")
     clock.advance(days=3)
     assert escalate_overdue(routed) == []
+
+
+def test_an_overdue_status_update_nudges_the_comms_lead_once_per_due_time(routed, clock):
+    from automation.escalation import nudge_overdue_updates
+
+    incident = routed.declare("critical", "outage", "production", actor="a")
+    routed.acknowledge(incident.id, actor="a")
+    routed.assign_role(incident.id, "comms", "priya", actor="a")
+    clock.advance(minutes=31)
+    assert nudge_overdue_updates(routed) == [incident.id]
+    assert nudge_overdue_updates(routed) == []
+    nudges = [r for r in rows(routed) if r.event == "update_overdue"]
+    assert [(r.integration, r.stakeholder_group) for r in nudges] == [("slack", "Communications lead")]
+    routed.post_status_update(incident.id, "Still investigating", actor="priya")
+    clock.advance(minutes=31)
+    assert nudge_overdue_updates(routed) == [incident.id]  # the next missed update nudges again
