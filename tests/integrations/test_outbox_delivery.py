@@ -103,3 +103,56 @@ def test_the_war_room_detail_says_who_was_told(routed, pagerduty):
     with routed.db.read() as session:
         after = incident_detail(session, routed.policy, incident.id, routed.now())["notifications"]
     assert after[0]["state"] == "sent" and after[0]["last_sent_at"] and after[0]["integrations"] == ["pagerduty"]
+
+
+DELIVER_FOREVER = """
+import sys, threading
+from playbooks import load_policy
+from store.database import open_database
+from store.operations import IncidentStore
+from automation.delivery import Deliverer
+from integrations.pagerduty import PagerDutyNotifier
+store = IncidentStore(open_database(sys.argv[1]), load_policy())
+deliverer = Deliverer(store, {"pagerduty": PagerDutyNotifier(url=sys.argv[2])})
+print("ready", flush=True)
+deliverer.run(threading.Event(), interval=0.05)
+"""
+
+
+def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_path, pagerduty, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from playbooks import load_policy
+    from store.database import open_database
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    db = open_database(url)
+    store = IncidentStore(db, load_policy(), router=route_by_matrix(load_policy(), {"pagerduty"}))
+    ids = [store.declare("high", "outage", "production", actor="a", title=f"outage {n}").id for n in range(20)]
+    pagerduty.delay = 0.1  # each request in flight a while: the kill lands mid-delivery
+    env = dict(os.environ, PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
+    first = subprocess.Popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
+                             text=True, env=env)
+    assert first.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 30
+    while len(pagerduty.requests) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    pagerduty.delay = 0
+    second = subprocess.Popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
+                              text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while states(store).count("sent") < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        second.kill()
+        second.wait(10)
+    assert states(store) == ["sent"] * 20  # none lost
+    assert sorted(pagerduty.alerts) == sorted(ids)  # one PagerDuty alert per incident, however often re-sent
+    db.dispose()
