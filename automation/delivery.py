@@ -24,6 +24,9 @@ class Deliverer:
         self.notifiers = notifiers
         self.client = httpx.Client(timeout=timeout)
         self.on_event = on_event or (lambda line: None)
+        # A vendor that said "slow down" (429 + Retry-After) gets nothing until then: the
+        # other messages for it wait too instead of hammering it one by one.
+        self.paused_until: dict[str, object] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -35,6 +38,9 @@ class Deliverer:
             batch = outbox.due(session, now, limit)
         sent = 0
         for row in batch:
+            until = self.paused_until.get(row.integration)
+            if until is not None and self.store.now() < until:
+                continue
             sent += self._deliver(row)
         return sent
 
@@ -71,6 +77,8 @@ class Deliverer:
             else:
                 current.next_attempt_at = now + outbox.backoff(current.attempts, retry_after)
                 current.last_error = detail
+                if retry_after is not None:
+                    self.paused_until[row.integration] = current.next_attempt_at
             session.add(current)
         self.on_event(f"{row.integration} {row.event} {row.incident_id}: {result_outcome} ({detail})")
         return 1 if result_outcome == "sent" else 0

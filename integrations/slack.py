@@ -192,7 +192,7 @@ class SlackNotifier:
 
     def _what(self, message: OutboxMessage) -> str:
         facts = self._facts(message)
-        return f"the {facts['event']} of {facts['id']}" if facts["id"] else f"the {facts['event']}"
+        return f"the {facts['event']} message for {facts['id']}" if facts["id"] else f"the {facts['event']} message"
 
     def _kwargs(self, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"content": json.dumps(body).encode(),

@@ -47,3 +47,12 @@ def test_detection_benchmark_reports_ingest_beside_raw_sqlite3():
     assert "samples ingested per second" in result.stdout and "rule evaluation over" in result.stdout
     figures = json.loads((ROOT / "bench" / "results" / "detection.json").read_text())
     assert figures["ingest"]["raw_per_s"] > 0 and figures["rules"]["events"] > 0
+
+
+def test_delivery_benchmark_reports_latency_and_backlog_drain():
+    result = subprocess.run([sys.executable, "bench/delivery.py", "--quick"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads((ROOT / "bench" / "results" / "delivery.json").read_text())
+    assert figures["backlog"]["delivered"] == figures["backlog"]["messages"]
+    assert figures["commit_to_vendor_ms"]["p99"] >= figures["commit_to_vendor_ms"]["p50"] > 0

@@ -284,13 +284,13 @@ def test_long_and_hostile_text_stays_within_block_kit(fake, api, client):
 
 # -- the fake keeps Slack's contract ---------------------------------------------------------------
 
-def raw(fake: SlackFake, method: str, body, *, token: str | None = TOKEN,
+def raw(client: httpx.Client, fake: SlackFake, method: str, body, *, token: str | None = TOKEN,
         content_type: str = "application/json; charset=utf-8") -> httpx.Response:
     headers = {"Content-Type": content_type}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(f"{fake.url}/api/{method}", content=content, headers=headers, timeout=2)
+    return client.post(f"{fake.url}/api/{method}", content=content, headers=headers)
 
 
 def header(text: str) -> dict:
@@ -313,48 +313,47 @@ def mrkdwn(text: str) -> dict:
     ([{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}], "block_id must be unique"),
     ([{"type": "divider"}] * 51, "must be less than 51 items [json-pointer:/blocks]"),
 ])
-def test_fake_rejects_invalid_blocks(fake, blocks, error):
-    response = raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "t", "blocks": blocks})
+def test_fake_rejects_invalid_blocks(fake, client, blocks, error):
+    response = raw(client, fake, "chat.postMessage", {"channel": "#incidents", "text": "t", "blocks": blocks})
     assert response.status_code == 200  # the quirk
     answer = response.json()
     assert answer["ok"] is False and answer["error"] == "invalid_blocks"
     assert any(error in item for item in answer["errors"]), answer["errors"]
     assert fake.messages("#incidents") == []
-    hook = httpx.post(fake.webhook_url, json={"text": "t", "blocks": blocks}, timeout=2)
+    hook = client.post(fake.webhook_url, json={"text": "t", "blocks": blocks})
     assert (hook.status_code, hook.text) == (400, "invalid_blocks")
     assert fake.webhook_posts == []
 
 
-def test_fake_web_api_transport_and_auth(fake):
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "t"}, token=None).json() == {
-        "ok": False, "error": "not_authed"}
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "t"}, token="xoxb-no").json()["error"] == \
-        "invalid_auth"
-    assert raw(fake, "chat.postMessage", b"{nope").json()["error"] == "invalid_json"
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents"}).json()["error"] == "no_text"
-    assert raw(fake, "chat.postMessage", {"text": "t"}).json()["error"] == "channel_not_found"
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "x" * 40001}).json()["error"] == \
-        "msg_too_long"
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "t", "blocks": "[]"}).json()["error"] == \
-        "invalid_blocks_format"
-    assert raw(fake, "chat.send", {"channel": "#incidents", "text": "t"}).status_code == 404
-    no_charset = raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "t"}, content_type="application/json")
-    assert no_charset.json()["ok"] is True and no_charset.json()["warning"] == "missing_charset"
-    form = httpx.post(f"{fake.url}/api/chat.postMessage", data={"token": TOKEN, "channel": "general", "text": "hi"},
-                      timeout=2)
+def test_fake_web_api_transport_and_auth(fake, client):
+    def error(body, **options) -> str | None:
+        return raw(client, fake, "chat.postMessage", body, **options).json().get("error")
+
+    ok = {"channel": "#incidents", "text": "t"}
+    assert raw(client, fake, "chat.postMessage", ok, token=None).json() == {"ok": False, "error": "not_authed"}
+    assert error(ok, token="xoxb-no") == "invalid_auth"
+    assert error(b"{nope") == "invalid_json"
+    assert error({"channel": "#incidents"}) == "no_text"
+    assert error({"text": "t"}) == "channel_not_found"
+    assert error(dict(ok, text="x" * 40001)) == "msg_too_long"
+    assert error(dict(ok, blocks="[]")) == "invalid_blocks_format"
+    assert raw(client, fake, "chat.send", ok).status_code == 404
+    no_charset = raw(client, fake, "chat.postMessage", ok, content_type="application/json").json()
+    assert no_charset["ok"] is True and no_charset["warning"] == "missing_charset"
+    form = client.post(f"{fake.url}/api/chat.postMessage", data={"token": TOKEN, "channel": "general", "text": "hi"})
     assert form.json()["ok"] is True and form.json()["channel"] == fake.channel("general").id
 
 
-def test_fake_threads_only_under_existing_messages_of_that_channel(fake):
-    first = raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "parent"}).json()
-    general = fake.channel("general").id
-    assert raw(fake, "chat.postMessage", {"channel": general, "text": "r", "thread_ts": first["ts"]}).json()[
-        "error"] == "thread_not_found"
-    assert raw(fake, "chat.postMessage", {"channel": "#incidents", "text": "r", "thread_ts": "1.000001"}).json()[
-        "error"] == "thread_not_found"
-    reply = raw(fake, "chat.postMessage", {"channel": first["channel"], "text": "r", "thread_ts": first["ts"]}).json()
+def test_fake_threads_only_under_existing_messages_of_that_channel(fake, client):
+    def post(channel: str, **extra) -> dict:
+        return raw(client, fake, "chat.postMessage", {"channel": channel, "text": "r", **extra}).json()
+
+    first = post("#incidents")
+    assert post(fake.channel("general").id, thread_ts=first["ts"])["error"] == "thread_not_found"
+    assert post("#incidents", thread_ts="1.000001")["error"] == "thread_not_found"
+    reply = post(first["channel"], thread_ts=first["ts"])
     assert reply["ok"] and reply["message"]["thread_ts"] == first["ts"] and float(reply["ts"]) > float(first["ts"])
-    assert [m["text"] for m in fake.replies("#incidents", first["ts"])] == ["r"]
+    assert [m["ts"] for m in fake.replies("#incidents", first["ts"])] == [reply["ts"]]
 
 
 @pytest.mark.parametrize(("name", "error"), [
@@ -362,22 +361,22 @@ def test_fake_threads_only_under_existing_messages_of_that_channel(fake):
     ("inc 1", "invalid_name_specials"), ("inc.1", "invalid_name_specials"), ("---", "invalid_name_punctuation"),
     ("i" * 81, "invalid_name_maxlength"), ("incidents", "name_taken"),
 ])
-def test_fake_enforces_channel_name_rules(fake, name, error):
+def test_fake_enforces_channel_name_rules(fake, client, name, error):
     body = {} if name is None else {"name": name}
-    assert raw(fake, "conversations.create", body).json() == {"ok": False, "error": error}
+    assert raw(client, fake, "conversations.create", body).json() == {"ok": False, "error": error}
 
 
-def test_fake_creates_channels(fake):
-    answer = raw(fake, "conversations.create", {"name": "i" * 80, "is_private": True}).json()
+def test_fake_creates_channels(fake, client):
+    answer = raw(client, fake, "conversations.create", {"name": "i" * 80, "is_private": True}).json()
     assert answer["ok"] and answer["channel"]["is_private"] is True and answer["channel"]["is_member"] is True
     assert fake.channel(answer["channel"]["id"]).name == "i" * 80
 
 
-def test_fake_webhook_contract(fake):
-    assert httpx.post(fake.webhook_url, content=b"{nope", headers={"Content-Type": "application/json"},
-                      timeout=2).text == "invalid_payload"
-    assert httpx.post(fake.webhook_url, json={"blocks": []}, timeout=2).text == \
+def test_fake_webhook_contract(fake, client):
+    not_json = client.post(fake.webhook_url, content=b"{nope", headers={"Content-Type": "application/json"})
+    assert (not_json.status_code, not_json.text) == (400, "invalid_payload")
+    assert client.post(fake.webhook_url, json={"blocks": []}).text == \
         "missing_text_or_fallback_or_attachments"
-    assert httpx.post(fake.url + "/services/T1/B1/x", json={"text": "t"}, timeout=2).status_code == 404
-    assert httpx.post(fake.webhook_url, data={"payload": json.dumps({"text": "form"})}, timeout=2).text == "ok"
+    assert client.post(fake.url + "/services/T1/B1/x", json={"text": "t"}).status_code == 404
+    assert client.post(fake.webhook_url, data={"payload": json.dumps({"text": "form"})}).text == "ok"
     assert [p["text"] for p in fake.webhook_posts] == ["form"]

@@ -29,7 +29,9 @@ What it enforces (Jira Cloud platform REST API v3; answers copy Jira's shape
 
 Failure switches (same as the PagerDuty fake): `fail_next(n, status=500 | 429 | 401 | 403 |
 400..., retry_after=None, body=None)`, `down()` / `up()` (refuse connections;
-`down(refuse=False)` answers 503), `garbage = True` (200 with an HTML page), `delay = seconds`.
+`down(refuse=False)` answers 503), `garbage = True` (200 with an HTML page),
+`delay = seconds` (the request is applied, its answer comes that late: a lost answer when
+the client times out first; `delay_only = "POST"` limits it to one method).
 """
 from __future__ import annotations
 
@@ -114,6 +116,7 @@ class VendorFake:
         self.received: list[Received] = []
         self.garbage = False
         self.delay = 0.0
+        self.delay_only: str | None = None  # delay only this method's answers ("POST"), or all
         self._failures: list[Answer] = []
         self._down: str | None = None  # None, "refuse" or "503"
         self._lock = threading.RLock()
@@ -162,6 +165,7 @@ class VendorFake:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = 5  # idle kept-alive connections do not outlive a test for long
+            wbufsize = 1 << 16  # head and body leave in one segment (no Nagle / delayed-ACK stall)
 
             def _handle(self) -> None:
                 if fake._down == "refuse":
@@ -172,12 +176,12 @@ class VendorFake:
                 split = urlsplit(self.path)
                 received = Received(self.command, split.path, parse_qs(split.query, keep_blank_values=True),
                                     {k.lower(): v for k, v in self.headers.items()}, body)
-                if fake.delay:
-                    time.sleep(fake.delay)
                 status, headers, payload = fake._answer(received)
                 received.status = status
                 with fake._lock:
                     fake.received.append(received)
+                if fake.delay and fake.delay_only in (None, self.command):
+                    time.sleep(fake.delay)  # the vendor did the work; its answer comes late (or never)
                 if fake._down == "refuse":
                     self.close_connection = True
                     return

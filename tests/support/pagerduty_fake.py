@@ -177,6 +177,11 @@ class PagerDutyFake:
         self.alert_payloads: dict[str, dict[str, Any]] = {}  # dedup_key -> payload of its latest trigger
         self.garbage = False
         self.delay = 0.0
+        # PagerDuty throttles per routing key; set to enforce N accepted events per second
+        # (over it: 429 with Retry-After: 1). `throttled` counts the 429s answered.
+        self.rate_per_second: float | None = None
+        self.throttled = 0
+        self._window: list[float] = []
         self._alert_keys: dict[str, str] = {}  # dedup_key -> routing key of its open alert
         self._failures: list[Answer] = []
         self._down: str | None = None  # None, "refuse" or "503"
@@ -231,6 +236,7 @@ class PagerDutyFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
             timeout = 5  # idle kept-alive connections do not outlive a test for long
 
             def _handle(self) -> None:
@@ -313,6 +319,14 @@ class PagerDutyFake:
         if event["routing_key"] not in self.routing_keys:
             return _invalid(["Invalid routing key"])
         with self._lock:
+            if self.rate_per_second is not None:
+                now = time.monotonic()
+                self._window = [t for t in self._window if now - t < 1.0]
+                if len(self._window) >= self.rate_per_second:
+                    self.throttled += 1
+                    return _json(429, {"status": "throttle event", "message": "Requests for this service are "
+                                       "arriving too quickly.  Please retry later."}, {"Retry-After": "1"})
+                self._window.append(now)
             dedup_key = self._apply(event)
             self.requests.append(event)
         return _json(202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key})

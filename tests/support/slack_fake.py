@@ -362,6 +362,7 @@ class SlackFake:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = 5
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
             def _handle(self) -> None:
                 if fake._down == "refuse":

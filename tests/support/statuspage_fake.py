@@ -31,7 +31,8 @@ Statuspage's shape):
 Failure switches (shared with the other fakes built on LoopbackFake):
 `fail_next(n, status=500 | 420 | 429 | 422..., retry_after=None, body=None)`, `down()` /
 `up()` (refuse connections; `down(refuse=False)` answers 503 instead), `garbage = True`
-(200 with an HTML page), `delay = seconds` (answer late, for timeouts).
+(200 with an HTML page), `delay = seconds` (answer late, for timeouts; only requests of
+`delay_method` when it is set).
 """
 from __future__ import annotations
 
@@ -107,6 +108,7 @@ class LoopbackFake:
         self.received: list[Received] = []
         self.garbage = False
         self.delay = 0.0
+        self.delay_method: str | None = None  # delay only this method's requests (None: all)
         self._failures: list[Answer] = []
         self._down: str | None = None  # None, "refuse" or "503"
         self._lock = threading.RLock()
@@ -176,7 +178,7 @@ class LoopbackFake:
                 target = urlsplit(self.path)
                 received = Received(self.command, unquote(target.path), parse_qs(target.query, keep_blank_values=True),
                                     {k.lower(): v for k, v in self.headers.items()}, body)
-                if fake.delay:
+                if fake.delay and fake.delay_method in (None, self.command):
                     time.sleep(fake.delay)
                 status, headers, payload = fake._answer(received)
                 received.status = status
