@@ -207,7 +207,7 @@ class JiraNotifier:
 
     def search_params(self, incident_id: str) -> dict[str, str]:
         jql = f'project = "{_jql_quote(self.project_key)}" AND labels = "{_jql_quote(_label(incident_id))}"'
-        return {"jql": jql, "fields": "key", "maxResults": "1"}
+        return {"jql": jql, "fields": "summary", "maxResults": "1"}
 
     # -- one attempt ------------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class JiraNotifier:
         incident_id = str(payload.get("id") or message.incident_id or "").strip()
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to file in Jira.")
-        call = _Call(client, (email, token), self.timeout, secrets=(token, email))
+        call = _Call(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""))
 
         key = (message.reference or "").strip()
         if not key:

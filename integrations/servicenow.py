@@ -159,7 +159,7 @@ class ServiceNowNotifier:
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to record in ServiceNow.")
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-        call = _Call(client, (user, password), self.timeout, secrets=(password, user, basic))
+        call = _Call(client, (user, password), self.timeout, secrets=(password, user if len(user) >= 4 else "", basic))
 
         sys_id = (message.reference or "").strip()
         if not sys_id and _SAFE_QUERY_VALUE.match(incident_id) and len(incident_id) <= CORRELATION_ID_MAX:

@@ -90,3 +90,20 @@ def test_an_overdue_status_update_nudges_the_comms_lead_once_per_due_time(routed
     routed.post_status_update(incident.id, "Still investigating", actor="priya")
     clock.advance(minutes=31)
     assert nudge_overdue_updates(routed) == [incident.id]  # the next missed update nudges again
+
+
+def test_integrations_config_builds_notifiers_and_names_bad_keys(tmp_path):
+    from automation.notifiers import notifiers_from_config
+    from playbooks.errors import PlaybookError
+
+    built = notifiers_from_config({"integrations": {
+        "pagerduty": {"routing_key_env": "PD_KEY"},
+        "slack": {"mode": "web_api", "incident_channel": "#inc"},
+        "email": {"enabled": False},
+    }}, path=tmp_path / "c.toml")
+    assert sorted(built) == ["pagerduty", "slack"]
+    with pytest.raises(PlaybookError, match=r"integrations.pagerduty.routing_key is not known; accepted: url, "):
+        notifiers_from_config({"integrations": {"pagerduty": {"routing_key": "secret-in-file"}}},
+                              path=tmp_path / "c.toml")
+    with pytest.raises(PlaybookError, match="integrations.fax is not known"):
+        notifiers_from_config({"integrations": {"fax": {}}}, path=tmp_path / "c.toml")
