@@ -6,7 +6,10 @@
   issue_type = "Incident"                   # "Bug", "Task", ... whatever the project offers
   email_env = "JIRA_EMAIL"                  # the Atlassian account's email comes from this variable
   token_env = "JIRA_API_TOKEN"              # its API token from this one
-  priority_mapping = { "SEV-1" = "Highest", "SEV-2" = "High", "SEV-3" = "Medium", "SEV-4" = "Low" }
+  auto_ticket_creation = true               # false: never file; comment only on an issue labelled
+                                            # with the incident id (filed by a person)
+  priority_mapping = true                   # the default below; false sends no priority; or a table:
+  # priority_mapping = { "SEV-1" = "Highest", "SEV-2" = "High", "SEV-3" = "Medium", "SEV-4" = "Low" }
   labels = ["incident-response"]            # added to every issue, with the incident id and severity
 
 Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_token).
@@ -120,21 +123,30 @@ class JiraNotifier:
     integration = "jira"
 
     def __init__(self, url: str, project_key: str = "INC", email_env: str = "JIRA_EMAIL",
-                 token_env: str = "JIRA_API_TOKEN", priority_mapping: Mapping[str, str] | None = None,
+                 token_env: str = "JIRA_API_TOKEN", priority_mapping: Mapping[str, str] | bool | None = None,
                  issue_type: str = "Incident", labels: Iterable[str] = ("incident-response",),
-                 timeout: float | None = None) -> None:
+                 auto_ticket_creation: bool = True, timeout: float | None = None) -> None:
         self.url = url.rstrip("/")
         self.project_key = project_key.strip()
         self.email_env = email_env
         self.token_env = token_env
         self.issue_type = issue_type
-        self.priority_mapping = dict(DEFAULT_PRIORITIES)
-        for key, name in (priority_mapping or {}).items():
+        if not isinstance(auto_ticket_creation, bool):
+            raise ValueError("integrations.jira.auto_ticket_creation must be true or false.")
+        self.auto_ticket_creation = auto_ticket_creation
+        if priority_mapping is False:
+            self.priority_mapping = {severity: "" for severity in DEFAULT_PRIORITIES}  # Jira's default priority
+        else:
+            self.priority_mapping = dict(DEFAULT_PRIORITIES)
+        if not isinstance(priority_mapping, (Mapping, bool, type(None))):
+            raise ValueError("integrations.jira.priority_mapping must be true, false or a table of SEV-1..SEV-4 to names.")
+        for key, name in (priority_mapping if isinstance(priority_mapping, Mapping) else {}).items():
             severity = canonical_severity(key)
             if severity is None:
                 raise ValueError(f"integrations.jira.priority_mapping has an unknown severity {key!r} (use SEV-1..SEV-4).")
             self.priority_mapping[severity] = str(name or "").strip()  # "" leaves the priority to Jira
-        self.labels = [label for label in (_label(item) for item in labels) if label]
+        self.labels = [label for label in (_label(item) for item in ([labels] if isinstance(labels, str) else labels))
+                       if label]
         self.timeout = timeout  # None: the client's own timeout
 
     # -- endpoints --------------------------------------------------------------------------------
@@ -238,6 +250,10 @@ class JiraNotifier:
                 return Delivery("sent", f"Jira issue {key} for {incident_id} already exists; not filed twice.", reference=key)
         if key:
             return self._comment(call, message, incident_id, key)
+        if not self.auto_ticket_creation:
+            # Nothing is wrong and nothing will change by retrying: the message is done.
+            return Delivery("sent", f"No Jira issue is labelled {_label(incident_id)} and auto_ticket_creation is off; "
+                                    f"nothing filed for the {message.event} of {incident_id}.")
         return self._create(call, message, incident_id)
 
     def _create(self, call: "_Call", message: OutboxMessage, incident_id: str) -> Delivery:
@@ -308,8 +324,8 @@ def _reason(response: httpx.Response) -> str:
     answer = _json_or_none(response)
     if not isinstance(answer, dict):
         return ""
-    parts = [str(item) for item in answer.get("errorMessages") or [] if item] \
-        if isinstance(answer.get("errorMessages"), list) else []
+    messages = answer.get("errorMessages")
+    parts = [str(item) for item in messages if item] if isinstance(messages, list) else []
     parts += [f"{field}: {text}" for field, text in _errors(response).items()]
     if not parts and isinstance(answer.get("message"), str):
         parts.append(answer["message"])

@@ -118,6 +118,32 @@ def test_jira_priority_mapping_is_configurable(jira, client, monkeypatch):
         JiraNotifier(url=jira.url, priority_mapping={"SEV-9": "High"})
 
 
+def test_jira_priority_mapping_true_or_false_as_in_the_spec_example(jira, client, monkeypatch):
+    monkeypatch.setenv("JIRA_EMAIL", jira_fake.EMAIL)
+    monkeypatch.setenv("JIRA_API_TOKEN", jira_fake.API_TOKEN)
+    assert JiraNotifier(url=jira.url, priority_mapping=True).priority_for("SEV-2") == "High"
+    assert deliver(JiraNotifier(url=jira.url, priority_mapping=False), client, message("jira")).outcome == "sent"
+    assert "priority" not in jira.issues["INC-1"]["fields"]
+    with pytest.raises(ValueError):
+        JiraNotifier(url=jira.url, priority_mapping="yes")
+
+
+def test_jira_without_auto_ticket_creation_only_comments_on_a_labelled_issue(jira, client, monkeypatch):
+    monkeypatch.setenv("JIRA_EMAIL", jira_fake.EMAIL)
+    monkeypatch.setenv("JIRA_API_TOKEN", jira_fake.API_TOKEN)
+    notifier = JiraNotifier(url=jira.url, auto_ticket_creation=False)
+    skipped = deliver(notifier, client, message("jira"))
+    assert skipped.outcome == "sent" and skipped.reference is None and "auto_ticket_creation" in skipped.detail
+    assert jira.issues == {}
+    # a person files the ticket with the incident's label: later events land on it
+    filed = client.post(f"{jira.url}/rest/api/3/issue", auth=(jira_fake.EMAIL, jira_fake.API_TOKEN), json={"fields": {
+        "project": {"key": "INC"}, "summary": "Checkout down", "issuetype": {"name": "Incident"}, "labels": [INCIDENT]}})
+    assert filed.status_code == 201
+    update = deliver(notifier, client, message("jira", "status_update", number=2, message="Rolling back"))
+    assert update.outcome == "sent" and update.reference == "INC-1"
+    assert "Rolling back" in jira.comments("INC-1")[0]
+
+
 def test_jira_project_without_priority_field_still_gets_its_ticket(client, monkeypatch):
     monkeypatch.setenv("JIRA_EMAIL", jira_fake.EMAIL)
     monkeypatch.setenv("JIRA_API_TOKEN", jira_fake.API_TOKEN)

@@ -451,8 +451,11 @@ class JiraFake(VendorFake):
         found = [issue for issue in self.issues.values()
                  if ("project" not in wanted or issue["key"].split("-")[0] == wanted["project"])
                  and ("labels" not in wanted or wanted["labels"] in issue["fields"].get("labels", []))]
-        return json_answer(200, {"issues": [{"id": issue["id"], "key": issue["key"]} for issue in found[:max(0, limit)]],
-                                 "isLast": True})
+        wanted_fields = [name for name in (query.get("fields") or [""])[-1].split(",") if name]
+        issues = [{"id": issue["id"], "key": issue["key"], "self": f"{self.url}/rest/api/3/issue/{issue['id']}",
+                   **({"fields": {name: issue["fields"].get(name) for name in wanted_fields}} if wanted_fields else {})}
+                  for issue in found[:max(0, limit)]]
+        return json_answer(200, {"issues": issues, "isLast": True})
 
     def _public(self, issue: dict[str, Any]) -> dict[str, Any]:
         return {"id": issue["id"], "key": issue["key"], "fields": issue["fields"]}
