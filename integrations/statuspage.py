@@ -4,8 +4,11 @@
   url = "https://api.statuspage.io"     # base URL of the REST API (a proxy or a fake in tests)
   page_id = "kctbh9vrtdwd"               # the page the incidents are published on
   api_key_env = "STATUSPAGE_API_KEY"     # the API key comes from this variable
-  [integrations.statuspage.component_mapping]
-  checkout = "8kbf7d35c070"              # service -> Statuspage component id
+  auto_updates = true                    # false: only declare and resolve reach the page
+  component_mapping = true               # true: the page's component named like the service;
+                                         # false: no components; or a table:
+  # [integrations.statuspage.component_mapping]
+  # checkout = "8kbf7d35c070"            # service -> Statuspage component id
 
 Contract (developer.statuspage.io, Incidents): `Authorization: OAuth <key>`; create with
 POST {url}/v1/pages/{page_id}/incidents and a JSON body {"incident": {name, status, body,
@@ -25,8 +28,13 @@ the internal summary, the incident id or the incident's URL):
   comms lead wrote one, else Statuspage's stock sentence for that status;
 - severity_changed: the components' statuses only, no public text;
 - acknowledged, escalated: nothing (internal news); answered "sent" without a request.
-Components come from component_mapping[payload["service"]]: SEV-1 major_outage, SEV-2
-partial_outage, SEV-3 and SEV-4 degraded_performance, operational once resolved.
+With auto_updates = false, status_update and severity_changed are not published either: the
+comms lead words the page by hand between the automatic open and resolve.
+Components come from component_mapping[payload["service"]] (a comma-separated service
+names several): SEV-1 major_outage, SEV-2 partial_outage, SEV-3 and SEV-4
+degraded_performance, operational once resolved. With component_mapping = true the
+page's components are read (GET {url}/v1/pages/{page_id}/components, kept for 5 minutes)
+and a service matches the component of the same name or id, ignoring case.
 
 Statuspage does not deduplicate, so the incident id is stored in the incident's `metadata`
 and, before creating one, the page's unresolved incidents are searched for it: a create whose
@@ -36,6 +44,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -47,6 +57,7 @@ DEFAULT_URL = "https://api.statuspage.io"
 NAME_MAX = 255
 BODY_MAX = 10_000
 METADATA_KEY = "incident_response"  # metadata[METADATA_KEY]["incident_id"] names our incident
+COMPONENTS_TTL = 300.0  # seconds the page's component names are kept (component_mapping = true)
 
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
@@ -112,15 +123,27 @@ class StatuspageNotifier:
     integration = "statuspage"
 
     def __init__(self, page_id: str, url: str = DEFAULT_URL, api_key_env: str = "STATUSPAGE_API_KEY",
-                 component_mapping: dict[str, str] | None = None, timeout: float | None = None) -> None:
+                 component_mapping: Mapping[str, str] | bool | None = None, auto_updates: bool = True,
+                 timeout: float | None = None) -> None:
         page_id = str(page_id or "").strip()
         if not page_id or "/" in page_id:
             raise ValueError("integrations.statuspage.page_id must name the Statuspage page (its id).")
+        if not isinstance(component_mapping, (Mapping, bool, type(None))) or (
+                isinstance(component_mapping, Mapping)
+                and not all(isinstance(v, str) and v.strip() for v in component_mapping.values())):
+            raise ValueError("integrations.statuspage.component_mapping must be true, false or a table of "
+                             "service names to component ids.")
+        if not isinstance(auto_updates, bool):
+            raise ValueError("integrations.statuspage.auto_updates must be true or false.")
         self.page_id = page_id
         self.url = url.rstrip("/")
         self.api_key_env = api_key_env
-        self.component_mapping = {str(k): str(v) for k, v in (component_mapping or {}).items()}
+        self.match_by_name = component_mapping is True
+        self.component_mapping: dict[str, str] = (
+            {str(k): v.strip() for k, v in component_mapping.items()} if isinstance(component_mapping, Mapping) else {})
+        self.auto_updates = auto_updates
         self.timeout = timeout  # None: the client's own timeout
+        self._by_name: tuple[float, dict[str, str]] | None = None  # (read at, lower-cased name or id -> id)
 
     @property
     def incidents_url(self) -> str:
@@ -128,29 +151,36 @@ class StatuspageNotifier:
 
     # -- the request ------------------------------------------------------------------------------
 
-    def components_for(self, payload: dict[str, Any], incident_status: str | None) -> dict[str, str]:
-        """component id -> component status for the incident's service(s) in component_mapping."""
-        services = payload.get("service")
-        if isinstance(services, str):
-            names = [name.strip() for name in services.split(",")]
-        elif isinstance(services, (list, tuple)):
-            names = [str(name).strip() for name in services]
-        else:
-            names = []
+    def components_for(self, payload: dict[str, Any], incident_status: str | None,
+                       by_name: dict[str, str] | None = None) -> dict[str, str]:
+        """component id -> component status for the incident's service(s): from component_mapping,
+        or from `by_name` (lower-cased component name or id -> id) when component_mapping is true."""
         status = component_status_for(payload.get("severity"), incident_status)
-        return {self.component_mapping[name]: status for name in names if name in self.component_mapping}
+        if self.match_by_name:
+            ids = [(by_name or {}).get(name.lower()) for name in _services(payload)]
+        else:
+            ids = [self.component_mapping.get(name) for name in _services(payload)]
+        return {cid: status for cid in ids if cid}
 
-    def incident_for(self, message: OutboxMessage, *, create: bool) -> dict[str, Any] | None:
+    def action_for(self, event: str) -> str:
+        """What `event` does on the page: create, update, components or skip. ValueError if unknown."""
+        action = ACTIONS.get(event)
+        if action is None:
+            raise ValueError(f"Statuspage has nothing to do for outbox event {event!r}.")
+        if not self.auto_updates and event in ("status_update", "severity_changed"):
+            return _SKIP
+        return action
+
+    def incident_for(self, message: OutboxMessage, *, create: bool,
+                     by_name: dict[str, str] | None = None) -> dict[str, Any] | None:
         """The {"incident": {...}} body for `message`: a create's or an update's; None when
         there is nothing to publish. Raises ValueError (one sentence) if it cannot have one."""
-        action = ACTIONS.get(message.event)
-        if action is None:
-            raise ValueError(f"Statuspage has nothing to do for outbox event {message.event!r}.")
+        action = self.action_for(message.event)
         if action == _SKIP:
             return None
         payload = message.payload or {}
         status = "resolved" if message.event == "resolved" else incident_status_for(payload.get("status"))
-        components = self.components_for(payload, status)
+        components = self.components_for(payload, status, by_name)
         incident: dict[str, Any] = {}
         if create:
             title = " ".join(str(payload.get("title") or "").split())
@@ -185,19 +215,30 @@ class StatuspageNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Create or update the page's incident for `message`; never raises for vendor or network trouble."""
+        reference = message.reference
+        try:
+            if self.action_for(message.event) == _SKIP:
+                return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+                                reference=reference)
+        except ValueError as error:
+            return Delivery("rejected", str(error))
         key = os.environ.get(self.api_key_env, "").strip()
         if not key:
             return Delivery("retry", f"Statuspage API key missing: set the environment variable {self.api_key_env}.",
-                            reference=message.reference)
-        reference = message.reference
+                            reference=reference)
+        call = _Call(self, client, key)
+        by_name = None
+        if self.match_by_name and _services(message.payload or {}):
+            by_name = call.component_names()
+            if isinstance(by_name, Delivery):
+                return Delivery(by_name.outcome, by_name.detail, by_name.retry_after, reference)
         try:
-            body = self.incident_for(message, create=reference is None)
+            body = self.incident_for(message, create=reference is None, by_name=by_name)
         except ValueError as error:
             return Delivery("rejected", str(error))
         if body is None:
             return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
                             reference=reference)
-        call = _Call(self, client, key)
         if reference is None:
             found = call.find(_incident_id(message))
             if isinstance(found, Delivery):
@@ -207,7 +248,7 @@ class StatuspageNotifier:
                                 reference=found)
             if found is not None:
                 reference = found
-                body = self.incident_for(message, create=False)
+                body = self.incident_for(message, create=False, by_name=by_name)
                 if body is None:
                     return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
                                     reference=reference)
@@ -238,6 +279,29 @@ class _Call:
             return Delivery("retry", "The Statuspage URL is not a valid URL; fix integrations.statuspage.url.")
         except httpx.TransportError as error:
             return Delivery("retry", f"Could not reach Statuspage for the {what} ({type(error).__name__}).")
+
+    def component_names(self) -> dict[str, str] | Delivery:
+        """The page's components, lower-cased name and id -> id (kept COMPONENTS_TTL seconds)."""
+        notifier = self.notifier
+        if notifier._by_name is not None and time.monotonic() - notifier._by_name[0] < COMPONENTS_TTL:
+            return notifier._by_name[1]
+        what = "list of the page's components"
+        response = self._send("GET", f"{notifier.url}/v1/pages/{notifier.page_id}/components", what)
+        if isinstance(response, Delivery):
+            return response
+        if response.status_code != 200:
+            return self._failure(response, what, update=False)
+        answer = _json_or_none(response)
+        if not isinstance(answer, list):
+            return Delivery("retry", "Statuspage answered the component list without a list; will try again.")
+        by_name: dict[str, str] = {}
+        for component in answer:
+            if isinstance(component, dict) and isinstance(component.get("id"), str) and component["id"]:
+                by_name[component["id"].lower()] = component["id"]
+                if isinstance(component.get("name"), str) and component["name"].strip():
+                    by_name.setdefault(" ".join(component["name"].split()).lower(), component["id"])
+        notifier._by_name = (time.monotonic(), by_name)
+        return by_name
 
     def find(self, incident_id: str) -> str | Delivery | None:
         """The id of the page's unresolved incident made for `incident_id`, None if there is none."""
@@ -309,6 +373,18 @@ class _Call:
             return Delivery("retry", f"Statuspage had a server error ({status}) on the {what}.", retry_after)
         return Delivery("retry", f"Statuspage answered {status} to the {what}; check integrations.statuspage.url "
                                  "and page_id.", retry_after)
+
+
+def _services(payload: dict[str, Any]) -> list[str]:
+    """The incident's service names: `service` as a string (comma-separated) or a list."""
+    services = payload.get("service")
+    if isinstance(services, str):
+        names = services.split(",")
+    elif isinstance(services, (list, tuple)):
+        names = [str(name) for name in services]
+    else:
+        names = []
+    return [" ".join(name.split()) for name in names if name.strip()]
 
 
 def _incident_id(message: OutboxMessage) -> str:

@@ -153,6 +153,52 @@ def test_statuspage_has_nothing_to_say_about_acknowledgements(page, statuspage, 
     assert page.received == []
 
 
+def test_statuspage_component_mapping_true_matches_the_pages_component_names(page, client, monkeypatch):
+    monkeypatch.setenv(SP_ENV, PAGE_KEY)
+    notifier = StatuspageNotifier(PAGE_ID, url=page.url, component_mapping=True)
+    ref = sp(notifier, client, message(service="checkout api, PAYMENTS, nosuch", severity="SEV-2")).reference
+    assert page.requests[-1]["body"]["incident"]["components"] == {CHECKOUT: "partial_outage",
+                                                                   PAYMENTS: "partial_outage"}
+    assert sp(notifier, client, message("resolved", reference=ref, service=CHECKOUT)).outcome == "sent"
+    assert page.components[CHECKOUT]["status"] == "operational"
+    assert page.components[PAYMENTS]["status"] == "partial_outage"
+    reads = [r.path for r in page.received if r.path.endswith("/components")]
+    assert reads == [f"/v1/pages/{PAGE_ID}/components"]  # read once, kept
+
+
+def test_statuspage_component_list_failure_is_retried(page, client, monkeypatch):
+    monkeypatch.setenv(SP_ENV, PAGE_KEY)
+    page.fail_next(1, 503)
+    delivery = sp(StatuspageNotifier(PAGE_ID, url=page.url, component_mapping=True), client, message())
+    assert delivery.outcome == "retry" and "503" in delivery.detail and page.incidents == {}
+
+
+def test_statuspage_without_auto_updates_publishes_open_and_resolve_only(page, client, monkeypatch):
+    monkeypatch.setenv(SP_ENV, PAGE_KEY)
+    notifier = StatuspageNotifier(PAGE_ID, url=page.url, component_mapping=MAPPING, auto_updates=False)
+    ref = sp(notifier, client, message()).reference
+    for event, changes in (("status_update", {"status": "identified"}), ("severity_changed", {"severity": "SEV-3"})):
+        skipped = sp(notifier, client, message(event, reference=ref, **changes))
+        assert (skipped.outcome, skipped.reference) == ("sent", ref) and "skipped" in skipped.detail
+    assert sp(notifier, client, message("resolved", reference=ref)).outcome == "sent"
+    assert page.statuses(ref) == ["investigating", "resolved"]
+
+
+def test_statuspage_config_table_builds_the_notifier(page):
+    from automation.notifiers import notifiers_from_config
+    from playbooks.errors import PlaybookError
+
+    built = notifiers_from_config({"integrations": {"statuspage": {
+        "url": page.url, "page_id": PAGE_ID, "api_key_env": "SP_KEY", "auto_updates": True,
+        "component_mapping": {"checkout": CHECKOUT}}, "opsgenie": {"url": page.url}}})
+    assert built["statuspage"].component_mapping == {"checkout": CHECKOUT}
+    assert built["opsgenie"].api_key_env == "OPSGENIE_API_KEY"
+    for bad in ({"page_id": ""}, {"page_id": PAGE_ID, "component_mapping": "yes"},
+                {"page_id": PAGE_ID, "component_mapping": {"checkout": 3}}, {"page_id": PAGE_ID, "auto_updates": "no"}):
+        with pytest.raises(PlaybookError):
+            notifiers_from_config({"integrations": {"statuspage": bad}})
+
+
 def test_statuspage_first_message_without_reference_creates_the_incident(page, statuspage, client):
     delivery = sp(statuspage, client, message("status_update", status="identified"))
     assert delivery.outcome == "sent"
