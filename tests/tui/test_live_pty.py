@@ -72,7 +72,11 @@ class Terminal:
 
 def test_another_process_change_appears_within_one_second(tmp_path):
     db = f"sqlite:///{tmp_path / 'incidents.db'}"
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24")
+    # Only the other process writes: this host's sampling (on by default) would add writes
+    # of its own and make the measured path depend on machine load, not on live updates.
+    config = tmp_path / "config.toml"
+    config.write_text("[sources.host]\nenabled = false\n")
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24", IR_CONFIG=str(config))
     env.pop("SSH_CONNECTION", None)
     subprocess.run([str(BIN / "ir"), "--db", db, "high", "outage", "production", "--title", "Existing", "--no-tui"],
                    check=True, env=env, capture_output=True)
