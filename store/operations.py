@@ -151,6 +151,18 @@ class IncidentStore:
         return Declaration(level.id, workflow.type, env, actor, title, service, started, detected, is_drill,
                            checked_text(dedup_key, "dedup key", required=False), dict(detail or {}))
 
+    @staticmethod
+    def add_with_checklist(session: Session, incident: Incident, workflow) -> None:
+        """The incident row and its type's checklist, numbered 1..N across phases."""
+        session.add(incident)
+        session.flush()  # no ORM relationships: the steps' foreign key needs this row first
+        number = 0
+        for phase_index, phase in enumerate(workflow.phases):
+            for text in phase.steps:
+                number += 1
+                session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
+                                          phase=phase.name, text=text))
+
     def write_declaration(self, session: Session, d: "Declaration") -> Incident:
         """The declaration's rows and its 'declared' event, inside the caller's write."""
         level = self.policy.level(d.severity)
@@ -165,14 +177,7 @@ class IncidentStore:
             response_due_at=self.policy.response_deadline(level, detected),
             next_update_due_at=self.policy.next_update_due(level, now),
         )
-        session.add(incident)
-        session.flush()  # no ORM relationships: the steps' foreign key needs this row first
-        number = 0
-        for phase_index, phase in enumerate(workflow.phases):
-            for text in phase.steps:
-                number += 1
-                session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
-                                          phase=phase.name, text=text))
+        self.add_with_checklist(session, incident, workflow)
         incident.version = 0  # record_event bumps it to 1
         self.record_event(session, incident, now, d.actor, "declared",
                           f"Declared {level.id} ({level.name}) {workflow.type} in {d.environment}: {d.title}",

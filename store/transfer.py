@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from playbooks.errors import PolicyValueError
 from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z, to_utc_naive
-from store.models import ChecklistStep, Incident
+from store.models import Incident
 from store.operations import IncidentStore
 from store.validation import checked_text as check_text
 
@@ -188,14 +188,7 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
                                     if record.status in OPEN_STATUSES else None),
                 version=0,
             )
-            session.add(incident)
-            session.flush()
-            number = 0
-            for phase_index, phase in enumerate(workflow.phases):
-                for text in phase.steps:
-                    number += 1
-                    session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
-                                              phase=phase.name, text=text))
+            store.add_with_checklist(session, incident, workflow)
             store.record_event(session, incident, now, actor, "imported",
                          f"Imported {level.id} {workflow.type} in {record.environment}: {record.title}",
                          {name: iso_z(getattr(record, name)) for name in LIFECYCLE})
