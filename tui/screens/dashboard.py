@@ -87,7 +87,7 @@ class DashboardScreen(StoreScreen):
         self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
         self.query_one(SeverityHeader).update_counts(data.counts, now, data.outbox)
         table = self.query_one(IncidentTable)
-        if table.rows_shown != data.incidents:
+        if table.rows_shown != data.incidents or not table.columns:  # columns even with nothing open
             table.show(data.incidents)
             self.query_one(IncidentClocks).repaint_all(now)
         title = f"Active Incidents ({len(data.incidents)})"

@@ -119,11 +119,11 @@ class TimelinePane(Static):
         if d is None:
             return Text("")
         lines = max(1, self.size.height)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for index, event in enumerate(d["timeline"][-lines:]):
-            if index:
-                text.append("\n")
-            text.append(_hhmm(event["at"]) + " ", style="bold")
-            text.append(f"{event['actor']}: ", style="cyan")
-            text.append(event["summary"].splitlines()[0] if event["summary"] else "")
-        return text
+        table = Table.grid(padding=(0, 1), expand=True)  # one event a line: long ones are cut, not wrapped
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column(no_wrap=True, style="cyan")
+        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        for event in d["timeline"][-lines:]:
+            summary = event["summary"].splitlines()[0] if event["summary"] else ""
+            table.add_row(_hhmm(event["at"]), f"{event['actor']}:", summary)
+        return table
