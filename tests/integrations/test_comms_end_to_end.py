@@ -1,0 +1,88 @@
+"""Issue 5, acceptance 1: declaring a SEV-1 with every matrix channel configured sends,
+to the contract fakes, exactly the messages the comms matrix asks for, each accepted by the
+fake's checks; acknowledge and resolve follow on PagerDuty with the same dedup_key; the
+Statuspage incident walks through its statuses."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlmodel import select
+
+from automation.delivery import Deliverer
+from automation.notifiers import notifiers_from_config
+from automation.routing import route_by_matrix
+from store.models import Notification
+from store.operations import IncidentStore
+from tests.integrations.test_email_sms_webhook import (
+    EXECS, ONCALL, SMTP_PASSWORD, SMTP_USER, SUPPORT, WEBHOOK_SECRET, Receiver, SMTPServer,
+)
+from tests.support import slack_fake, statuspage_fake, twilio_fake
+from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
+
+
+@pytest.fixture
+def vendors(monkeypatch):
+    env = {"PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "SLACK_BOT_TOKEN": slack_fake.TOKEN,
+           "STATUSPAGE_API_KEY": statuspage_fake.API_KEY, "TWILIO_AUTH_TOKEN": twilio_fake.AUTH_TOKEN,
+           "SMTP_USERNAME": SMTP_USER, "SMTP_PASSWORD": SMTP_PASSWORD, "IR_WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with PagerDutyFake() as pagerduty, slack_fake.SlackFake() as slack, statuspage_fake.StatuspageFake() as page, \
+            twilio_fake.TwilioFake() as twilio:
+        smtp = SMTPServer()
+        hooks = Receiver(WEBHOOK_SECRET)
+        try:
+            yield {"pagerduty": pagerduty, "slack": slack, "statuspage": page, "twilio": twilio, "smtp": smtp,
+                   "webhook": hooks}
+        finally:
+            hooks.close()
+            smtp.stop()
+
+
+def test_a_sev1_reaches_every_stakeholder_through_the_matrix(store, vendors, tmp_path):
+    config = {"integrations": {
+        "pagerduty": {"url": vendors["pagerduty"].url},
+        "slack": {"mode": "web_api", "url": vendors["slack"].url, "incident_channel": "#incidents"},
+        "statuspage": {"url": vendors["statuspage"].url, "page_id": statuspage_fake.PAGE_ID,
+                       "component_mapping": False},
+        "sms": {"url": vendors["twilio"].url, "account_sid": twilio_fake.ACCOUNT_SID,
+                "from_number": twilio_fake.FROM_NUMBER, "on_call_contacts": ONCALL},
+        "email": {"host": "127.0.0.1", "port": vendors["smtp"].port, "sender": "incidents@example.com",
+                  "starttls": False, "recipients": {"Executive Team": EXECS, "Engineering Leads": EXECS,
+                                                    "Customer Support": SUPPORT}},
+        "webhook": {"url": vendors["webhook"].url},
+    }}
+    notifiers = notifiers_from_config(config, path=tmp_path / "config.toml")
+    routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
+    deliverer = Deliverer(routed, notifiers, timeout=5)
+
+    incident = routed.declare("critical", "outage", "production", actor="alice", title="Checkout down",
+                              service="checkout")
+    with routed.db.read() as session:
+        planned = Counter((n.integration, n.stakeholder_group) for n in session.exec(select(Notification)))
+    # The spec's matrix for SEV-1, channel by channel.
+    assert planned == Counter({
+        ("sms", "Executive Team"): 1, ("slack", "Engineering Leads"): 1, ("email", "Engineering Leads"): 1,
+        ("pagerduty", "On-Call Engineers"): 1, ("slack", "Customer Support"): 1, ("email", "Customer Support"): 1,
+        ("statuspage", "External Customers"): 1, ("webhook", "Security Team"): 1, ("webhook", "Legal/Compliance"): 1,
+    })
+    assert deliverer.deliver_due() == 9
+    assert vendors["pagerduty"].actions(incident.id) == ["trigger"]
+    assert len(vendors["twilio"].messages) == len(ONCALL)  # every on-call contact texted once
+    assert len(vendors["slack"].messages("#incidents")) == 1  # the second group threads under the first
+    assert len(vendors["smtp"].mailbox.envelopes) == 2
+    assert [r["valid"] for r in vendors["webhook"].requests] == [True, True]
+    (page_incident,) = vendors["statuspage"].incidents
+    assert vendors["statuspage"].statuses(page_incident) == ["investigating"]
+
+    routed.acknowledge(incident.id, actor="bob")
+    for status in ("identified", "monitoring", "resolved"):
+        routed.change_status(incident.id, status, actor="bob")
+    deliverer.deliver_due()
+    assert vendors["pagerduty"].actions(incident.id) == ["trigger", "acknowledge", "trigger", "trigger", "resolve"]
+    assert vendors["pagerduty"].alerts[incident.id] == "resolved"
+    assert vendors["statuspage"].statuses(page_incident) == ["investigating", "identified", "monitoring", "resolved"]
+    with routed.db.read() as session:
+        states = Counter(n.state for n in session.exec(select(Notification)))
+    assert states.get("dead", 0) == 0 and states.get("pending", 0) == 0
