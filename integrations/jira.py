@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 import httpx
@@ -235,7 +235,7 @@ class JiraNotifier:
         incident_id = str(payload.get("id") or message.incident_id or "").strip()
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to file in Jira.")
-        call = _Call(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""))
+        call = BasicAuthCall(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""))
 
         key = (message.reference or "").strip()
         if not key:
@@ -256,7 +256,7 @@ class JiraNotifier:
                                     f"nothing filed for the {message.event} of {incident_id}.")
         return self._create(call, message, incident_id)
 
-    def _create(self, call: "_Call", message: OutboxMessage, incident_id: str) -> Delivery:
+    def _create(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str) -> Delivery:
         body = self.issue_for(message, incident_id)
         what = f"create the issue for {incident_id}"
         response = call.send("POST", self.issue_endpoint, what, json=body)
@@ -277,7 +277,7 @@ class JiraNotifier:
             return Delivery("retry", f"Jira answered {response.status_code} without an issue key; will look again.")
         return call.failure(response, what)
 
-    def _comment(self, call: "_Call", message: OutboxMessage, incident_id: str, key: str) -> Delivery:
+    def _comment(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str, key: str) -> Delivery:
         what = f"comment the {message.event} of {incident_id} on {key}"
         response = call.send("POST", self.comment_endpoint(key), what, json=self.comment_for(message, incident_id))
         if isinstance(response, Delivery):
@@ -340,13 +340,17 @@ def sanitize(text: str, secrets: Iterable[str], limit: int = 300) -> str:
     return one_line(_CONTROL.sub(" ", text), limit).rstrip(".")
 
 
-class _Call:
-    """One attempt's requests with Basic auth; transport trouble becomes a retry Delivery."""
-
-    vendor = "Jira"
+class BasicAuthCall:
+    """One attempt's requests to a Basic-auth vendor (Jira here, ServiceNow too): transport
+    trouble and non-2xx answers become the Delivery the outbox records, never with a secret."""
 
     def __init__(self, client: httpx.Client, auth: tuple[str, str], timeout: float | None,
-                 secrets: Iterable[str]) -> None:
+                 secrets: Iterable[str], *, vendor: str = "Jira", credentials: str = "account and API token",
+                 missing: str = "issue or site", reason_of: Callable[[httpx.Response], str] | None = None) -> None:
+        self.vendor = vendor
+        self.reason_of = reason_of or _reason  # how this vendor words its errors
+        self.credentials = credentials  # what to check on a 401
+        self.missing = missing  # what a 404 means
         self.client = client
         self.auth = auth
         self.timeout = timeout
@@ -377,15 +381,15 @@ class _Call:
             return Delivery("retry", f"{self.vendor} had a server error ({status}) trying to {what}.", retry_after)
         if status == 401:
             return Delivery("rejected", f"{self.vendor} refused the credentials (401) trying to {what}; "
-                                        f"check the account and API token variables.")
-        reason = sanitize(_reason(response), self.secrets)
+                                        f"check the {self.credentials} variables.")
+        reason = sanitize(self.reason_of(response), self.secrets)
         if status == 403:
             detail = f"{self.vendor} refused permission (403) to {what}"
         elif status == 404:
-            detail = f"{self.vendor} found no such issue or site (404) trying to {what}"
+            detail = f"{self.vendor} found no such {self.missing} (404) trying to {what}"
         elif status in (400, 405, 409, 413, 415, 422):
             detail = f"{self.vendor} rejected the request (status {status}) to {what}"
         else:
-            return Delivery("retry", f"{self.vendor} answered {status} trying to {what}; check integrations.jira.url.",
+            return Delivery("retry", f"{self.vendor} answered {status} trying to {what}; check integrations.{self.vendor.lower()}.url.",
                             retry_after)
         return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")

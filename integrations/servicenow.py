@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.jira import EVENT_TITLES, canonical_severity, one_line, sanitize
+from integrations.jira import EVENT_TITLES, BasicAuthCall, canonical_severity, one_line, sanitize
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
 
@@ -159,7 +159,10 @@ class ServiceNowNotifier:
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to record in ServiceNow.")
         basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-        call = _Call(client, (user, password), self.timeout, secrets=(password, user if len(user) >= 4 else "", basic))
+        call = BasicAuthCall(client, (user, password), self.timeout,
+                             secrets=(password, user if len(user) >= 4 else "", basic),
+                             vendor="ServiceNow", credentials="user and password", missing="record or instance",
+                             reason_of=_reason)
 
         sys_id = (message.reference or "").strip()
         if not sys_id and _SAFE_QUERY_VALUE.match(incident_id) and len(incident_id) <= CORRELATION_ID_MAX:
@@ -179,7 +182,7 @@ class ServiceNowNotifier:
             return self._update(call, message, incident_id, sys_id)
         return self._create(call, message, incident_id)
 
-    def _create(self, call: "_Call", message: OutboxMessage, incident_id: str) -> Delivery:
+    def _create(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str) -> Delivery:
         what = f"record {incident_id}"
         response = call.send("POST", self.table_endpoint, what, json=self.record_for(message, incident_id))
         if isinstance(response, Delivery):
@@ -193,7 +196,7 @@ class ServiceNowNotifier:
             return Delivery("retry", f"ServiceNow answered {response.status_code} without a record; will look again.")
         return call.failure(response, what)
 
-    def _update(self, call: "_Call", message: OutboxMessage, incident_id: str, sys_id: str) -> Delivery:
+    def _update(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str, sys_id: str) -> Delivery:
         what = f"update {incident_id} ({message.event})"
         response = call.send("PATCH", self.record_endpoint(sys_id), what, json=self.update_for(message, incident_id))
         if isinstance(response, Delivery):
@@ -242,50 +245,3 @@ def _reason(response: httpx.Response) -> str:
     if not isinstance(error, dict):
         return ""
     return ": ".join(str(error[key]) for key in ("message", "detail") if error.get(key))
-
-
-class _Call:
-    """One attempt's requests with Basic auth; transport trouble becomes a retry Delivery."""
-
-    def __init__(self, client: httpx.Client, auth: tuple[str, str], timeout: float | None,
-                 secrets: Iterable[str]) -> None:
-        self.client = client
-        self.auth = auth
-        self.timeout = timeout
-        self.secrets = list(secrets)
-
-    def send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response | Delivery:
-        kwargs["headers"] = {"Accept": "application/json"}
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        try:
-            return self.client.request(method, url, auth=self.auth, **kwargs)
-        except httpx.TimeoutException:
-            return Delivery("retry", f"ServiceNow did not answer in time (to {what}).")
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-            return Delivery("retry", "The ServiceNow URL is not a valid URL; fix integrations.servicenow.url.")
-        except httpx.TransportError as error:
-            return Delivery("retry", f"Could not reach ServiceNow to {what} ({type(error).__name__}).")
-
-    def failure(self, response: httpx.Response, what: str) -> Delivery:
-        """The Delivery for a non-2xx answer."""
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status == 429:
-            return Delivery("retry", f"ServiceNow is rate limiting (429); waiting to {what}.", retry_after)
-        if status >= 500:
-            return Delivery("retry", f"ServiceNow had a server error ({status}) trying to {what}.", retry_after)
-        if status == 401:
-            return Delivery("rejected", f"ServiceNow refused the credentials (401) trying to {what}; "
-                                        f"check the user and password variables.")
-        reason = sanitize(_reason(response), self.secrets)
-        if status == 403:
-            detail = f"ServiceNow refused (403) to {what}"
-        elif status == 404:
-            detail = f"ServiceNow found no such record or instance (404) trying to {what}"
-        elif status in (400, 405, 409, 413, 415, 422):
-            detail = f"ServiceNow rejected the request (status {status}) to {what}"
-        else:
-            return Delivery("retry", f"ServiceNow answered {status} trying to {what}; check integrations.servicenow.url.",
-                            retry_after)
-        return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")
