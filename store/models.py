@@ -144,6 +144,74 @@ class ActionItem(SQLModel, table=True):
     source: str = Field(default="incident", max_length=16)  # incident | review
     created_at: UTCNaive
     completed_at: UTCNaive | None = None
+    # The tracker's key (e.g. Jira "INC-42") once the item became a ticket (schema 4).
+    ticket: str | None = Field(default=None, max_length=64)
+
+
+class RootCauseAnalysis(SQLModel, table=True):
+    """One per incident, written after it: what broke, why, and what it cost.
+
+    Lists are canonical JSON arrays of strings; the timeline and the corrective actions
+    (action_item rows) come from their own tables, so nothing is written twice.
+    """
+
+    __tablename__ = "root_cause_analysis"
+
+    incident_id: str = Field(foreign_key="incident.id", primary_key=True, max_length=32)
+    impact: str | None = Field(default=None, sa_column=Column(Text))
+    customers_affected: int | None = None
+    estimated_cost: float | None = None  # in the currency the policy names; None when not estimated
+    root_cause: str | None = Field(default=None, sa_column=Column(Text))
+    root_cause_details: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    contributing_factors: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    updated_at: UTCNaive
+    updated_by: str
+
+
+class PostIncidentReview(SQLModel, table=True):
+    """The review meeting: when, who, notes per agenda item (JSON object keyed by the
+    item's number), lessons learned (JSON array)."""
+
+    __tablename__ = "post_incident_review"
+
+    incident_id: str = Field(foreign_key="incident.id", primary_key=True, max_length=32)
+    scheduled_at: UTCNaive | None = None
+    held_at: UTCNaive | None = None
+    facilitator: str | None = None
+    attendees: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    agenda_notes: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    lessons_learned: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    updated_at: UTCNaive
+    updated_by: str
+
+
+class DataExposure(SQLModel, table=True):
+    """What a security or data incident exposed (personal_data, health_data, card_data,
+    financial_records): each class starts the clocks of the regimes that apply to it."""
+
+    __tablename__ = "data_exposure"
+
+    incident_id: str = Field(foreign_key="incident.id", primary_key=True, max_length=32)
+    data_class: str = Field(primary_key=True, max_length=32)
+    marked_at: UTCNaive
+    marked_by: str
+
+
+class ComplianceObligation(SQLModel, table=True):
+    """A regulatory deadline running for an incident: due counted from awareness; met
+    when someone records that the notification was made."""
+
+    __tablename__ = "compliance_obligation"
+    __table_args__ = (UniqueConstraint("incident_id", "regime"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id", index=True, max_length=32)
+    regime: str = Field(max_length=32)
+    aware_at: UTCNaive
+    due_at: UTCNaive = Field(index=True)
+    met_at: UTCNaive | None = None
+    met_by: str | None = None
+    note: str | None = None
 
 
 class Notification(SQLModel, table=True):
