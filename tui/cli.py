@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -22,6 +23,11 @@ COMMANDS = (
     "list", "show", "ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
     "remediate", "resolve", "close", "export", "import", "audit", "watch", "drill", "serve", "runbook",
 )
+# Commands kept in modules of their own under tui/commands/ (one module per job). Each
+# module has HELP (name -> one line), add_arguments(name, parser) and run(name, ctx, args);
+# it must import nothing heavy at module level, so `--help` stays instant.
+COMMAND_MODULES: dict[str, str] = {
+}
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
@@ -162,6 +168,9 @@ def _command_parser() -> OneLineParser:
     p = add("serve", "receive Alertmanager, Grafana and generic alert webhooks")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787)
+    for name, module_name in COMMAND_MODULES.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(name, add(name, module.HELP[name]))
     return parser
 
 
@@ -179,7 +188,7 @@ def _is_command_line(argv: Sequence[str]) -> bool:
             if word in ("-h", "--help"):
                 return True
             continue
-        return word in COMMANDS
+        return word in COMMANDS or word in COMMAND_MODULES
     return True  # no positional words: open the command center
 
 
@@ -295,6 +304,8 @@ def run_command(argv: Sequence[str]) -> int:
     ctx = Context(args)
     if args.command is None:
         return _open_command_center(ctx)
+    if args.command in COMMAND_MODULES:
+        return importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
     handler = globals()[f"_cmd_{args.command}"]
     return handler(ctx, args) or 0
 
