@@ -13,17 +13,19 @@ import httpx
 
 from integrations.notifier import Notifier, OutboxMessage
 from store import outbox
+from store.activity_log import ActivityLog
 from store.models import Notification, VendorReference
 from store.operations import IncidentStore
 
 
 class Deliverer:
     def __init__(self, store: IncidentStore, notifiers: dict[str, Notifier], *, timeout: float = 10.0,
-                 on_event: Callable[[str], None] | None = None) -> None:
+                 on_event: Callable[[str], None] | None = None, activity: ActivityLog | None = None) -> None:
         self.store = store
         self.notifiers = notifiers
         self.client = httpx.Client(timeout=timeout)
         self.on_event = on_event or (lambda line: None)
+        self.activity = activity
         # A vendor that said "slow down" (429 + Retry-After) gets nothing until then: the
         # other messages for it wait too instead of hammering it one by one.
         self.paused_until: dict[str, object] = {}
@@ -80,6 +82,12 @@ class Deliverer:
                 if retry_after is not None:
                     self.paused_until[row.integration] = current.next_attempt_at
             session.add(current)
+            state, attempts = current.state, current.attempts
+        if self.activity is not None:
+            self.activity.write("delivery", integration=row.integration, notification=row.id,
+                                incident=row.incident_id, message_event=row.event, group=row.stakeholder_group,
+                                outcome=result_outcome, state=state, attempts=attempts, detail=detail,
+                                retry_after=retry_after)
         self.on_event(f"{row.integration} {row.event} {row.incident_id}: {result_outcome} ({detail})")
         return 1 if result_outcome == "sent" else 0
 
@@ -89,4 +97,6 @@ class Deliverer:
                 self.deliver_due()
             except Exception as exc:  # the database may be briefly unavailable: try again
                 self.on_event(f"delivery paused: {exc}")
+                if self.activity is not None:
+                    self.activity.write("delivery_paused", error=f"{type(exc).__name__}: {exc}")
             stop.wait(interval)

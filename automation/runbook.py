@@ -6,7 +6,9 @@ import subprocess
 from dataclasses import dataclass
 
 from playbooks.runbooks import PreparedCommand
+from store.activity_log import ActivityLog, activity_log_from_config
 from store.operations import IncidentStore
+from store.paths import load_config_file
 
 OUTPUT_LIMIT = 4000  # characters kept on the timeline; the rest is noted as cut
 
@@ -27,7 +29,7 @@ def _clean(text: str) -> str:
 
 
 def run_confirmed(store: IncidentStore, incident_id: str, command: PreparedCommand, *, actor: str,
-                  confirmed_by: str) -> RunOutcome:
+                  confirmed_by: str, activity: ActivityLog | None = None) -> RunOutcome:
     """Record, run, record. `confirmed_by` is the person who saw the exact command and said yes."""
     action = store.start_remediation(incident_id, f"Runbook {command.runbook}: {command.shown()}", actor=actor)
     store.add_note(incident_id, f"{confirmed_by} confirmed runbook {command.runbook}: {command.shown()}", actor=actor)
@@ -45,4 +47,8 @@ def run_confirmed(store: IncidentStore, incident_id: str, command: PreparedComma
         outcome = RunOutcome(None, "", f"not run: {exc.strerror}")
     text = outcome.summary + (f"\n{outcome.output}" if outcome.output else "")
     store.finish_remediation(incident_id, action.id, actor=actor, outcome=text)
+    if activity is None:
+        activity = activity_log_from_config(load_config_file(), clock=store.now)
+    activity.write("runbook", incident=incident_id, runbook=command.runbook, command=command.shown(),
+                   confirmed_by=confirmed_by, exit_code=outcome.exit_code, summary=outcome.summary)
     return outcome

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from automation.detector import Detector
 from automation.escalation import escalate_overdue, nudge_overdue_updates
 from automation.sources import PolledSource, SourcePoller
+from store.activity_log import ActivityLog
 from store.models import MetricSample
 from store.operations import IncidentStore
 
@@ -23,9 +24,18 @@ ESCALATION_CHECK_S = 15.0
 class Watch:
     def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
                  on_event: Callable[[str], None] | None = None, log_sources: dict | None = None,
-                 notifiers: dict | None = None) -> None:
+                 notifiers: dict | None = None, activity: ActivityLog | None = None) -> None:
         self.store = store
-        self.on_event = on_event or (lambda line: None)
+        self.activity = activity
+        shown = on_event or (lambda line: None)
+
+        def on_event(line: str) -> None:
+            shown(line)
+            if activity is not None:
+                activity.write("automation", message=line)
+
+        self.show = shown  # the screen only: deliveries log their own structured records
+        self.on_event = on_event
         self.notifiers = notifiers or {}
         self.detector = Detector(store, environment=environment, on_event=on_event)
         self.detector.log_sources = log_sources or {}
@@ -40,7 +50,9 @@ class Watch:
         if self.notifiers:
             from automation.delivery import Deliverer
 
-            deliverer = Deliverer(self.store, self.notifiers, on_event=self.on_event)
+            # Deliveries are logged with their fields, not as the line shown on screen.
+            deliverer = Deliverer(self.store, self.notifiers, on_event=self.show,
+                                  activity=self.activity)
             threading.Thread(target=deliverer.run, args=(stop,), name="outbox", daemon=True).start()
         last_prune = 0.0
         try:
@@ -61,3 +73,4 @@ class Watch:
         cutoff = self.store.now() - RETENTION
         with self.store.db.write_engine.begin() as conn:
             return conn.execute(delete(MetricSample).where(MetricSample.at < cutoff)).rowcount or 0
+

@@ -105,6 +105,7 @@ class AlertReceiver:
             raise ReceiverConfigError(str(exc)) from None
         self.store = store
         self.max_body = max_body
+        self.activity = None  # a store.activity_log.ActivityLog, when the caller keeps one
 
     # -- authentication ---------------------------------------------------------------
     def bearer_ok(self, authorization: str | None) -> bool:
@@ -227,6 +228,10 @@ class _Handler(BaseHTTPRequestHandler):
         level = logging.INFO if status < 400 else logging.WARNING
         log.log(level, "%s %s %s %d%s", self.client_address[0], self.command, self._path(), status,
                 f" {note}" if note else "")
+        activity = self.server.receiver.activity
+        if activity is not None:
+            activity.write("inbound_alert", client=self.client_address[0], method=self.command, path=self._path(),
+                           status=status, note=note)
 
     def __getattr__(self, name: str):
         # Every method but POST (GET, PUT, DELETE, ... and made-up ones) gets 405, not 501.
@@ -411,7 +416,7 @@ class AlertServer:
 def serve(store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
           secret: str | None = None, actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY,
           stop_event: threading.Event | None = None,
-          on_start: Callable[[AlertServer], None] | None = None) -> None:
+          on_start: Callable[[AlertServer], None] | None = None, activity=None) -> None:
     """Run the receiver until `stop_event` is set (or Ctrl-C); what `incident-response serve` calls.
 
     token / secret default to $IR_WEBHOOK_TOKEN / $IR_WEBHOOK_SECRET (pass "" to mean
@@ -421,6 +426,7 @@ def serve(store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str 
     clean stop.
     """
     server = AlertServer(store, host, port, token=token, secret=secret, actor=actor, max_body=max_body)
+    server.receiver.activity = activity
     stop_event = stop_event or threading.Event()
     server.start()
     try:

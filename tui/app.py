@@ -120,11 +120,14 @@ class CommandCenter(App):
             return  # a `watch` service (or another command center) already runs detection
         try:
             from automation.notifiers import notifiers_from_config
+            from store.activity_log import activity_log_from_config
+            from store.paths import load_config_file
 
             sources = sources_from_config()
             notifiers = notifiers_from_config()
             if sources or notifiers:
-                Watch(self.store, sources, notifiers=notifiers).run(self._stop_watching)
+                activity = activity_log_from_config(load_config_file(), clock=self.store.now)
+                Watch(self.store, sources, notifiers=notifiers, activity=activity).run(self._stop_watching)
         finally:
             lease.release()
 

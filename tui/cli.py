@@ -511,8 +511,12 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
                          "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from store.activity_log import activity_log_from_config
+    from store.paths import load_config_file
+
+    activity = activity_log_from_config(load_config_file(), clock=ctx.store.now)
     watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True),
-                  log_sources=log_sources_from_config(), notifiers=ctx.notifiers)
+                  log_sources=log_sources_from_config(), notifiers=ctx.notifiers, activity=activity)
     print(f"watching {', '.join(s.name for s in sources) or 'no metric source'}; delivering to "
           f"{', '.join(ctx.notifiers) or 'no integration'}; rules: "
           f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
@@ -574,7 +578,11 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
+    from store.activity_log import activity_log_from_config
+    from store.paths import load_config_file
+
     serve(ctx.store, host=args.host, port=args.port,
+          activity=activity_log_from_config(load_config_file(), clock=ctx.store.now),
           on_start=lambda server: print(f"Listening on {server.url} (/alerts/alertmanager, /alerts/grafana, "
                                         "/alerts/generic); Ctrl-C stops", flush=True))
 

@@ -377,6 +377,11 @@ def test_declare_then_watch_delivers_to_pagerduty_and_no_secret_is_stored(tmp_pa
         assert watched.returncode == 0, watched.stderr
         assert fake.actions(incident) == ["trigger", "acknowledge"]
         exported = run("export", incident, "--format", "json").stdout
+    # The activity log (XDG state dir) says what the automation did, without the key.
+    activity_log = Path(os.environ["XDG_STATE_HOME"]) / "incident-response" / "activity.jsonl"
+    records = [json.loads(line) for line in activity_log.read_text().splitlines()]
+    assert [(r["integration"], r["message_event"], r["outcome"]) for r in records if r["event"] == "delivery"] == [
+        ("pagerduty", "declared", "sent"), ("pagerduty", "acknowledged", "sent")]
     for blob in (db_path.read_bytes(), (tmp_path / "a.db-wal").read_bytes() if (tmp_path / "a.db-wal").exists() else b"",
-                 exported.encode(), watched.stdout.encode(), watched.stderr.encode()):
+                 exported.encode(), watched.stdout.encode(), watched.stderr.encode(), activity_log.read_bytes()):
         assert ROUTING_KEY.encode() not in blob

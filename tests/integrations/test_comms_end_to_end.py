@@ -136,24 +136,30 @@ def test_every_vendor_down_then_up_delivers_each_message_once(store, vendors, tm
     assert [r["valid"] for r in vendors["webhook"].requests] == [True, True]
 
 
-def test_no_secret_lands_in_the_database_an_export_or_a_screenshot(store, vendors, tmp_path):
+def test_no_secret_lands_in_the_database_an_export_a_log_or_a_screenshot(store, vendors, tmp_path):
     import os
 
+    from store.activity_log import activity_log_from_config
     from store.queries import incident_detail
     from store.transfer import export_json
     from tui.export import war_room_svg
 
-    notifiers = notifiers_from_config(every_channel(vendors), path=tmp_path / "config.toml")
+    config = every_channel(vendors)
+    notifiers = notifiers_from_config(config, path=tmp_path / "config.toml")
     routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
     incident = routed.declare("critical", "outage", "production", actor="alice", title="Checkout down")
     vendors["pagerduty"].fail_next(1, status=400)  # a rejection's text is stored: it must be clean too
-    Deliverer(routed, notifiers, timeout=5).deliver_due()
+    vendors["twilio"].down()  # and a temporary failure's text is logged
+    activity = activity_log_from_config(config, clock=routed.now)
+    Deliverer(routed, notifiers, timeout=5, activity=activity).deliver_due()
+    logged = activity.path.read_text(encoding="utf-8")
+    assert logged.count('"event": "delivery"') == 9  # every attempt is in the log ...
     secrets = [os.environ[name] for name in ("PAGERDUTY_ROUTING_KEY", "SLACK_BOT_TOKEN", "STATUSPAGE_API_KEY",
                                               "TWILIO_AUTH_TOKEN", "SMTP_PASSWORD", "IR_WEBHOOK_SIGNING_SECRET")]
     with routed.db.read() as session:
         detail = incident_detail(session, routed.policy, incident.id, routed.now())
         stored = " ".join(f"{n.payload} {n.last_error}" for n in session.exec(select(Notification)))
-    blobs = [stored, export_json(detail), war_room_svg(routed, incident.id, "alice")]
+    blobs = [stored, export_json(detail), war_room_svg(routed, incident.id, "alice"), logged]
     if routed.db.sqlite_path is not None:
         for suffix in ("", "-wal"):
             path = routed.db.sqlite_path.with_name(routed.db.sqlite_path.name + suffix)
