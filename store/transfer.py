@@ -30,7 +30,7 @@ LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mit
 # Keys `export --format json` writes that describe, rather than define, an incident.
 EXPORT_ONLY_KEYS = frozenset({
     "severity_name", "version", "declared_by", "policy", "phases", "checklist", "roles", "status_updates",
-    "remediation", "timeline", "notifications",
+    "remediation", "timeline", "notifications", "data_exposed", "compliance",
 })
 ID_PATTERN = re.compile(r"INC-([0-9]{4})-([0-9]{2})([0-9]{2})-[0-9]{3,6}")
 FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; a timestamp beyond this is a typo
@@ -96,7 +96,8 @@ class ImportedIncident(BaseModel):
         present = [(name, getattr(self, name)) for name in LIFECYCLE if getattr(self, name) is not None]
         for (first, a), (second, b) in zip(present, present[1:]):
             if a > b:
-                raise ValueError(f"{second} ({iso_z(b)}) is before {first} ({iso_z(a)}); accepted: {' <= '.join(LIFECYCLE)}")
+                raise ValueError(f"field {second} ({iso_z(b)}) is before {first} ({iso_z(a)}); "
+                                 f"accepted: {' <= '.join(LIFECYCLE)}")
         return self
 
 
@@ -108,8 +109,10 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         record = ImportedIncident.model_validate(fields)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or "record"
+        field = ".".join(str(p) for p in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
+        if not field:  # a check across fields (the lifecycle order) names its fields itself
+            raise ImportError_(f"{where}: {message}") from None
         if error["type"] == "missing":
             message = "is required"
         elif error["type"] == "extra_forbidden":
@@ -121,13 +124,17 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         elif "accepted" not in message:
             message += "; accepted: the import form in the README"
         raise ImportError_(f"{where}: field {field} {message}") from None
+    field = "severity"
     try:
         level = store.policy.level(record.severity)
+        field = "type"
         workflow = store.policy.workflow(record.type)
+        field = "environment"
         environment = store.policy.environment(record.environment)
+        field = "status"
         status = store.policy.status(record.status)
     except PolicyValueError as exc:
-        raise ImportError_(f"{where}: {exc}") from None
+        raise ImportError_(f"{where}: field {field}: {exc}") from None
     if status in ("resolved", "closed") and record.resolved_at is None:
         raise ImportError_(f"{where}: status {status} needs resolved_at; accepted: a resolved_at timestamp")
     if status == "closed" and record.closed_at is None:

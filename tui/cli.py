@@ -27,12 +27,13 @@ COMMANDS = (
 # module has HELP (name -> one line), add_arguments(name, parser) and run(name, ctx, args);
 # it must import nothing heavy at module level, so `--help` stays instant.
 COMMAND_MODULES: dict[str, str] = {
+    "report": "tui.commands.report",
 }
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
-READ_ONLY = ("list", "show", "export", "audit")
+READ_ONLY = ("list", "show", "export", "audit", "report")
 MAX_LIST = 1_000_000
 
 

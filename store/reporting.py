@@ -1,0 +1,142 @@
+"""Reads behind the monthly and yearly reports: only the columns the figures need.
+
+Durations are computed by the database (seconds, as floats), so Python never parses a
+timestamp per incident: SQLite uses julianday(), PostgreSQL EXTRACT(EPOCH ...). Every
+query is a range on incident.declared_at (indexed) with drills left out. Periods are
+half-open [start, end) in naive UTC, like everything in the store.
+
+"Within SLA" compares acknowledged_at with response_due_at: the deadline the store
+computed from detected_at with the severity's clock (wall time, business hours or
+business days on the policy's calendar) when the incident was declared, imported or
+re-rated. A never-acknowledged incident is outside.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Float, and_, case, cast, extract, func, select
+from sqlalchemy.orm import Session
+
+from store.models import ActionItem, Incident
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One incident as the report sees it. Durations in seconds; None when a timestamp is missing."""
+
+    month: str  # YYYY-MM of declared_at
+    severity: str
+    detection_s: float | None  # detected_at - started_at (MTTD)
+    response_s: float | None  # acknowledged_at - detected_at (MTTA)
+    resolution_s: float | None  # resolved_at - detected_at (MTTR)
+    within_sla: bool
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """Count and mean durations (seconds) of a period, aggregated by the database."""
+
+    total: int
+    mean_detection_s: float | None
+    mean_response_s: float | None
+    mean_resolution_s: float | None
+
+
+@dataclass(frozen=True)
+class CompletedAction:
+    title: str
+    incident_id: str
+    category: str
+    completed_at: datetime
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _seconds(dialect: str, later, earlier):
+    """later - earlier in seconds (a float), NULL when either is NULL."""
+    if dialect == "sqlite":
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
+    return cast(extract("epoch", later - earlier), Float)
+
+
+def _month_key(dialect: str):
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m", Incident.declared_at)
+    return func.to_char(Incident.declared_at, "YYYY-MM")
+
+
+def _week_key(dialect: str):
+    """The Monday (YYYY-MM-DD) of declared_at's week."""
+    if dialect == "sqlite":
+        return func.date(Incident.declared_at, "weekday 0", "-6 days")
+    return func.to_char(func.date_trunc("week", Incident.declared_at), "YYYY-MM-DD")
+
+
+def _in_period(start: datetime, end: datetime):
+    return and_(Incident.declared_at >= start, Incident.declared_at < end, Incident.is_drill.is_(False))
+
+
+def _durations(dialect: str):
+    return (
+        _seconds(dialect, Incident.detected_at, Incident.started_at),
+        _seconds(dialect, Incident.acknowledged_at, Incident.detected_at),
+        _seconds(dialect, Incident.resolved_at, Incident.detected_at),
+    )
+
+
+_WITHIN = case((and_(Incident.acknowledged_at.is_not(None), Incident.acknowledged_at <= Incident.response_due_at), 1),
+               else_=0)
+
+
+def report_rows(session: Session, start: datetime, end: datetime) -> list[ReportRow]:
+    """Every non-drill incident declared in [start, end), five small values each."""
+    dialect = _dialect(session)
+    query = select(_month_key(dialect), Incident.severity, *_durations(dialect), _WITHIN).where(_in_period(start, end))
+    return [ReportRow(month, severity, detection, response, resolution, bool(within))
+            for month, severity, detection, response, resolution, within in session.execute(query)]
+
+
+def period_totals(session: Session, start: datetime, end: datetime) -> PeriodTotals:
+    """Count and mean durations of [start, end) in one aggregate query (for trends)."""
+    dialect = _dialect(session)
+    detection, response, resolution = _durations(dialect)
+    query = select(func.count(), func.avg(detection), func.avg(response), func.avg(resolution)).where(
+        _in_period(start, end))
+    total, *means = session.execute(query).one()
+    return PeriodTotals(int(total), *(None if m is None else float(m) for m in means))
+
+
+def monthly_means(session: Session, start: datetime, end: datetime) -> dict[str, PeriodTotals]:
+    """Per month (YYYY-MM) of [start, end): count and mean durations, for the MTTx charts."""
+    dialect = _dialect(session)
+    detection, response, resolution = _durations(dialect)
+    month = _month_key(dialect)
+    query = (select(month, func.count(), func.avg(detection), func.avg(response), func.avg(resolution))
+             .where(_in_period(start, end)).group_by(month))
+    return {key: PeriodTotals(int(total), *(None if m is None else float(m) for m in means))
+            for key, total, *means in session.execute(query)}
+
+
+def weekly_counts(session: Session, start: datetime, end: datetime) -> dict[date, dict[str, int]]:
+    """Incidents declared in [start, end) per week (keyed by its Monday) and severity."""
+    dialect = _dialect(session)
+    week = _week_key(dialect)
+    query = (select(week, Incident.severity, func.count()).where(_in_period(start, end))
+             .group_by(week, Incident.severity))
+    weeks: dict[date, dict[str, int]] = {}
+    for monday, severity, count in session.execute(query):
+        weeks.setdefault(date.fromisoformat(str(monday)[:10]), {})[severity] = int(count)
+    return weeks
+
+
+def completed_actions(session: Session, start: datetime, end: datetime) -> list[CompletedAction]:
+    """Action items completed in [start, end), of incidents that were not drills, oldest first."""
+    query = (select(ActionItem.title, ActionItem.incident_id, ActionItem.category, ActionItem.completed_at)
+             .join(Incident, Incident.id == ActionItem.incident_id)
+             .where(ActionItem.completed_at >= start, ActionItem.completed_at < end, Incident.is_drill.is_(False))
+             .order_by(ActionItem.completed_at, ActionItem.id))
+    return [CompletedAction(*row) for row in session.execute(query)]
+
