@@ -5,8 +5,8 @@ Field names follow the spec's words; durations are strings like "15m" or "2h".
 from __future__ import annotations
 
 import re
-from datetime import date, time, timedelta
-from typing import Literal
+from datetime import date, datetime, time, timedelta
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -246,22 +246,71 @@ class DetectionRules(Strict):
         return self
 
 
+DataClass = Literal["personal_data", "health_data", "card_data", "financial_records", "customer_data"]
+DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
+_REGIME_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
 class ComplianceRegime(Strict):
     id: str
     name: str
-    applies_to: list[Literal["personal_data", "health_data", "card_data", "financial_records", "customer_data"]]
+    applies_to: list[DataClass]
     requires: list[str] = Field(min_length=1)
     notify: list[str] = Field(min_length=1)
     deadline: str | None  # None: no fixed deadline; the requirement text says what applies
     deadline_text: str
     clock_starts: Literal["awareness", "declared", "detected"] = "awareness"
+    # "business_days": the deadline counts working days of the severity calendar (SOX's
+    # "four business days"); it must then be whole days.
+    deadline_clock: Literal["wall", "business_days"] = "wall"
 
     check_duration_fields = field_validator("deadline")(lambda cls, v: v if v is None else _duration(v))
+
+    @field_validator("id")
+    @classmethod
+    def _short_id(cls, value: str) -> str:
+        if not _REGIME_ID.match(value):
+            raise ValueError(f"regime id {value!r} is not a short name; accepted: letters, digits, '_', '.', '-', "
+                             "up to 32 characters, like 'GDPR' or 'PCI-DSS'")
+        return value
+
+    @model_validator(mode="after")
+    def _whole_business_days(self) -> "ComplianceRegime":
+        if self.deadline_clock == "business_days":
+            within = parse_duration(self.deadline) if self.deadline else None
+            if within is None or within.days < 1 or within % timedelta(days=1):
+                raise ValueError(f"deadline {self.deadline!r} is not whole days; accepted with deadline_clock "
+                                 "business_days: '1d', '4d', ...")
+        return self
+
+    def due(self, start: datetime, calendar: BusinessCalendar) -> datetime | None:
+        """When the obligation falls due for a clock started at `start` (naive UTC)."""
+        if self.deadline is None:
+            return None
+        within = parse_duration(self.deadline)
+        if self.deadline_clock == "business_days":
+            return calendar.add_business_days(start, within.days)
+        return start + within
 
 
 class CompliancePolicy(Strict):
     disclaimer: str
     regimes: list[ComplianceRegime] = Field(min_length=1)
+    # Incident types on which exposed data may be marked (and so clocks started).
+    incident_types: list[str] = Field(default_factory=lambda: ["security", "data"], min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "CompliancePolicy":
+        ids = [regime.id.upper() for regime in self.regimes]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"regime id {twice[0]!r} is used twice; accepted: a unique id per regime")
+        return self
+
+    def regimes_for(self, data_classes) -> list[ComplianceRegime]:
+        """The regimes any of these data classes brings into play, in file order."""
+        wanted = set(data_classes)
+        return [regime for regime in self.regimes if wanted & set(regime.applies_to)]
 
 
 class RunbookParam(Strict):

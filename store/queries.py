@@ -12,6 +12,7 @@ from playbooks import Policy
 from playbooks.durations import parse_duration
 from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z
+from store.compliance import exposures, obligations
 from store.errors import IncidentNotFound
 from store.models import (
     ChecklistStep, Incident, Notification, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent,
@@ -155,6 +156,8 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
             {"seq": e.seq, "at": iso_z(e.at), "actor": e.actor, "kind": e.kind, "summary": e.summary} for e in events
         ],
         "notifications": _told(notifications),
+        "data_exposed": exposures(session, incident.id),
+        "compliance": obligations(session, policy, incident.id, now),
     }
 
 
