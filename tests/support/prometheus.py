@@ -105,9 +105,14 @@ class Prometheus:
 
 class Alertmanager:
     """A real Alertmanager (Debian's prometheus-alertmanager) whose one receiver is a
-    webhook to `webhook_url`, sending with a bearer token; quick grouping for tests."""
+    webhook to `webhook_url`, sending with a bearer token; quick grouping for tests.
 
-    def __init__(self, webhook_url: str, token: str, quick: bool = True) -> None:
+    `receivers` replaces that webhook with the given YAML list of receivers (the first one
+    is the route's receiver), e.g. Alertmanager's own pagerduty_configs / opsgenie_configs /
+    slack_configs pointed at the contract fakes."""
+
+    def __init__(self, webhook_url: str = "", token: str = "", quick: bool = True, *,
+                 receivers: str | None = None, cluster: bool = True) -> None:
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
         if binary is None:
             raise Unavailable("the alertmanager binary is not installed (Debian package prometheus-alertmanager)")
@@ -116,16 +121,21 @@ class Alertmanager:
         cluster_port = free_port()
         # quick=False keeps Alertmanager's own defaults (group_wait 30s, group_interval 5m).
         timing = "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n" if quick else ""
+        if receivers is None:
+            receivers = ("  - name: incident-response\n    webhook_configs:\n"
+                         f"      - url: '{webhook_url}'\n        send_resolved: true\n"
+                         f"        http_config:\n          authorization:\n            credentials: '{token}'\n")
+        first = receivers.split("name:", 1)[1].splitlines()[0].strip().strip("'\"")
         (self.dir / "alertmanager.yml").write_text(
-            "route:\n  receiver: incident-response\n  group_by: ['alertname']\n" + timing +
-            "receivers:\n  - name: incident-response\n    webhook_configs:\n"
-            f"      - url: '{webhook_url}'\n        send_resolved: true\n"
-            f"        http_config:\n          authorization:\n            credentials: '{token}'\n")
+            f"route:\n  receiver: {first}\n  group_by: ['alertname']\n" + timing + "receivers:\n" + receivers)
         self.log = open(self.dir / "log", "w")
+        # cluster=False runs without gossip (an empty listen address), so the first
+        # notification does not wait for the cluster to settle.
+        gossip = ([f"--cluster.listen-address=127.0.0.1:{cluster_port}", "--cluster.advertise-address=127.0.0.1:9094"]
+                  if cluster else ["--cluster.listen-address="])
         self.proc = subprocess.Popen(
             [binary, f"--config.file={self.dir / 'alertmanager.yml'}", f"--storage.path={self.dir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", f"--cluster.listen-address=127.0.0.1:{cluster_port}",
-             "--cluster.advertise-address=127.0.0.1:9094"],
+             f"--web.listen-address=127.0.0.1:{self.port}", *gossip],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
