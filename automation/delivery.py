@@ -16,6 +16,7 @@ from store import outbox
 from store.activity_log import ActivityLog
 from store.models import Notification, VendorReference
 from store.operations import IncidentStore
+from store.review import TICKET_EVENT, record_ticket
 
 
 class Deliverer:
@@ -71,7 +72,9 @@ class Deliverer:
             current.attempts += 1
             if result_outcome == "sent":
                 current.state, current.sent_at, current.last_error = "sent", now, None
-                if reference and row.incident_id:
+                if reference and row.event == TICKET_EVENT:  # an action item's own ticket, not the incident's
+                    record_ticket(self.store, session, message.payload, reference, now)
+                elif reference and row.incident_id:
                     session.merge(VendorReference(incident_id=row.incident_id, integration=row.integration,
                                                   reference=reference[:256]))
             elif result_outcome == "rejected" or current.attempts >= outbox.MAX_ATTEMPTS:

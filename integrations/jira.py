@@ -11,6 +11,7 @@
   priority_mapping = true                   # the default below; false sends no priority; or a table:
   # priority_mapping = { "SEV-1" = "Highest", "SEV-2" = "High", "SEV-3" = "Medium", "SEV-4" = "Low" }
   labels = ["incident-response"]            # added to every issue, with the incident id and severity
+  action_item_issue_type = "Task"           # the issue type an action item becomes (`action ticket N`)
 
 Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_token).
 - Create: POST {url}/rest/api/3/issue {"fields": {project: {key}, summary (one line, at most
@@ -23,6 +24,10 @@ Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_tok
   (JQL `project = "INC" AND labels = "<incident id>"`): Jira does not deduplicate, so a
   re-send after a crash (or a lost answer) between create and mark-sent finds the issue it
   made instead of opening a second one.
+- An action item (outbox event `action_item_ticket`) becomes an issue of its own: summary the
+  item's title, an ADF description naming the incident, category, owner and due date, labels
+  `action-item`, its category and `<incident id>-action-<n>` (looked up first, the same way,
+  so a re-send finds it); its key is stored on the action item, not as the incident's issue.
 - 400 (the body is wrong), 401 / 403 (credentials or permissions), 404 (no such issue or
   site) are final; 429 (Retry-After) and 5xx and network trouble are retried. A 400 that only
   objects to `priority` (a project whose create screen has no priority field, or a name the
@@ -62,6 +67,7 @@ EVENT_TITLES: dict[str, str] = {
     "severity_changed": "Severity changed",
     "resolved": "Incident resolved",
 }
+ACTION_ITEM_EVENT = "action_item_ticket"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
@@ -125,12 +131,14 @@ class JiraNotifier:
     def __init__(self, url: str, project_key: str = "INC", email_env: str = "JIRA_EMAIL",
                  token_env: str = "JIRA_API_TOKEN", priority_mapping: Mapping[str, str] | bool | None = None,
                  issue_type: str = "Incident", labels: Iterable[str] = ("incident-response",),
-                 auto_ticket_creation: bool = True, timeout: float | None = None) -> None:
+                 auto_ticket_creation: bool = True, timeout: float | None = None,
+                 action_item_issue_type: str = "Task") -> None:
         self.url = url.rstrip("/")
         self.project_key = project_key.strip()
         self.email_env = email_env
         self.token_env = token_env
         self.issue_type = issue_type
+        self.action_item_issue_type = action_item_issue_type
         if not isinstance(auto_ticket_creation, bool):
             raise ValueError("integrations.jira.auto_ticket_creation must be true or false.")
         self.auto_ticket_creation = auto_ticket_creation
@@ -221,6 +229,69 @@ class JiraNotifier:
         jql = f'project = "{_jql_quote(self.project_key)}" AND labels = "{_jql_quote(_label(incident_id))}"'
         return {"jql": jql, "fields": "summary", "maxResults": "1"}
 
+    # -- action items -----------------------------------------------------------------------------
+
+    @staticmethod
+    def action_item_label(incident_id: str, item_id: Any) -> str:
+        """The label that finds an action item's issue again (never the bare incident id, which
+        names the incident's own issue)."""
+        return _label(f"{incident_id}-action-{item_id}")
+
+    def action_item_issue(self, message: OutboxMessage, incident_id: str) -> dict[str, Any]:
+        """The create-issue body for an action item: its title, where it came from, who owns it by when."""
+        item = (message.payload or {}).get("action_item") or {}
+        tag = str(item.get("tag") or item.get("category") or "").strip()
+        incident_title = str(item.get("incident_title") or (message.payload or {}).get("title") or "").strip()
+        paragraphs: list[str | list[dict[str, Any]]] = [
+            f"Action item {item.get('action_item')} from incident {incident_id}"
+            + (f" - {incident_title}" if incident_title else ""),
+            " | ".join(part for part in (
+                f"Category: {tag}" if tag else "", f"Owner: {item.get('owner') or 'unassigned'}",
+                f"Due: {item.get('due_on') or 'no due date'}", f"Status: {item.get('status') or 'open'}") if part),
+            f"Incident: {incident_id} ({(message.payload or {}).get('severity') or '-'}, "
+            f"{(message.payload or {}).get('type') or '-'} in {(message.payload or {}).get('environment') or '-'})",
+        ]
+        labels = list(self.labels)
+        for value in ("action-item", str(item.get("category") or ""), self.action_item_label(incident_id, item.get("action_item"))):
+            label = _label(value)
+            if label and label not in labels:
+                labels.append(label)
+        return {"fields": {
+            "project": {"key": self.project_key},
+            "summary": one_line(item.get("title") or f"Action item from {incident_id}", SUMMARY_MAX),
+            "issuetype": {"name": self.action_item_issue_type},
+            "labels": labels,
+            "description": adf_document(paragraphs),
+        }}
+
+    def _file_action_item(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str) -> Delivery:
+        item = (message.payload or {}).get("action_item") or {}
+        if not item.get("action_item"):
+            return Delivery("rejected", f"The message names no action item of {incident_id} to file in Jira.")
+        label = self.action_item_label(incident_id, item["action_item"])
+        what = f"file action item {item['action_item']} of {incident_id}"
+        jql = f'project = "{_jql_quote(self.project_key)}" AND labels = "{_jql_quote(label)}"'
+        found = call.send("GET", self.search_endpoint, what, params={"jql": jql, "fields": "summary", "maxResults": "1"})
+        if isinstance(found, Delivery):
+            return found
+        if found.status_code in (401, 403, 429) or found.status_code >= 500:
+            return call.failure(found, what)
+        key = _found_key(found)
+        if key:
+            return Delivery("sent", f"Jira issue {key} for action item {item['action_item']} already exists; not filed twice.",
+                            reference=key)
+        response = call.send("POST", self.issue_endpoint, what, json=self.action_item_issue(message, incident_id))
+        if isinstance(response, Delivery):
+            return response
+        if 200 <= response.status_code < 300:
+            answer = _json_or_none(response)
+            key = answer.get("key") if isinstance(answer, dict) else None
+            if isinstance(key, str) and key:
+                return Delivery("sent", f"Jira issue {key} filed for action item {item['action_item']} of {incident_id}.",
+                                reference=key)
+            return Delivery("retry", f"Jira answered {response.status_code} without an issue key; will look again.")
+        return call.failure(response, what)
+
     # -- one attempt ------------------------------------------------------------------------------
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
@@ -236,6 +307,8 @@ class JiraNotifier:
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to file in Jira.")
         call = BasicAuthCall(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""))
+        if message.event == ACTION_ITEM_EVENT:
+            return self._file_action_item(call, message, incident_id)
 
         key = (message.reference or "").strip()
         if not key:

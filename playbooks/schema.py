@@ -115,6 +115,8 @@ class SeverityLevel(Strict):
     escalation_targets: list[str]
     communication: str
     update_every: str
+    # A held post-incident review before the incident may be closed (the spec: SEV-1 and SEV-2).
+    review_required: bool = False
 
     @field_validator("update_every")
     @classmethod
@@ -131,6 +133,8 @@ class SeverityLevel(Strict):
 class SeverityPolicy(Strict):
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     levels: list[SeverityLevel]
+    # The currency a root cause analysis states its estimated cost in.
+    cost_currency: str = Field(default="USD", min_length=1, max_length=8)
 
     @model_validator(mode="after")
     def _all_four_once(self) -> "SeverityPolicy":

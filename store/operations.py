@@ -218,6 +218,10 @@ class IncidentStore:
             if target not in STATUS_MOVES[current]:
                 accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
                 raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
+            if target == "closed":  # SEV-1/2 (as the policy says): not before the review is held
+                from store.review import refuse_close_without_review
+
+                refuse_close_without_review(session, self.policy, incident)
             now = self.now()
             if incident.acknowledged_at is None and target in ("identified", "monitoring"):
                 # Working an incident is responding to it (an alert that clears by itself

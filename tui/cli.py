@@ -28,12 +28,16 @@ COMMANDS = (
 # it must import nothing heavy at module level, so `--help` stays instant.
 COMMAND_MODULES: dict[str, str] = {
     "report": "tui.commands.report",
+    "rca": "tui.commands.review",
+    "review": "tui.commands.review",
+    "action": "tui.commands.review",
+    "actions": "tui.commands.review",
 }
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
-READ_ONLY = ("list", "show", "export", "audit", "report")
+READ_ONLY = ("list", "show", "export", "audit", "report", "actions")
 MAX_LIST = 1_000_000
 
 

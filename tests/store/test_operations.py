@@ -55,6 +55,12 @@ def test_bad_values_write_nothing(store):
         assert session.exec(select(TimelineEvent)).all() == []
 
 
+def hold_review(store, incident_id):
+    from store.review import update_review
+
+    update_review(store, incident_id, actor="carol", held=True)
+
+
 def test_lifecycle_sets_timestamps_in_order(store, clock):
     incident = store.declare("high", "outage", "production", actor="a")
     clock.advance(minutes=5)
@@ -66,11 +72,13 @@ def test_lifecycle_sets_timestamps_in_order(store, clock):
     clock.advance(minutes=10)
     store.resolve(incident.id, actor="bob")
     clock.advance(days=2)
+    hold_review(store, incident.id)  # SEV-2: closed after its post-incident review
     closed = store.close(incident.id, actor="bob")
     assert closed.status == "closed"
     assert closed.declared_at < closed.acknowledged_at < closed.mitigated_at < closed.resolved_at < closed.closed_at
     kinds = [e.kind for e in events(store, incident.id)]
-    assert kinds == ["declared", "acknowledged", "status_changed", "status_changed", "status_changed", "status_changed"]
+    assert kinds == ["declared", "acknowledged", "status_changed", "status_changed", "status_changed", "review_held",
+                     "status_changed"]
 
 
 @pytest.mark.parametrize("path,refused,accepted", [
@@ -81,6 +89,8 @@ def test_lifecycle_sets_timestamps_in_order(store, clock):
 def test_impossible_status_moves_are_refused(store, path, refused, accepted):
     incident = store.declare("high", "outage", "production", actor="a")
     for status in path:
+        if status == "closed":
+            hold_review(store, incident.id)
         store.change_status(incident.id, status, actor="a")
     version = detail(store, incident.id)["version"]
     with pytest.raises(ChangeRefused, match=re.escape(accepted)):
@@ -184,6 +194,7 @@ def test_remediation_start_and_finish(store):
 def test_closed_incident_takes_notes_only(store):
     incident = store.declare("high", "outage", "production", actor="a")
     store.resolve(incident.id, actor="a")
+    hold_review(store, incident.id)
     store.close(incident.id, actor="a")
     with pytest.raises(ChangeRefused, match="is closed"):
         store.tick(incident.id, ["1"], actor="a")

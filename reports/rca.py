@@ -1,0 +1,94 @@
+"""The spec's Root Cause Analysis template as a document (Markdown, self-contained HTML,
+JSON), from store.review_queries.rca_detail: incident summary, timeline, root cause with
+its details, contributing factors, tagged corrective actions, the impact assessment and
+the audit trail's verification."""
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+FORMATS = ("md", "html", "json")
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+         "h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem}"
+         "code{background:#f4f4f4;padding:0 .2rem}")
+
+
+def when(iso: str | None) -> str:
+    """"2024-01-18 14:30 UTC" from an ISO 8601 Z timestamp."""
+    return f"{iso[:10]} {iso[11:16]} UTC" if iso else "-"
+
+
+def item_line(item: dict[str, Any]) -> str:
+    """"[Immediate] Add pool alerting (owner alice, due 2024-01-25, open, OVERDUE, Jira OPS-1)"."""
+    facts = [f"owner {item['owner']}" if item["owner"] else "no owner",
+             f"due {item['due_on']}" if item["due_on"] else "no due date", item["status"]]
+    if item["overdue"]:
+        facts.append("OVERDUE")
+    if item["ticket"]:
+        facts.append(f"Jira {item['ticket']}")
+    return f"[{item['tag']}] {item['title']} ({', '.join(facts)})"
+
+
+def rca_markdown(detail: dict[str, Any]) -> str:
+    summary, impact, root = detail["summary"], detail["impact_assessment"], detail["root_cause"]
+    lines = [
+        f"# Root Cause Analysis: {summary['id']} — {summary['title']}",
+        "",
+        f"Generated {when(detail['generated_at'])} from the incident record"
+        + (f"; last edited by {detail['updated_by']} at {when(detail['updated_at'])}." if detail["updated_by"] else "."),
+        "",
+        "## Incident Summary",
+        "",
+        f"- ID: {summary['id']}",
+        f"- Severity: {summary['severity']} ({summary['severity_id']})",
+        f"- Duration: {summary['duration']}",
+        f"- Impact: {summary['impact']}",
+        "",
+        "## Timeline",
+        "",
+    ]
+    lines += [f"- {line['time']} - {line['text']}" for line in detail["timeline"]] or ["- nothing recorded"]
+    lines += ["", "## Root Cause", "", f"Root Cause: {root['summary']}", ""]
+    lines += [f"- {text}" for text in root["details"]] or ["- no details recorded yet"]
+    lines += ["", "## Contributing Factors", ""]
+    lines += [f"{n}. {text}" for n, text in enumerate(detail["contributing_factors"], 1)] or ["- none recorded yet"]
+    lines += ["", "## Corrective Actions", ""]
+    lines += [f"{n}. {item_line(item)}" for n, item in enumerate(detail["corrective_actions"], 1)] \
+        or ["- none recorded yet"]
+    customers = impact["customers_affected"]
+    lines += [
+        "", "## Impact Assessment", "",
+        f"- Duration: {impact['duration']} (from {when(impact['from'])} to {when(impact['to'])})",
+        f"- Customers affected: {customers:,}" if customers is not None else "- Customers affected: not recorded",
+        f"- Estimated cost: {impact['estimated_cost_text']}",
+        f"- Time to acknowledge: {impact['time_to_acknowledge'] or 'not acknowledged'}; "
+        f"time to resolve: {impact['time_to_resolve'] or 'not resolved'}"
+        + (f"; time to detect: {impact['time_to_detect']}" if impact["time_to_detect"] else ""),
+        f"- Severity policy: {impact['severity_impact']}; {impact['customer_impact']}; {impact['revenue_impact']}",
+        "", "## Audit Trail", "",
+        detail["audit_trail"]["text"] + (f" ({detail['audit_trail']['incident_events']} of them for this incident; "
+                                         "the timeline's hash chain is intact)." if detail["audit_trail"]["ok"] else "."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def html_document(markdown_text: str, title: str) -> str:
+    """A self-contained HTML page (inline style, no scripts, raw HTML in the text escaped)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).render(markdown_text)
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n")
+
+
+def rca_html(detail: dict[str, Any]) -> str:
+    return html_document(rca_markdown(detail), f"Root Cause Analysis {detail['summary']['id']}")
+
+
+def rca_json(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_rca(detail: dict[str, Any], fmt: str) -> str:
+    return {"md": rca_markdown, "html": rca_html, "json": rca_json}[fmt](detail)
