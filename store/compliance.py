@@ -84,7 +84,7 @@ def regime_of(policy: Policy, regime_id: str) -> ComplianceRegime | None:
 def _check_type(policy: Policy, incident: Incident) -> None:
     types = policy.compliance.incident_types
     if incident.type not in types:
-        raise ChangeRefused(f"{incident.id} is a {incident.type} incident and exposed data is marked on "
+        raise ChangeRefused(f"{incident.id} is of type {incident.type} and exposed data is marked on "
                             f"{' or '.join(types)} incidents only; accepted: an incident of type {', '.join(types)}")
 
 
@@ -168,7 +168,7 @@ def mark_obligation_met(store, incident_id: str, regime: str, *, actor: str,
         obligation.met_at, obligation.met_by, obligation.note = now, actor, note
         session.add(obligation)
         late = now > obligation.due_at
-        margin = _hms(abs(obligation.due_at - now))
+        margin = format_remaining((obligation.due_at - now).total_seconds())
         store.record_event(session, incident, now, actor, "compliance_met",
                            f"{obligation.regime} obligation met by {actor} "
                            + (f"{margin} after the deadline" if late else f"with {margin} to spare")
@@ -176,12 +176,6 @@ def mark_obligation_met(store, incident_id: str, regime: str, *, actor: str,
                            {"regime": obligation.regime, "met_at": iso_z(now), "due_at": iso_z(obligation.due_at),
                             "on_time": not late, "note": note})
         return obligation
-
-
-def _hms(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def _obligations(session: Session, incident_id: str) -> list[ComplianceObligation]:
@@ -229,3 +223,13 @@ def running_obligations(session: Session, policy: Policy) -> list[RunningObligat
         result.append(RunningObligation(o.incident_id, severity, title, o.regime, regime.name if regime else o.regime,
                                         tuple(regime.notify) if regime else (), o.aware_at, o.due_at))
     return result
+
+
+def format_remaining(seconds: int) -> str:
+    """A countdown as people read it: "71:58:12", or "59d 23:59:58" beyond 99 hours; no sign."""
+    seconds = abs(int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    clock = f"{rest // 60:02d}:{rest % 60:02d}"
+    if hours > 99:
+        return f"{hours // 24}d {hours % 24:02d}:{clock}"
+    return f"{hours:02d}:{clock}"

@@ -32,12 +32,15 @@ COMMAND_MODULES: dict[str, str] = {
     "review": "tui.commands.review",
     "action": "tui.commands.review",
     "actions": "tui.commands.review",
+    "exposure": "tui.commands.compliance",
+    "comply": "tui.commands.compliance",
+    "compliance": "tui.commands.compliance",
 }
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
-READ_ONLY = ("list", "show", "export", "audit", "report", "actions")
+READ_ONLY = ("list", "show", "export", "audit", "report", "actions", "compliance")
 MAX_LIST = 1_000_000
 
 

@@ -160,7 +160,7 @@ def test_one_event_per_change_in_the_hash_chain(store, clock, data_incident):
 @pytest.mark.parametrize("itype", ["outage", "performance", "integration"])
 def test_only_security_and_data_incidents_take_exposure(store, itype):
     incident = store.declare("high", itype, "production", actor="alice")
-    with pytest.raises(ChangeRefused, match=rf"^{incident.id} is a {itype} incident and exposed data is marked on "
+    with pytest.raises(ChangeRefused, match=rf"^{incident.id} is of type {itype} and exposed data is marked on "
                                             r"security or data incidents only; accepted: an incident of type "
                                             r"security, data$"):
         mark_exposure(store, incident.id, ["personal_data"], actor="alice")
