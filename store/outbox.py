@@ -101,3 +101,40 @@ def retry_dead(session: Session, notification_id: int, now: datetime) -> Notific
     row.state, row.attempts, row.next_attempt_at = "pending", 0, now
     session.add(row)
     return row
+
+
+STATES = ("pending", "dead", "sent")
+# Dead letters first (they need a person), then what is waiting, then what went out.
+_STATE_ORDER = {"dead": 0, "pending": 1, "sent": 2}
+
+
+def messages(session: Session, *, incident_id: str | None = None, state: str | None = None,
+             limit: int = 500) -> list[Notification]:
+    """The outbox as a person reads it: dead letters first, then waiting, then sent (newest first)."""
+    query = select(Notification)
+    if incident_id is not None:
+        query = query.where(Notification.incident_id == incident_id)
+    if state is not None:
+        query = query.where(Notification.state == state)
+    rows = list(session.exec(query.order_by(Notification.id.desc()).limit(limit)).all())
+    return sorted(rows, key=lambda row: _STATE_ORDER.get(row.state, 3))
+
+
+def retry_by_person(store, notification_ids: list[int], *, actor: str) -> list[int]:
+    """A person sends dead-lettered messages again: each goes back to pending, and the
+    retry is on its incident's timeline (who, which message). Returns the ids retried;
+    messages that are not dead are left as they are."""
+    now = store.now()
+    retried: list[int] = []
+    with store.db.write() as session:
+        for notification_id in notification_ids:
+            row = retry_dead(session, notification_id, now)
+            if row is None:
+                continue
+            retried.append(row.id)
+            incident = session.get(Incident, row.incident_id) if row.incident_id else None
+            store.record_event(session, incident, now, actor, "notification_retried",
+                               f"{actor} sent the {row.event} message to {row.integration}"
+                               + (f" ({row.stakeholder_group})" if row.stakeholder_group else "") + " again",
+                               {"notification": row.id, "integration": row.integration, "event": row.event})
+    return retried

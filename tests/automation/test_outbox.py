@@ -107,3 +107,29 @@ def test_integrations_config_builds_notifiers_and_names_bad_keys(tmp_path):
                               path=tmp_path / "c.toml")
     with pytest.raises(PlaybookError, match="integrations.fax is not known"):
         notifiers_from_config({"integrations": {"fax": {}}}, path=tmp_path / "c.toml")
+
+
+def test_a_person_retries_dead_letters_and_the_timeline_says_who(routed, clock):
+    from store import outbox
+    from store.audit import verify_chain
+
+    incident = routed.declare("critical", "outage", "production", actor="alice", title="Checkout down")
+    with routed.db.write() as session:
+        rows = list(session.exec(select(Notification).order_by(Notification.id)))
+        rows[0].state, rows[0].last_error = "dead", "refused"
+        rows[1].state = "sent"
+        for row in rows[:2]:
+            session.add(row)
+    with routed.db.read() as session:
+        listed = outbox.messages(session)
+        assert [m.state for m in listed][:1] == ["dead"] and listed[-1].state == "sent"  # failed first, sent last
+        assert [m.id for m in outbox.messages(session, state="dead")] == [rows[0].id]
+    clock.advance(minutes=3)
+    # Only dead messages go back; a sent or unknown one is left alone.
+    assert outbox.retry_by_person(routed, [rows[0].id, rows[1].id, 99999], actor="bob") == [rows[0].id]
+    with routed.db.read() as session:
+        again = session.get(Notification, rows[0].id)
+        events = session.exec(select(TimelineEvent).where(TimelineEvent.kind == "notification_retried")).all()
+        assert (again.state, again.attempts, again.next_attempt_at) == ("pending", 0, clock())
+        assert [(e.incident_id, e.actor) for e in events] == [(incident.id, "bob")]
+        assert verify_chain(session).ok
