@@ -99,6 +99,9 @@ def test_a_whole_incident_from_the_command_line(db, tmp_path):
     ir("status", incident, "monitoring", db=db)
     ir("severity", incident, "high", db=db)
     ir("resolve", incident, db=db)
+    refused = ir("close", incident, db=db, check=False)  # SEV-2: not before its post-incident review
+    assert refused.returncode == 2 and "needs a held post-incident review" in refused.stderr
+    ir("review", incident, "--held", db=db)
     ir("close", incident, db=db)
     shown = json.loads(ir("show", incident, "--json", db=db).stdout)
     assert shown["status"] == "closed" and shown["acknowledged_at"] and shown["closed_at"]
