@@ -12,6 +12,7 @@ from typing import Callable
 import httpx
 
 from integrations.notifier import Notifier, OutboxMessage
+from integrations.secrets import SecretFileError
 from store import outbox
 from store.activity_log import ActivityLog
 from store.models import Notification, VendorReference
@@ -62,6 +63,8 @@ class Deliverer:
                 result = notifier.deliver(message, self.client)
                 result_outcome, detail, retry_after = result.outcome, result.detail, result.retry_after
                 reference = result.reference
+            except SecretFileError as exc:  # the person must fix the file: say exactly how
+                result_outcome, detail, retry_after = "retry", str(exc), 300.0
             except Exception as exc:  # a notifier bug must not stop the others
                 result_outcome, detail, retry_after = "retry", f"{row.integration} failed: {type(exc).__name__}", None
         now = self.store.now()

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -41,6 +40,7 @@ import httpx
 
 from integrations.datadog import checked_config, env_secret, redact
 from integrations.errors import SourceUnavailable
+from integrations.secrets import secret_from_env
 from store.clock import utc_now
 from store.detection import Sample
 
@@ -134,7 +134,7 @@ class CloudWatchSource:
     def _latest_over_http(self, client: httpx.Client | None, start: datetime, end: datetime) -> dict[str, float]:
         access_key = env_secret(self.access_key_id_env, "CloudWatch")
         secret_key = env_secret(self.secret_access_key_env, "CloudWatch")
-        token = os.environ.get(self.session_token_env, "").strip() or None
+        token = secret_from_env(self.session_token_env).strip() or None
         secrets = tuple(s for s in (access_key, secret_key, token) if s)
         ids = {f"m{index}": metric for index, metric in enumerate(self.queries, start=1)}
         own = client is None

@@ -19,7 +19,6 @@ Prometheus source sums a vector.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -27,6 +26,7 @@ from typing import Any, Callable
 import httpx
 
 from integrations.errors import SourceUnavailable
+from integrations.secrets import SecretFileError, secret_from_env
 from store.clock import utc_now
 from store.detection import Sample
 
@@ -145,8 +145,12 @@ def _unix(moment: datetime) -> int:
 # Shared by the vendor sources (New Relic and CloudWatch import these three).
 
 def env_secret(env: str, vendor: str) -> str:
-    """The secret in environment variable `env`, read now; missing or blank -> SourceUnavailable naming it."""
-    value = os.environ.get(env, "")
+    """The secret in environment variable `env` (or the owner-only file `env`_FILE names), read
+    now; missing, blank or an unsafe file -> SourceUnavailable naming it."""
+    try:
+        value = secret_from_env(env)
+    except SecretFileError as exc:
+        raise SourceUnavailable(f"{vendor} credentials: {exc}") from None
     if not value.strip():
         raise SourceUnavailable(f"{vendor} credentials are missing: environment variable {env} is not set")
     return value.strip()

@@ -13,7 +13,6 @@ value is safe to send.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import httpx
 from integrations.errors import SourceUnavailable
 from integrations.splunk import USER_AGENT, checked_limit, where
 from playbooks.errors import PolicyValueError
+from integrations.secrets import secret_from_env
 
 INDEX_PATTERN = re.compile(r"[A-Za-z0-9_.:*,+-]{1,255}")
 FIELD_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,200}")
@@ -70,7 +70,7 @@ class ElasticsearchSource:
         if service is None or not str(service).strip():
             raise PolicyValueError("the service name is empty; accepted: the incident's service")
         body = search_body(self.service_field, str(service), start, end, limit)
-        key = os.environ.get(self.api_key_env, "").strip()
+        key = secret_from_env(self.api_key_env).strip()
         site = where(self.url)
         if not key:
             raise SourceUnavailable(f"Elasticsearch at {site} has no API key: "

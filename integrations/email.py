@@ -31,7 +31,6 @@ never appears in a detail.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import smtplib
 import ssl
@@ -43,6 +42,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import truncate
+from integrations.secrets import secret_from_env
 
 DEFAULT_PORT = 587
 SUBJECT_MAX = 200
@@ -199,8 +199,8 @@ class EmailNotifier:
         recipients = self.recipients_for(group)
         if not recipients:
             return Delivery("sent", f"Email: no recipients for {group or 'a message without stakeholder group'}.")
-        username = os.environ.get(self.username_env, "").strip() if self.username_env else ""
-        password = os.environ.get(self.password_env, "") if self.password_env else ""
+        username = secret_from_env(self.username_env).strip() if self.username_env else ""
+        password = secret_from_env(self.password_env) if self.password_env else ""
         if username and not password:
             return Delivery("retry", f"SMTP password missing: set the environment variable {self.password_env}.")
         secrets = [s for s in (password, username) if s]

@@ -23,7 +23,6 @@ the priority. SEV-1..SEV-4 are P1..P4.
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +31,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
+from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://api.opsgenie.com"
 MESSAGE_MAX = 130
@@ -132,7 +132,7 @@ class OpsgenieNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Send the request for `message`; sent on 202, rejected on 401/400/422, retry on 429 / 5xx / network trouble."""
-        key = os.environ.get(self.api_key_env, "").strip()
+        key = secret_from_env(self.api_key_env).strip()
         if not key:
             return Delivery("retry", f"Opsgenie API key missing: set the environment variable {self.api_key_env}.")
         try:

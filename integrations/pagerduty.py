@@ -19,7 +19,6 @@ does not page twice: a second trigger with the same dedup_key updates the open a
 from __future__ import annotations
 
 import math
-import os
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
+from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://events.pagerduty.com"
 SUMMARY_MAX = 1024
@@ -164,7 +164,7 @@ class PagerDutyNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """POST the event for `message`; sent on 202, rejected on 400, retry on 429 / 5xx / network trouble."""
-        routing_key = os.environ.get(self.routing_key_env, "").strip()
+        routing_key = secret_from_env(self.routing_key_env).strip()
         if not routing_key:
             return Delivery("retry", f"PagerDuty routing key missing: set the environment variable {self.routing_key_env}.")
         try:

@@ -27,7 +27,6 @@ application/json).
 from __future__ import annotations
 
 import base64
-import os
 import re
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -37,6 +36,7 @@ import httpx
 from integrations.jira import EVENT_TITLES, BasicAuthCall, canonical_severity, one_line, sanitize
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
+from integrations.secrets import secret_from_env
 
 SHORT_DESCRIPTION_MAX = 160
 TEXT_MAX = 4000  # description, close_notes and work_notes fields on a default instance
@@ -148,8 +148,8 @@ class ServiceNowNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Create the incident record (or find the one made before) or update it; never raises."""
-        user = os.environ.get(self.user_env, "").strip()
-        password = os.environ.get(self.password_env, "")
+        user = secret_from_env(self.user_env).strip()
+        password = secret_from_env(self.password_env)
         missing = [name for name, value in ((self.user_env, user), (self.password_env, password)) if not value]
         if missing:
             return Delivery("retry", f"ServiceNow credentials missing: set the environment variable{'s' if len(missing) > 1 else ''} "

@@ -38,7 +38,6 @@ Slack's or the network's trouble, and never puts the token or the webhook URL in
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,6 +46,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
+from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://slack.com"
 MODES = ("webhook", "web_api")
@@ -204,7 +204,7 @@ class SlackNotifier:
     # webhook ----------------------------------------------------------------------------------------
 
     def _deliver_webhook(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
-        webhook_url = os.environ.get(self.webhook_url_env, "").strip()
+        webhook_url = secret_from_env(self.webhook_url_env).strip()
         if not webhook_url:
             return Delivery("retry", f"Slack webhook URL missing: set the environment variable {self.webhook_url_env}.")
         what = self._what(message)
@@ -236,7 +236,7 @@ class SlackNotifier:
     # web API ----------------------------------------------------------------------------------------
 
     def _deliver_web_api(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
-        token = os.environ.get(self.token_env, "").strip()
+        token = secret_from_env(self.token_env).strip()
         if not token:
             return Delivery("retry", f"Slack bot token missing: set the environment variable {self.token_env}.")
         what = self._what(message)

@@ -27,7 +27,6 @@ shown masked.
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Iterable
 
@@ -35,6 +34,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, severity_for, truncate
+from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -100,7 +100,7 @@ class TwilioNotifier:
             return Delivery("sent", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
         if not self.on_call_contacts:
             return Delivery("sent", f"Not texted: no on-call contacts configured for sms ({what}).")
-        token = os.environ.get(self.auth_token_env, "").strip()
+        token = secret_from_env(self.auth_token_env).strip()
         if not token:
             return Delivery("retry", f"Twilio auth token missing: set the environment variable {self.auth_token_env}.")
         body = sms_body(message)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import httpx
 
 from integrations.errors import SourceUnavailable
 from playbooks.errors import PolicyValueError
+from integrations.secrets import secret_from_env
 
 SERVICE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 INDEX_PATTERN = re.compile(r"[A-Za-z0-9_.:*-]{1,200}")
@@ -87,7 +87,7 @@ class SplunkSource:
             raise PolicyValueError(f"the Splunk index {str(self.index)[:60]!r} is not a plain index name; "
                                    "accepted: letters, digits, asterisk, underscore, dot, colon and hyphen")
         query = search_string(self.index, service, start, end, limit)
-        token = os.environ.get(self.token_env, "").strip()
+        token = secret_from_env(self.token_env).strip()
         site = where(self.url)
         if not token:
             raise SourceUnavailable(f"Splunk at {site} has no token: the environment variable {self.token_env} is not set")

@@ -42,7 +42,6 @@ answer was lost (timeout, crash between send and mark-sent) is adopted, not publ
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -52,6 +51,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
+from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://api.statuspage.io"
 NAME_MAX = 255
@@ -222,7 +222,7 @@ class StatuspageNotifier:
                                 reference=reference)
         except ValueError as error:
             return Delivery("rejected", str(error))
-        key = os.environ.get(self.api_key_env, "").strip()
+        key = secret_from_env(self.api_key_env).strip()
         if not key:
             return Delivery("retry", f"Statuspage API key missing: set the environment variable {self.api_key_env}.",
                             reference=reference)

@@ -28,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 
 import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after
+from integrations.secrets import secret_from_env
 
 SIGNATURE_HEADER = "X-Signature-256"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -75,7 +75,7 @@ class WebhookNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """POST the signed body; sent on 2xx, rejected on 4xx (not 408/429), retry otherwise."""
-        secret = os.environ.get(self.secret_env, "")
+        secret = secret_from_env(self.secret_env)
         if not secret.strip():
             return Delivery("retry", f"Webhook signing secret missing: set the environment variable {self.secret_env}.")
         body = body_for(message)

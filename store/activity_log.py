@@ -39,7 +39,17 @@ def secret_values(environ: dict[str, str] | None = None, named: Iterable[str] = 
     environ = os.environ if environ is None else environ
     names = set(named) | {name for name in environ if SECRET_ENV_NAME.search(name)}
     values = {environ[name].strip() for name in names if environ.get(name, "").strip()}
+    for name in names:  # a secret kept in NAME_FILE (see integrations/secrets.py) is hidden too
+        values.add(_file_secret(environ.get(f"{name}_FILE", "")))
+    values.discard("")
     return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _file_secret(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip() if path.strip() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def config_secret_names(config: dict[str, Any]) -> set[str]:
