@@ -30,14 +30,15 @@ import html
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 from playbooks.errors import PolicyValueError
 from store.clock import iso_z
-from store.reporting import PeriodTotals, ReportRow, completed_actions, monthly_means, period_totals, report_rows, \
-    weekly_counts
+from store.reporting import PeriodColumns, PeriodTotals, completed_actions, monthly_means, period_columns, \
+    period_totals, weekly_counts
 
 if TYPE_CHECKING:
     from store.operations import IncidentStore
@@ -124,16 +125,16 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def duration_stats(seconds: list[float], unit_s: float) -> dict[str, Any]:
+def duration_stats(seconds: list[float], unit_s: float, *, ordered: bool = False) -> dict[str, Any]:
     """mean, median and nearest-rank p90 of durations, in the unit (60: minutes, 3600: hours)."""
     if not seconds:
         return {"mean": None, "median": None, "p90": None, "count": 0}
-    ordered = sorted(seconds)
-    n = len(ordered)
+    values = seconds if ordered else sorted(seconds)
+    n = len(values)
     middle = n // 2
-    median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    p90 = ordered[math.ceil(0.9 * n) - 1]
-    return {"mean": _round(math.fsum(ordered) / n / unit_s), "median": _round(median / unit_s),
+    median = values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
+    p90 = values[math.ceil(0.9 * n) - 1]
+    return {"mean": _round(math.fsum(values) / n / unit_s), "median": _round(median / unit_s),
             "p90": _round(p90 / unit_s), "count": n}
 
 
@@ -147,30 +148,61 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def summarize(rows: Iterable[ReportRow]) -> dict[str, Any]:
-    """The figures of one set of incidents (pure)."""
+@dataclass
+class _Partial:
+    """One part's (a month's) counts and sorted durations, combined for longer periods."""
+
+    total: int
+    by_severity: Counter
+    detection: list[float]
+    response: list[float]
+    resolution: list[float]
+    within: int
+
+
+def _present(values: tuple) -> list[float]:
+    present = [v for v in values if v is not None]
+    present.sort()
+    return present
+
+
+def _partial(part: PeriodColumns) -> _Partial:
+    return _Partial(part.total, Counter(part.severity), _present(part.detection_s), _present(part.response_s),
+                    _present(part.resolution_s), part.within_sla.count(True))  # True == 1: SQLite's 1 counts
+
+
+def _merged(lists: list[list[float]]) -> list[float]:
+    if len(lists) == 1:
+        return lists[0]
+    merged = [v for values in lists for v in values]
+    merged.sort()  # Timsort merges the already sorted runs
+    return merged
+
+
+def _figures(partials: list[_Partial]) -> dict[str, Any]:
+    total = sum(p.total for p in partials)
     by_severity = dict.fromkeys(SEVERITIES, 0)
-    detection, response, resolution = [], [], []
-    total = within = 0
-    for row in rows:
-        total += 1
-        by_severity[row.severity] = by_severity.get(row.severity, 0) + 1
-        if row.detection_s is not None:
-            detection.append(row.detection_s)
-        if row.response_s is not None:
-            response.append(row.response_s)
-        if row.resolution_s is not None:
-            resolution.append(row.resolution_s)
-        within += row.within_sla
+    for p in partials:
+        for severity, count in p.by_severity.items():
+            by_severity[severity] = by_severity.get(severity, 0) + count
+    detection = _merged([p.detection for p in partials])
+    response = _merged([p.response for p in partials])
+    resolution = _merged([p.resolution for p in partials])
+    within = sum(p.within for p in partials)
     return {
         "total": total,
         "by_severity": by_severity,
-        "mttd_minutes": duration_stats(detection, 60),
-        "mtta_minutes": duration_stats(response, 60),
-        "mttr_hours": duration_stats(resolution, 3600),
+        "mttd_minutes": duration_stats(detection, 60, ordered=True),
+        "mtta_minutes": duration_stats(response, 60, ordered=True),
+        "mttr_hours": duration_stats(resolution, 3600, ordered=True),
         "within_sla_pct": round(100 * within / total, 1) if total else None,
         "_means_s": (_mean(detection), _mean(response), _mean(resolution)),
     }
+
+
+def summarize(parts: Iterable[PeriodColumns]) -> dict[str, Any]:
+    """The figures of the incidents in `parts` (e.g. the months of a year); pure."""
+    return _figures([_partial(part) for part in parts])
 
 
 def trend(current: dict[str, Any], previous: PeriodTotals, previous_key: str) -> dict[str, Any]:
@@ -189,9 +221,10 @@ def _public(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in figures.items() if not k.startswith("_")}
 
 
-def build_report(period: Period, rows: list[ReportRow], previous: PeriodTotals, actions) -> dict[str, Any]:
-    """The report document from what the store gave (pure)."""
-    figures = summarize(rows)
+def build_report(period: Period, months: list[PeriodColumns], previous: PeriodTotals, actions) -> dict[str, Any]:
+    """The report document from what the store gave, month by month (pure)."""
+    partials = [_partial(part) for part in months]
+    figures = _figures(partials)
     report: dict[str, Any] = {period.kind: period.key}
     report.update(_public(figures))
     report["trend"] = trend(figures, previous, period.previous().key)
@@ -200,22 +233,22 @@ def build_report(period: Period, rows: list[ReportRow], previous: PeriodTotals, 
         for a in actions
     ]
     if period.kind == "year":
-        by_month: dict[str, list[ReportRow]] = {}
-        for row in rows:
-            by_month.setdefault(row.month, []).append(row)
-        report["months"] = {m.key: _public(summarize(by_month.get(m.key, ()))) for m in period.months()}
+        report["months"] = {m.key: _public(_figures([part])) for m, part in zip(period.months(), partials)}
     report["definitions"] = DEFINITIONS
     return report
 
 
 def period_report(store: "IncidentStore", period: Period) -> dict[str, Any]:
-    """Read what the period needs from the store (one read transaction) and build its report."""
+    """Read what the period needs from the store (one read transaction) and build its report.
+
+    A year is read month by month (12 range queries on the declared_at index), which gives
+    the per-month breakdown without a month key computed per incident."""
     with store.db.read() as session:
-        rows = report_rows(session, period.start, period.end)
+        months = [period_columns(session, m.start, m.end) for m in period.months()]
         previous_period = period.previous()
         previous = period_totals(session, previous_period.start, previous_period.end)
         actions = completed_actions(session, period.start, period.end)
-    return build_report(period, rows, previous, actions)
+    return build_report(period, months, previous, actions)
 
 
 def monthly_report(store: "IncidentStore", month: str | None = None) -> dict[str, Any]:

@@ -56,3 +56,16 @@ def test_delivery_benchmark_reports_latency_and_backlog_drain():
     figures = json.loads((ROOT / "bench" / "results" / "delivery.json").read_text())
     assert figures["backlog"]["delivered"] == figures["backlog"]["messages"]
     assert figures["commit_to_vendor_ms"]["p99"] >= figures["commit_to_vendor_ms"]["p50"] > 0
+
+
+def test_report_benchmark_reports_month_and_year_beside_raw_sqlite3():
+    result = subprocess.run([sys.executable, "bench/report.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for pattern in (r"^monthly report \d{4}-\d{2} \[\d+ incidents\]", r"^yearly report .*\[\d+ incidents\]"):
+        line = next((l for l in result.stdout.splitlines() if re.match(pattern, l)), None)
+        assert line is not None, (pattern, result.stdout)
+        assert len(re.findall(r"\d+\.\d+x?", line)) >= 6, line  # store med/p95, sqlite3 med/p95, ratios
+    assert "goal month: <= 50 ms" in result.stdout and "goal year: <= 100 ms" in result.stdout
+    figures = json.loads((ROOT / "bench" / "results" / "report.json").read_text())
+    assert figures["fixture"]["incidents"] == 100_000 and figures["periods"]["year"]["incidents"] > 0
