@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from tui.screens.base import StoreScreen
+from tui.widgets.compliance_clocks import ComplianceClocks
 from tui.widgets.header import SeverityHeader
 from tui.widgets.incident_table import IncidentClocks, IncidentTable
 from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
@@ -29,9 +30,10 @@ class DashboardScreen(StoreScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: "DashboardData") -> None:
+        def __init__(self, data: "DashboardData", compliance: tuple = ()) -> None:
             super().__init__()
             self.data = data
+            self.compliance = compliance  # store.compliance.RunningObligation, soonest due first
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
@@ -40,6 +42,7 @@ class DashboardScreen(StoreScreen):
             table = IncidentTable(id="incidents")
             yield table
             yield IncidentClocks(table, id="clocks")
+        yield ComplianceClocks(id="compliance-clocks")  # hidden while no regulatory clock runs
         with Horizontal(id="middle"):
             with Vertical(id="health-pane", classes="pane") as pane:
                 pane.border_title = "System Health"
@@ -74,12 +77,14 @@ class DashboardScreen(StoreScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
+        from store.compliance import running_obligations
         from store.dashboard import read_dashboard
 
         now = self.center.clock()
         with self.center.store.db.read() as session:
             data = read_dashboard(session, now)
-        self.post_message(self.Loaded(data))
+            compliance = tuple(running_obligations(session, self.center.store.policy))
+        self.post_message(self.Loaded(data, compliance))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
         data = message.data
@@ -99,6 +104,7 @@ class DashboardScreen(StoreScreen):
         health.set_now(now)
         self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
+        self.query_one(ComplianceClocks).show(message.compliance, now)
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.refresh_data()
@@ -109,6 +115,8 @@ class DashboardScreen(StoreScreen):
             header.tick(now)
         for clocks in self.query(IncidentClocks):
             clocks.tick(now)
+        for compliance in self.query(ComplianceClocks):
+            compliance.now = now
 
     def on_data_table_row_highlighted(self, _event) -> None:
         self.query_one(IncidentClocks).repaint_all(self.center.clock())

@@ -20,6 +20,9 @@ MEANING = {
     "runbook": "run a response action (you confirm the exact command)",
     "collect_logs": "collect this incident's logs as evidence (SHA-256 on the timeline)",
     "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the dashboard",
+    "compliance": "exposed data and regulatory clocks (security and data incidents)",
+    "mark_exposed": "mark the selected data classes exposed; starts their regimes' clocks",
+    "mark_met": "record the highlighted obligation met, by you, now", "aware_at": "set when you became aware",
     "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
 }
 

@@ -12,6 +12,7 @@ from playbooks.policy import STATUS_MOVES
 from store.queries import incident_detail
 from tui.screens.base import StoreScreen
 from tui.widgets.checklist import Checklist
+from tui.widgets.compliance_clocks import ObligationCountdowns
 from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
 
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
@@ -32,6 +33,7 @@ class WarRoomScreen(StoreScreen):
         Binding("e", "runbook", "Runbook", show=False, id="war_room.runbook"),
         Binding("l", "collect_logs", "Logs", show=False, id="war_room.collect_logs"),
         Binding("x", "export", "Handover", show=False, id="war_room.export"),
+        Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
     ]
 
     class Loaded(Message):
@@ -52,6 +54,7 @@ class WarRoomScreen(StoreScreen):
                 yield Checklist(id="checklist")
             with VerticalScroll(id="side-pane", classes="pane") as pane:
                 pane.border_title = "Team & comms"
+                yield ObligationCountdowns(id="obligation-clocks")
                 yield SidePane(id="side")
         with Vertical(id="timeline-pane", classes="pane") as pane:
             pane.border_title = "Timeline"
@@ -77,6 +80,9 @@ class WarRoomScreen(StoreScreen):
         banner.detail = message.detail
         self.query_one(Checklist).show(message.detail)
         self.query_one(SidePane).detail = message.detail
+        self.query_one(ObligationCountdowns).show(
+            message.detail.get("compliance", []),
+            message.detail["type"] in self.center.store.policy.compliance.incident_types, self.center.clock())
         self.query_one(TimelinePane).detail = message.detail
         self.query_one("#timeline-pane").border_title = f"Timeline ({len(message.detail['timeline'])})"
 
@@ -87,6 +93,8 @@ class WarRoomScreen(StoreScreen):
     def tick(self) -> None:
         for banner in self.query(IncidentBanner):
             banner.now = self.center.clock()
+        for clocks in self.query(ObligationCountdowns):
+            clocks.now = self.center.clock()
 
     # -- actions ----------------------------------------------------------------------
     def action_back(self) -> None:
@@ -258,6 +266,19 @@ class WarRoomScreen(StoreScreen):
                                  lambda text: with_params(text, name))
 
         self.app.push_screen(ChoicePrompt("Response action", [r.name for r in runbooks]), chosen)
+
+    def action_compliance(self) -> None:
+        """Mark exposed data and meet regulatory obligations (security and data incidents)."""
+        if not self._ready():
+            return
+        types = self.center.store.policy.compliance.incident_types
+        if self.detail["type"] not in types and not self.detail.get("compliance"):
+            self.notify(f"{self.incident_id} is of type {self.detail['type']}; exposed data is marked on "
+                        f"{' or '.join(types)} incidents only.", severity="warning")
+            return
+        from tui.screens.compliance import ComplianceScreen
+
+        self.app.push_screen(ComplianceScreen(self.incident_id), lambda _: self.load())
 
     def action_export(self) -> None:
         from tui.handover import ask_and_export
