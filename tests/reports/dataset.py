@@ -139,3 +139,18 @@ FEBRUARY_JSON = {
 
 def import_text() -> str:
     return json.dumps(RECORDS)
+
+
+def load(store, clock) -> list[str]:
+    """Import RECORDS through store/transfer.py at IMPORTED_AT and add ACTION_ITEMS; the ids."""
+    from store.models import ActionItem
+    from store.transfer import import_incidents, parse_import
+
+    clock.moment = IMPORTED_AT
+    ids = import_incidents(store, parse_import(store, import_text()), actor="historian")
+    with store.db.write() as session:
+        for index, title, category, completed in ACTION_ITEMS:
+            session.add(ActionItem(incident_id=ids[index], title=title, category=category,
+                                   status="done" if completed else "open", created_at=datetime(2024, 1, 20),
+                                   completed_at=completed))
+    return ids

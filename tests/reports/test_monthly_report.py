@@ -9,21 +9,13 @@ import pytest
 
 from playbooks.errors import PolicyValueError
 from reports.monthly import monthly_report, parse_month, parse_year, render, yearly_report
-from store.models import ActionItem
-from store.transfer import import_incidents, parse_import
 from tests.reports import dataset
 
 
 @pytest.fixture
 def imported(store, clock):
-    clock.moment = dataset.IMPORTED_AT
-    ids = import_incidents(store, parse_import(store, dataset.import_text()), actor="historian")
-    with store.db.write() as session:
-        for index, title, category, completed in dataset.ACTION_ITEMS:
-            session.add(ActionItem(incident_id=ids[index], title=title, category=category,
-                                   status="done" if completed else "open", created_at=dataset.IMPORTED_AT.replace(month=1, day=20),
-                                   completed_at=completed))
-    return ids
+    """Imported through store/transfer.py (the documented JSON form), plus the action items."""
+    return dataset.load(store, clock)
 
 
 def test_every_figure_of_the_february_report_matches_the_hand_computed_values(store, imported):

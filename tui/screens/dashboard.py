@@ -27,6 +27,7 @@ class DashboardScreen(StoreScreen):
         Binding("enter", "open", "Open", id="dashboard.open"),
         Binding("a", "ack", "Ack", id="dashboard.ack"),
         Binding("x", "export", "Handover", id="dashboard.export"),
+        Binding("R", "reports", "Reports", id="dashboard.reports"),
     ]
 
     class Loaded(Message):
@@ -140,6 +141,12 @@ class DashboardScreen(StoreScreen):
         if incident_id and self.center.store_or_warn() is not None:
             store, actor = self.center.store, self.center.actor
             self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_reports(self) -> None:
+        if self.center.store_or_warn() is not None:
+            from tui.screens.reports import ReportsScreen
+
+            self.app.push_screen(ReportsScreen())
 
     def action_export(self) -> None:
         incident_id = self._selected()

@@ -24,6 +24,8 @@ MEANING = {
     "mark_exposed": "mark the selected data classes exposed; starts their regimes' clocks",
     "mark_met": "record the highlighted obligation met, by you, now", "aware_at": "set when you became aware",
     "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
+    "reports": "monthly report: figures, weekly incidents by severity, MTTx by month",
+    "previous_month": "the month before", "next_month": "the month after",
 }
 
 

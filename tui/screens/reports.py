@@ -1,0 +1,110 @@
+"""Reports: the monthly incident report with its charts; `[` / `]` (or ← / →) move a month."""
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from reports.monthly import Period, chart_series, current_month, period_report
+from tui.screens.base import StoreScreen
+from tui.widgets.report_charts import ImprovementList, MttxChart, ReportFigures, WeeklyChart, month_name
+
+
+class ReportsScreen(StoreScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="reports.back"),
+        Binding("left_square_bracket,left", "previous_month", "Prev month", id="reports.previous"),
+        Binding("right_square_bracket,right", "next_month", "Next month", id="reports.next"),
+    ]
+    DEFAULT_CSS = """
+    ReportsScreen #report-title { height: 1; background: $panel; padding: 0 1; }
+    ReportsScreen #report-top { height: 3fr; min-height: 10; }
+    ReportsScreen #report-bottom { height: 2fr; min-height: 6; }
+    ReportsScreen #figures-pane { width: 44; }
+    ReportsScreen #weekly-pane, ReportsScreen #mttx-pane, ReportsScreen #improvements-pane { width: 1fr; }
+    ReportsScreen ReportFigures, ReportsScreen WeeklyChart, ReportsScreen MttxChart,
+    ReportsScreen ImprovementList { height: 1fr; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, period: Period, report: dict[str, Any], charts: dict[str, Any]) -> None:
+            super().__init__()
+            self.period = period
+            self.report = report
+            self.charts = charts
+
+    def __init__(self, period: Period | None = None) -> None:
+        super().__init__()
+        self.period = period
+        self.report: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="report-title")
+        with Horizontal(id="report-top"):
+            with Vertical(id="figures-pane", classes="pane") as pane:
+                pane.border_title = "Figures"
+                yield ReportFigures(id="figures")
+            with Vertical(id="weekly-pane", classes="pane") as pane:
+                pane.border_title = "Incidents per week by severity"
+                yield WeeklyChart(id="weekly")
+        with Horizontal(id="report-bottom"):
+            with Vertical(id="mttx-pane", classes="pane") as pane:
+                pane.border_title = "MTTD / MTTA / MTTR by month"
+                yield MttxChart(id="mttx")
+            with Vertical(id="improvements-pane", classes="pane") as pane:
+                pane.border_title = "Improvements completed"
+                yield ImprovementList(id="improvements")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.period is None:
+            self.period = current_month(self.center.clock())
+        self._show_title(loading=True)
+        self.load()
+
+    def _show_title(self, loading: bool = False) -> None:
+        period = self.period
+        to_date = period.key == current_month(self.center.clock()).key
+        title = f"Monthly report — {month_name(period.key)}" + (" (month to date)" if to_date else "")
+        hint = "  loading…" if loading else "  (drills excluded)  [ ] month · esc back"
+        self.query_one("#report-title", Static).update(title + hint)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        store, period = self.center.store, self.period
+        report = period_report(store, period)
+        charts = chart_series(store, period)
+        self.post_message(self.Loaded(period, report, charts))
+
+    def on_reports_screen_loaded(self, message: Loaded) -> None:
+        if message.period != self.period:
+            return  # the user moved on while this month loaded
+        self.report = message.report
+        self._show_title()
+        self.query_one(ReportFigures).report = message.report
+        self.query_one(WeeklyChart).weeks = tuple(message.charts["weeks"])
+        self.query_one(MttxChart).months = tuple(message.charts["months"])
+        improvements = self.query_one(ImprovementList)
+        improvements.items = tuple(message.report["improvements"])
+        improvements.loaded = True
+
+    def store_changed(self, incident_ids: set[str | None]) -> None:
+        self.load()
+
+    def action_previous_month(self) -> None:
+        self.period = self.period.previous()
+        self._show_title(loading=True)
+        self.load()
+
+    def action_next_month(self) -> None:
+        self.period = self.period.next()
+        self._show_title(loading=True)
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,191 @@
+"""The Reports screen's panes, drawn with Rich text: the month's figures, incidents per
+week by severity (stacked bars), MTTD/MTTA/MTTR per month, and completed improvements.
+
+Each gets plain data (the report dict and chart series of reports.monthly) through a
+reactive, and draws to its own size: nothing here reads the store.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.formatting import SPARK
+
+SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+BAR_STYLE = {"SEV-1": "red1", "SEV-2": "dark_orange", "SEV-3": "yellow1", "SEV-4": "dodger_blue1"}
+BLOCK = "█"
+
+
+def num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+def month_name(key: str, short: bool = False) -> str:
+    year, month = map(int, key.split("-"))
+    return calendar.month_abbr[month] if short else f"{calendar.month_name[month]} {year}"
+
+
+class ReportFigures(Widget):
+    """Total, by severity, MTTx mean / median / p90, within SLA, trend."""
+
+    report: reactive[dict | None] = reactive(None)
+
+    def render(self):
+        report = self.report
+        if report is None:
+            return Text("Loading the report…", style="dim")
+        trend = report["trend"]
+        vs = month_name(trend["vs"], short=True) if len(trend["vs"]) == 7 else trend["vs"]
+        head = Text.assemble(("Incidents ", "bold"), (str(report["total"]), "bold"),
+                             (f"  {pct(trend['total_pct'])} vs {vs}", "dim"))
+        severities = Text()
+        for severity in SEVERITIES:
+            severities.append(f"{severity} ", style=BAR_STYLE[severity])
+            severities.append(f"{report['by_severity'].get(severity, 0)}  ")
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        for _ in range(4):
+            table.add_column(justify="right", no_wrap=True)
+        table.add_row(Text(""), Text("mean", style="dim"), Text("median", style="dim"), Text("p90", style="dim"),
+                      Text("trend", style="dim"))
+        for label, key, trend_key in (("MTTD min", "mttd_minutes", "mttd_pct"), ("MTTA min", "mtta_minutes", "mtta_pct"),
+                                      ("MTTR h", "mttr_hours", "mttr_pct")):
+            stats = report[key]
+            table.add_row(label, num(stats["mean"]), num(stats["median"]), num(stats["p90"]), pct(trend[trend_key]))
+        sla = report["within_sla_pct"]
+        sla_text = Text.assemble(("Within SLA ", "bold"), ("-" if sla is None else f"{sla:.1f}%", "bold"),
+                                 (" acknowledged in time", "dim"))
+        definitions = [Text(line, style="dim", no_wrap=True, overflow="ellipsis") for line in
+                       ("MTTD detected−started  MTTA ack−detected", "MTTR resolved−detected  p90 nearest rank")]
+        return Group(head, severities, table, sla_text, *definitions)
+
+
+class WeeklyChart(Widget):
+    """Incidents per week, one stacked bar per week (SEV-4 at the bottom, SEV-1 on top)."""
+
+    weeks: reactive[tuple] = reactive(tuple)
+
+    def render(self):
+        weeks = list(self.weeks)
+        if not weeks:
+            return Text("Loading…", style="dim")
+        width, height = self.size.width, self.size.height
+        gutter = 4
+        plot_h = max(2, height - 2)  # under it: month labels and the legend
+        room = max(1, width - gutter)
+        step = 2 if room >= 2 * len(weeks) else 1
+        weeks = weeks[-(room // step):]
+        totals = [sum(w.get(s, 0) for s in SEVERITIES) for w in weeks]
+        peak = max(totals) or 1
+        # For each week: the severity filling each row, bottom up.
+        columns = []
+        for week in weeks:
+            cells: list[str | None] = []
+            running = 0
+            for severity in reversed(SEVERITIES):
+                running += week.get(severity, 0)
+                top = round(running / peak * plot_h)
+                cells += [severity] * (top - len(cells))
+            columns.append(cells)
+        lines = []
+        for row in range(plot_h - 1, -1, -1):
+            label = f"{peak:>3}┤" if row == plot_h - 1 else ("  0┤" if row == 0 else "   │")
+            line = Text(label, style="dim")
+            for cells in columns:
+                severity = cells[row] if row < len(cells) else None
+                line.append(BLOCK if severity else " ", style=BAR_STYLE.get(severity or "", ""))
+                if step == 2:
+                    line.append(" ")
+            lines.append(line)
+        axis = [" "] * (gutter + len(weeks) * step)
+        previous_month = None
+        for i, week in enumerate(weeks):
+            month = (date.fromisoformat(week["week"]) + timedelta(days=6)).isoformat()[:7]  # the month its Sunday is in
+            if month != previous_month:
+                previous_month = month
+                name = month_name(month, short=True)
+                at = gutter + i * step
+                if all(c == " " for c in axis[at:at + len(name) + 1]) and at + len(name) <= len(axis):
+                    axis[at:at + len(name)] = name
+        lines.append(Text("".join(axis)[:width], style="dim"))
+        wide = width >= gutter + 4 * 9
+        legend = Text(" " * gutter if wide else "")
+        for severity in SEVERITIES:
+            legend.append("■ ", style=BAR_STYLE[severity])
+            legend.append(f"{severity}  " if wide else f"{severity} ")
+        lines.append(legend)
+        return Group(*lines)
+
+
+class MttxChart(Widget):
+    """Mean MTTD / MTTA / MTTR per month: a table of months when there is room, else a
+    sparkline per metric with the last month's value."""
+
+    months: reactive[tuple] = reactive(tuple)
+
+    METRICS = (("MTTD", "mttd_minutes", "min"), ("MTTA", "mtta_minutes", "min"), ("MTTR", "mttr_hours", "h"))
+
+    def render(self):
+        months = list(self.months)
+        if not months:
+            return Text("Loading…", style="dim")
+        if self.size.width >= 12 + 9 * len(months):
+            return self._table(months)
+        return self._sparklines(months)
+
+    @staticmethod
+    def _bar(value: float | None, high: float) -> str:
+        if value is None or high <= 0:
+            return " "
+        return SPARK[min(len(SPARK) - 1, int(value / high * (len(SPARK) - 1) + 0.5))]
+
+    def _table(self, months: list[dict]) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        for _ in months:
+            table.add_column(justify="right", no_wrap=True)
+        table.add_row(Text("mean", style="dim"), *(Text(month_name(m["month"], short=True), style="dim")
+                                                   for m in months))
+        for label, key, unit in self.METRICS:
+            high = max((m[key] for m in months if m[key] is not None), default=0)
+            table.add_row(f"{label} {unit}", *(Text.assemble((self._bar(m[key], high), "cyan"), f" {num(m[key])}")
+                                              for m in months))
+        return table
+
+    def _sparklines(self, months: list[dict]) -> Group:
+        lines = []
+        first, last = month_name(months[0]["month"], short=True), month_name(months[-1]["month"], short=True)
+        lines.append(Text(f"mean, {first}–{last}", style="dim"))
+        for label, key, unit in self.METRICS:
+            high = max((m[key] for m in months if m[key] is not None), default=0)
+            spark = "".join(self._bar(m[key], high) for m in months)
+            lines.append(Text.assemble(f"{label} ", (spark, "cyan"), f" {num(months[-1][key])} {unit}"))
+        return Group(*lines)
+
+
+class ImprovementList(Widget):
+    """The action items completed in the month."""
+
+    items: reactive[tuple] = reactive(tuple)
+    loaded: reactive[bool] = reactive(False)
+
+    def render(self):
+        if not self.loaded:
+            return Text("Loading…", style="dim")
+        if not self.items:
+            return Text("None completed this month.", style="dim")
+        lines = []
+        for item in self.items:
+            lines.append(Text.assemble("• ", item["title"], (f"  {item['incident_id']}, {item['category']}, "
+                                                              f"{item['completed_at'][:10]}", "dim")))
+        return Group(*lines)
