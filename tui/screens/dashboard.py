@@ -28,6 +28,7 @@ class DashboardScreen(StoreScreen):
         Binding("a", "ack", "Ack", id="dashboard.ack"),
         Binding("x", "export", "Handover", id="dashboard.export"),
         Binding("R", "reports", "Reports", id="dashboard.reports"),
+        Binding("A", "action_items", "Actions", show=False, id="dashboard.action_items"),
     ]
 
     class Loaded(Message):
@@ -141,6 +142,12 @@ class DashboardScreen(StoreScreen):
         if incident_id and self.center.store_or_warn() is not None:
             store, actor = self.center.store, self.center.actor
             self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_action_items(self) -> None:
+        if self.center.store_or_warn() is not None:
+            from tui.screens.action_items import ActionItemsScreen
+
+            self.app.push_screen(ActionItemsScreen())
 
     def action_reports(self) -> None:
         if self.center.store_or_warn() is not None:

@@ -26,6 +26,15 @@ MEANING = {
     "declare": "declare a new incident", "quit": "quit", "help": "this list of keys", "open": "open the war room",
     "reports": "monthly report: figures, weekly incidents by severity, MTTx by month",
     "previous_month": "the month before", "next_month": "the month after",
+    "post_incident": "after the incident: root cause analysis, post-incident review, corrective actions",
+    "action_items": "every open and overdue action item across incidents",
+    "root_cause": "set the root cause", "detail": "add a root cause detail", "factor": "add a contributing factor",
+    "impact": "describe the impact", "customers": "customers affected", "cost": "estimated cost",
+    "schedule": "schedule the review (UTC)", "attendee": "add a review attendee", "facilitator": "name the facilitator",
+    "agenda_note": "notes for an agenda item (1-5)", "lesson": "add a lesson learned",
+    "held": "mark the review held now (SEV-1/2 close after it)", "add_item": "add an action item (category, owner, due)",
+    "toggle_done": "mark the highlighted action item done (again: reopen)", "ticket": "make the action item a Jira ticket",
+    "open_incident": "open the action item's incident", "toggle_all": "show or hide done action items",
 }
 
 

@@ -33,6 +33,7 @@ class WarRoomScreen(StoreScreen):
         Binding("e", "runbook", "Runbook", show=False, id="war_room.runbook"),
         Binding("l", "collect_logs", "Logs", show=False, id="war_room.collect_logs"),
         Binding("x", "export", "Handover", show=False, id="war_room.export"),
+        Binding("p", "post_incident", "Post-incident", show=False, id="war_room.post_incident"),
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
     ]
 
@@ -279,6 +280,11 @@ class WarRoomScreen(StoreScreen):
         from tui.screens.compliance import ComplianceScreen
 
         self.app.push_screen(ComplianceScreen(self.incident_id), lambda _: self.load())
+
+    def action_post_incident(self) -> None:
+        from tui.screens.post_incident import PostIncidentScreen
+
+        self.app.push_screen(PostIncidentScreen(self.incident_id))
 
     def action_export(self) -> None:
         from tui.handover import ask_and_export

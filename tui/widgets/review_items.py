@@ -1,0 +1,55 @@
+"""The action items table: one row per item across incidents, overdue ones loud."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from tui.formatting import SEVERITY_STYLE
+
+# Due comes first: at 80 columns the overdue ones must be plain to see before the rest is cut.
+COLUMNS = (("#", "id"), ("Due", "due"), ("Incident", "incident"), ("Category", "tag"), ("Action", "title"),
+           ("Owner", "owner"), ("Status", "status"), ("Ticket", "ticket"))
+
+
+class ActionItemTable(DataTable):
+    """Rows keyed by the action item's number; enter opens its incident."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = False
+        for label, key in COLUMNS:
+            self.add_column(label, key=key)
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        selected = self.selected_item_id
+        self.clear()
+        for row in rows:
+            self.add_row(
+                Text(str(row["id"]), style="bold red" if row["overdue"] else "dim"),
+                Text(row["due_on"], style="bold white on red") if row["overdue"]
+                else Text(row["due_on"] or "-", style="" if row["due_on"] else "dim"),
+                Text.assemble((row["severity"], SEVERITY_STYLE.get(row["severity"], "")), f" {row['incident_id'][9:]}"),
+                Text(f"[{row['tag']}]", style="cyan"),
+                Text(row["title"], style="bold" if row["overdue"] else "dim" if row["status"] == "done" else ""),
+                row["owner"] or Text("-", style="dim"),
+                Text(row["status"], style="green" if row["status"] == "done" else ""),
+                Text(row["ticket"] or "-", style="magenta" if row["ticket"] else "dim"),
+                key=str(row["id"]),
+            )
+        if selected is not None and str(selected) in {str(r["id"]) for r in rows}:
+            self.move_cursor(row=self.get_row_index(str(selected)))
+        if not rows:
+            self.add_row(Text("No open action items.", style="dim"), "", "", "", "", "", "", "", key="none")
+
+    @property
+    def selected_item_id(self) -> int | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+        return int(key) if key and key.isdigit() else None
