@@ -4,6 +4,8 @@ Writers are serialised so the audit chain and per-day ids stay consistent:
 SQLite takes its write lock up front (BEGIN IMMEDIATE, with a busy timeout so waiting
 writers queue instead of failing); PostgreSQL locks the chain head row FOR UPDATE.
 Readers never wait for writers (SQLite WAL, PostgreSQL MVCC).
+On PostgreSQL a write that moved the timeline also sends NOTIFY before it commits
+(store/notifications.py), so command centers on other hosts see it at once.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlmodel import Session
 
 from store import migrations
 from store.errors import DatabaseUnavailable
+from store.notifications import NOTIFY_SQL
 
 BUSY_TIMEOUT_S = 60
 
@@ -77,9 +80,14 @@ class Database:
         try:
             with Session(self.write_engine, expire_on_commit=False) as session:
                 with session.begin():
+                    start = None
                     if not self.is_sqlite:
-                        session.execute(text("SELECT last_seq FROM chain_head WHERE id = 1 FOR UPDATE"))
+                        start = session.execute(
+                            text("SELECT last_seq FROM chain_head WHERE id = 1 FOR UPDATE")).scalar()
                     yield session
+                    if start is not None:
+                        # Other hosts' command centers LISTEN: told on commit, never before.
+                        session.execute(text(NOTIFY_SQL), {"start": start})
         except OperationalError as exc:
             raise DatabaseUnavailable(_explain(exc)) from exc
 

@@ -179,11 +179,11 @@ class CommandCenter(App):
         def changed() -> None:
             self.post_message(StoreChanged())
 
-        db = self.store.db
-        if db.sqlite_path is not None:
-            live.watch_sqlite(db.sqlite_path, changed, self._stop_watching)
-        else:
-            live.poll(1.0, changed, self._stop_watching)
+        def state(ok: bool, sentence: str) -> None:  # PostgreSQL connection lost / back (notify posts a message)
+            self.notify(sentence, severity="information" if ok else "warning", timeout=10)
+
+        # SQLite: watchfiles on the file; PostgreSQL: LISTEN/NOTIFY (polling if LISTEN is refused).
+        live.watch(self.store.db, changed, self._stop_watching, on_state=state)
 
     def on_store_changed(self, _message: StoreChanged) -> None:
         self.check_for_changes()

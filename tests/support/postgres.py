@@ -74,7 +74,9 @@ class PostgresServer:
         shutil.rmtree(os.path.dirname(self.data_dir), ignore_errors=True)
 
     def restart(self) -> None:
-        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "restart")
+        # -l: the restarted server must not inherit our captured stdout (run() would wait for it).
+        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "fast", "-w",
+                  "-l", os.path.join(os.path.dirname(self.data_dir), "log"), "restart")
 
 
 def start_postgres() -> PostgresServer:
