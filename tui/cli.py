@@ -27,20 +27,27 @@ COMMANDS = (
 # module has HELP (name -> one line), add_arguments(name, parser) and run(name, ctx, args);
 # it must import nothing heavy at module level, so `--help` stays instant.
 COMMAND_MODULES: dict[str, str] = {
+    "outbox": "tui.commands.outbox",
     "report": "tui.commands.report",
+    "exposure": "tui.commands.compliance",
+    "comply": "tui.commands.compliance",
+    "compliance": "tui.commands.compliance",
     "rca": "tui.commands.review",
     "review": "tui.commands.review",
     "action": "tui.commands.review",
     "actions": "tui.commands.review",
-    "exposure": "tui.commands.compliance",
-    "comply": "tui.commands.compliance",
-    "compliance": "tui.commands.compliance",
+    "backup": "tui.commands.backup",
+    "restore": "tui.commands.backup",
 }
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
-READ_ONLY = ("list", "show", "export", "audit", "report", "actions", "compliance")
+READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions", "backup")
+# Commands that may start a new database: every other one needs an incident or a record
+# that an empty, just-created file cannot hold, so a missing --db file is refused up front
+# (a refused command must not leave an empty database behind).
+MAY_CREATE = (None, "import", "drill", "restore")
 MAX_LIST = 1_000_000
 
 
@@ -232,7 +239,8 @@ class Context:
 
             explicit = getattr(self.args, "database_url", None)
             url = explicit or default_database_url()
-            if explicit and getattr(self.args, "command", None) in READ_ONLY:
+            command = getattr(self.args, "command", None)
+            if explicit and (command in READ_ONLY or command not in MAY_CREATE):
                 _refuse_missing_sqlite_file(url)
             from automation.notifiers import notifiers_from_config
             from automation.routing import route_by_matrix
@@ -264,6 +272,9 @@ def run_declare(argv: Sequence[str]) -> int:
     ctx = Context(args)
     # Check the words first, so a typo never creates or migrates a database.
     ctx.policy.level(args.severity), ctx.policy.workflow(args.type), ctx.policy.environment(args.environment)
+    from store.validation import checked_text
+
+    checked_text(args.title, "title", required=False), checked_text(args.service, "service", required=False)
     incident = ctx.store.declare(args.severity, args.type, args.environment, actor=ctx.actor,
                                  title=args.title, service=args.service)
     if args.no_tui:
@@ -480,9 +491,13 @@ def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _cmd_import(ctx: Context, args: argparse.Namespace) -> None:
-    from store.transfer import import_file
+    from types import SimpleNamespace
 
-    ids = import_file(ctx.store, Path(args.file), actor=ctx.actor)
+    from store.transfer import import_incidents, read_import
+
+    # The whole file is checked against the policy before the database is opened (or created).
+    records = read_import(SimpleNamespace(policy=ctx.policy, now=clock_from_environment()), Path(args.file))
+    ids = import_incidents(ctx.store, records, actor=ctx.actor)
     print(f"Imported {len(ids)} incident(s)" + (f": {ids[0]} .. {ids[-1]}" if ids else ""))
 
 
@@ -595,6 +610,12 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
                                         "/alerts/generic); Ctrl-C stops", flush=True))
 
 
+def one_line(message: object) -> str:
+    """A message on one line: a newline, escape or other unprintable character it echoes
+    from the user's input is shown escaped (never a second line or a repainted terminal)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from playbooks.errors import PlaybookError, PolicyValueError
@@ -603,10 +624,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_command(argv) if _is_command_line(argv) else run_declare(argv)
     except (UsageError, PolicyValueError, PlaybookError) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -615,7 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one sentence, never a traceback
         if os.environ.get("IR_DEBUG"):
             raise
-        print(f"{PROG}: internal error ({type(exc).__name__}: {exc}); set IR_DEBUG=1 for details", file=sys.stderr)
+        print(f"{PROG}: internal error ({type(exc).__name__}: {one_line(exc)}); set IR_DEBUG=1 for details",
+              file=sys.stderr)
         return 1
 
 
