@@ -71,11 +71,21 @@ class IncidentStore:
                 f"no incident {incident_id!r}; accepted: an id like INC-2026-0115-001 from `incident-response list`"
             )
         if expected_version is not None and incident.version != expected_version:
-            raise StaleView(
-                f"{incident.id} changed since you looked (now {incident.severity}, {incident.status}, "
-                f"version {incident.version}); accepted: review the current state and try again"
-            )
+            raise StaleView(self._stale(session, incident))
         return incident
+
+    def _stale(self, session: Session, incident: Incident) -> str:
+        """One sentence: the incident as it is now and the last change the caller missed."""
+        last = session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+                            .order_by(TimelineEvent.seq.desc()).limit(1)).first()
+        change = ""
+        if last is not None:
+            when = f"{last.at:%H:%M} UTC" if last.at.date() == self.now().date() else f"{last.at:%Y-%m-%d %H:%M} UTC"
+            what = (last.summary.splitlines() or [""])[0]
+            what = what if len(what) <= 60 else what[:59] + "…"
+            change = f"; last change \"{what}\" by {last.actor} at {when}"
+        return (f"{incident.id} changed since you looked (now {incident.severity}, {incident.status}{change}); "
+                f"accepted: reload it and try again")
 
     def _refuse_if_closed(self, incident: Incident, action: str) -> None:
         if incident.status == "closed":
