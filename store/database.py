@@ -53,14 +53,65 @@ def _sqlite_engine(url: str, path: Path, begin: str) -> Engine:
     return engine
 
 
-def _create_private_file(path: Path) -> None:
-    """The database holds incident details: readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _create_private_file(path: Path, group: str | None = None) -> None:
+    """The database holds incident details: readable by its owner only, or by its owner
+    and one group when config.toml says `[store] group = "NAME"` (a team sharing the file
+    on a jump host): then the file is 0660 and its folder 2770 (setgid, so the WAL and
+    shared-memory files SQLite creates next to it get the group too)."""
+    if group is None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        return
+    gid = _group_id(group)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _share(folder, gid, 0o2770)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
     except FileExistsError:
         pass
+    # SQLite gives its -wal and -shm files the database file's mode; files made while the
+    # store was owner-only are opened up to the group as well.
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _share(each, gid, 0o660)
+
+
+def _group_id(group: str) -> int:
+    import grp
+
+    from playbooks.errors import PlaybookError  # a config mistake, like any other in config.toml
+
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise PlaybookError(
+            f"config [store] group {group!r} is not a group on this host; accepted: a group you belong to (see `id -Gn`)"
+        ) from None
+    if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+        raise PlaybookError(
+            f"you are not in the group {group!r} named by config [store] group; accepted: a group you belong to "
+            "(see `id -Gn`)"
+        )
+    return gid
+
+
+def _share(path: Path, gid: int, mode: int) -> None:
+    """Give `path` to the group with `mode`, if it exists and is ours (a teammate's file is theirs to set)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid != os.geteuid():
+        return
+    if info.st_gid != gid:
+        os.chown(path, -1, gid)
+    if info.st_mode & 0o7777 != mode:
+        os.chmod(path, mode)
 
 
 @dataclass
@@ -123,8 +174,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
-    """Connect to `url` and bring its schema to head (creating it if new)."""
+def open_database(url: str, *, migrate: bool = True, group: str | None = None) -> Database:
+    """Connect to `url` and bring its schema to head (creating it if new). A SQLite file is
+    owner-only unless `group` (default: config.toml `[store] group`) shares it."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -135,8 +187,12 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; accepted: sqlite:///PATH")
         path = Path(parsed.database).expanduser()
+        if group is None:
+            from store.paths import store_group
+
+            group = store_group()
         try:
-            _create_private_file(path)
+            _create_private_file(path, group)
         except OSError as exc:
             raise DatabaseUnavailable(
                 f"cannot create the database file {path} ({exc.strerror}); accepted: a writable folder"

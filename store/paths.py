@@ -51,3 +51,21 @@ def load_config_file(path: Path | None = None) -> dict:
 
 def user_playbooks_dir() -> Path:
     return config_dir() / "playbooks"
+
+
+def store_group(config: dict | None = None) -> str | None:
+    """`[store] group` in config.toml: the group a team on one host shares the SQLite file
+    with (file 0660, folder 2770). None: the owner alone (0600, folder 0700)."""
+    from playbooks.errors import PlaybookError
+
+    config = load_config_file() if config is None else config
+    section = config.get("store", {})
+    if not isinstance(section, dict):
+        raise PlaybookError(f"{config_path()}: [store] must be a table; accepted: [store] with group = \"NAME\"")
+    group = section.get("group")
+    if group is None:
+        return None
+    if not isinstance(group, str) or not group.strip():
+        raise PlaybookError(f"{config_path()}: [store] group = {group!r} is not a group name; "
+                            "accepted: group = \"NAME\" (a group you belong to, see `id -Gn`)")
+    return group.strip()
