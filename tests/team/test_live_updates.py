@@ -92,3 +92,35 @@ async def test_another_process_change_reaches_the_screen_within_a_second(db_url,
     print(f"{backend}: change on screen after {', '.join(f'{s:.3f}' for s in latencies)} s; median {median:.3f} s")
     assert median < MEDIAN_BOUND_S, latencies
     assert max(latencies) < WORST_BOUND_S, latencies
+
+
+@pytest.mark.postgres
+async def test_the_command_center_says_when_listen_is_refused_and_still_sees_changes(postgres_url, policy, tmp_path,
+                                                                                     monkeypatch):
+    import store.notifications as notifications
+    from tui import live
+    from tui.app import Settings, make_app
+
+    # Stand-in for a server that refuses LISTEN (hot standby, pooler in transaction mode).
+    monkeypatch.setattr(notifications, "CHANNEL", "not a channel")
+    monkeypatch.setattr(live, "POLL_S", 0.2)
+    store = IncidentStore(open_database(postgres_url), policy)
+    other = IncidentStore(open_database(postgres_url), policy)
+    app = make_app(store, Settings(actor="tester", export_dir=tmp_path, watch=True, detect=False))
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any("refused LISTEN" in n.message for n in app._notifications):
+                await pilot.pause(0.02)
+            notices = [n for n in app._notifications if "refused LISTEN" in n.message]
+            assert len(notices) == 1 and notices[0].severity == "warning"
+            assert "fall back to polling once a second" in notices[0].message
+            other.declare("high", "outage", "production", actor="bob", title="Polled")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not _shown(app, "Polled", 1):
+                await pilot.pause(0.02)
+            assert _shown(app, "Polled", 1)
+            await pilot.press("q")
+    finally:
+        store.db.dispose()
+        other.db.dispose()
