@@ -11,9 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 import tracemalloc
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -375,6 +373,31 @@ def test_restore_into_a_store_that_holds_incidents_is_refused(store, backed_up):
         assert one_sentence(refused.value) == ("the target store already holds 4 incidents; accepted: an empty store "
                                                "(a new --db)")
     assert snapshot(store.db) == before
+
+
+def test_empty_means_no_incident_and_no_timeline_event(backed_up, clock, policy, db_url, new_url):
+    """A store with one global timeline event is not empty; one with only this host's metric
+    samples (the command center samples as soon as it opens) is, and gets the backup's."""
+    with_event = open_store(new_url(backend_of(db_url), "event"), policy, clock)
+    sampled = open_store(new_url(backend_of(db_url), "sampled"), policy, clock)
+    try:
+        with with_event.db.write() as session:
+            with_event.record_event(session, None, clock(), "watch", "detection_started", "Detection started")
+        before = snapshot(with_event.db)
+        with pytest.raises(BackupRefused) as refused:
+            restore(with_event.db, backed_up["json"])
+        assert one_sentence(refused.value) == ("the target store already holds 1 timeline event; accepted: an empty "
+                                               "store (a new --db)")
+        assert snapshot(with_event.db) == before
+        with sampled.db.write() as session:
+            session.add(MetricSample(source="host", metric="cpu_percent", at=clock(), value=12.5))
+        assert restore(sampled.db, backed_up["json"]).audit.ok
+        with sampled.db.read() as session:
+            values = session.exec(sm_select(MetricSample.value).order_by(MetricSample.id)).all()
+        assert values == [0.1 + 0.2, 1e-300, 1.7976931348623157e308, 1 / 3]
+    finally:
+        with_event.db.dispose()
+        sampled.db.dispose()
 
 
 def damaged(files: dict, tmp_path: Path) -> dict[str, tuple[Path, str]]:
