@@ -44,7 +44,7 @@ def connect_kwargs(db: "Database") -> dict:
     engine = db.write_engine
     _args, kwargs = engine.dialect.create_connect_args(engine.url)
     kwargs.pop("context", None)
-    kwargs.setdefault("connect_timeout", 5)
+    kwargs.setdefault("connect_timeout", 3)  # also bounds how long a stop waits while the server is down
     kwargs.setdefault("keepalives", 1)
     kwargs.setdefault("keepalives_idle", 10)
     kwargs.setdefault("keepalives_interval", 5)
