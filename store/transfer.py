@@ -203,12 +203,18 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
     return written
 
 
-def import_file(store: IncidentStore, path: Path, *, actor: str) -> list[str]:
+def read_import(store: IncidentStore, path: Path) -> list[ImportedIncident]:
+    """Read and check an import file; only `store.policy` and `store.now()` are used, so
+    the CLI checks a file before it opens (or creates) a database."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportError_(f"{path}: cannot be read ({exc}); accepted: a readable UTF-8 JSON file") from None
-    return import_incidents(store, parse_import(store, text, str(path)), actor=actor)
+    return parse_import(store, text, str(path))
+
+
+def import_file(store: IncidentStore, path: Path, *, actor: str) -> list[str]:
+    return import_incidents(store, read_import(store, path), actor=actor)
 
 
 def export_json(detail: dict[str, Any]) -> str:

@@ -23,6 +23,11 @@ def checked_text(value: str | None, what: str, *, required: bool = True, multili
     if bad is not None:
         kind = "text without control characters" + (" (newlines and tabs are fine)" if multiline else " on one line")
         raise PolicyValueError(f"the {what} contains the control character {bad!r}; accepted: {kind}")
+    # A lone surrogate is how Python carries bytes that were not UTF-8 (a command-line
+    # argument in another encoding): it cannot be stored or printed.
+    bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise PolicyValueError(f"the {what} contains bytes that are not UTF-8 ({bad!r}); accepted: UTF-8 text")
     return value
 
 

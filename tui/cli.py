@@ -44,10 +44,11 @@ COMMAND_MODULES: dict[str, str] = {
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
 READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions", "backup")
-# Commands that may start a new database: every other one needs an incident or a record
-# that an empty, just-created file cannot hold, so a missing --db file is refused up front
-# (a refused command must not leave an empty database behind).
-MAY_CREATE = (None, "import", "drill", "restore")
+# Commands that may start a new database (they declare, import, restore, or open incidents
+# from alerts). Every other one needs an incident or a record an empty, just-created file
+# cannot hold, so a missing --db file is refused up front: a refused command must not
+# leave an empty database behind.
+MAY_CREATE = (None, "import", "drill", "restore", "watch", "serve")
 MAX_LIST = 1_000_000
 
 
