@@ -29,6 +29,7 @@ class DashboardScreen(StoreScreen):
         Binding("x", "export", "Handover", id="dashboard.export"),
         Binding("R", "reports", "Reports", id="dashboard.reports"),
         Binding("A", "action_items", "Actions", show=False, id="dashboard.action_items"),
+        Binding("o", "outbox", "Outbox", id="dashboard.outbox"),
     ]
 
     class Loaded(Message):
@@ -142,6 +143,12 @@ class DashboardScreen(StoreScreen):
         if incident_id and self.center.store_or_warn() is not None:
             store, actor = self.center.store, self.center.actor
             self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_outbox(self) -> None:
+        if self.center.store_or_warn() is not None:
+            from tui.screens.outbox import OutboxScreen
+
+            self.app.push_screen(OutboxScreen())
 
     def action_action_items(self) -> None:
         if self.center.store_or_warn() is not None:

@@ -35,6 +35,9 @@ MEANING = {
     "held": "mark the review held now (SEV-1/2 close after it)", "add_item": "add an action item (category, owner, due)",
     "toggle_done": "mark the highlighted action item done (again: reopen)", "ticket": "make the action item a Jira ticket",
     "open_incident": "open the action item's incident", "toggle_all": "show or hide done action items",
+    "outbox": "notifications sent, waiting and failed; retry failed ones",
+    "retry": "send the highlighted failed message again", "retry_all": "send every failed message shown again",
+    "filter": "show all, waiting or failed messages",
 }
 
 

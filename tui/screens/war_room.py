@@ -35,6 +35,7 @@ class WarRoomScreen(StoreScreen):
         Binding("x", "export", "Handover", show=False, id="war_room.export"),
         Binding("p", "post_incident", "Post-incident", show=False, id="war_room.post_incident"),
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
+        Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
     ]
 
     class Loaded(Message):
@@ -267,6 +268,11 @@ class WarRoomScreen(StoreScreen):
                                  lambda text: with_params(text, name))
 
         self.app.push_screen(ChoicePrompt("Response action", [r.name for r in runbooks]), chosen)
+
+    def action_outbox(self) -> None:
+        from tui.screens.outbox import OutboxScreen
+
+        self.app.push_screen(OutboxScreen(self.incident_id))
 
     def action_compliance(self) -> None:
         """Mark exposed data and meet regulatory obligations (security and data incidents)."""
