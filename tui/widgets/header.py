@@ -49,4 +49,7 @@ class SeverityHeader(Horizontal):
         self.query_one("#counts", Static).update(text)
 
     def tick(self, now: datetime) -> None:
-        self.query_one(UtcClock).text = now.strftime("%H:%M:%S UTC")
+        # query, not query_one: the once-a-second timer may fire while the app quits and
+        # the header's children are already gone (a traceback at quit, seen under load).
+        for clock in self.query(UtcClock):
+            clock.text = now.strftime("%H:%M:%S UTC")
