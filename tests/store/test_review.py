@@ -249,6 +249,7 @@ def test_ticket_writes_one_jira_message_with_the_item(store, incident):
     item = review.add_action_item(routed, incident.id, "Alerting", actor="a", category="immediate", owner="alice")
     with routed.db.read() as session:
         before = session.exec(select(Notification)).all()
+    assert before == []  # adding an item (or editing the RCA) tells nobody
     review.ticket_action_item(routed, item.id, actor="bob")
     with pytest.raises(ChangeRefused, match="already on its way to Jira"):
         review.ticket_action_item(routed, item.id, actor="bob")
@@ -258,4 +259,3 @@ def test_ticket_writes_one_jira_message_with_the_item(store, incident):
     payload = json.loads(rows[0].payload)
     assert payload["action_item"]["title"] == "Alerting" and payload["action_item"]["owner"] == "alice"
     assert events(store, incident.id)[-1].kind == "action_item_ticket"
-    assert [r.event for r in before] == ["declared"] * len(before)  # adding an item tells nobody
