@@ -36,7 +36,6 @@ Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_tok
 from __future__ import annotations
 
 import base64
-import os
 import re
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
@@ -45,6 +44,7 @@ import httpx
 
 from integrations.notifier import Delivery, OutboxMessage
 from integrations.pagerduty import parse_retry_after, truncate
+from integrations.secrets import secret_from_env
 
 SUMMARY_MAX = 255
 LABEL_MAX = 255
@@ -296,8 +296,8 @@ class JiraNotifier:
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Create the incident's issue (or find the one made before) or comment on it; never raises."""
-        email = os.environ.get(self.email_env, "").strip()
-        token = os.environ.get(self.token_env, "").strip()
+        email = secret_from_env(self.email_env).strip()
+        token = secret_from_env(self.token_env).strip()
         missing = [name for name, value in ((self.email_env, email), (self.token_env, token)) if not value]
         if missing:
             return Delivery("retry", f"Jira credentials missing: set the environment variable{'s' if len(missing) > 1 else ''} "
