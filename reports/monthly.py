@@ -14,7 +14,8 @@ Definitions (stated in every output, as DESIGN.md gives them):
   with the count it was computed over; all null when there is no value.
 - Within SLA = acknowledged by the severity's response deadline counted from detected_at
   (business hours or business days on the policy's calendar where the severity says so:
-  the response_due_at the store computed); an incident never acknowledged is outside.
+  the response_due_at the store computed); an incident never acknowledged is outside once
+  its deadline has passed, and not counted while the deadline is still ahead (month to date).
 - Trend = percent change of each mean and of the total against the previous period,
   null when either side has no value.
 - Improvements = action items completed in the period (of incidents that are not drills).
@@ -57,7 +58,8 @@ DEFINITIONS = {
     "median": "middle value (mean of the two middle values for an even count)",
     "p90": "nearest-rank 90th percentile: the ceil(0.9 x n)-th smallest value",
     "within_sla": "acknowledged by the severity's response deadline counted from detected_at, business hours "
-                  "where the policy says so; never acknowledged counts as outside",
+                  "where the policy says so; never acknowledged counts as outside once the deadline has passed "
+                  "(not counted while it is still ahead)",
     "trend": "percent change of the mean (and of the total) against the previous period",
 }
 
@@ -158,6 +160,7 @@ class _Partial:
     response: list[float]
     resolution: list[float]
     within: int
+    judged: int  # incidents with a verdict: acknowledged, or past their deadline unacknowledged
 
 
 def _present(values: tuple) -> list[float]:
@@ -168,7 +171,8 @@ def _present(values: tuple) -> list[float]:
 
 def _partial(part: PeriodColumns) -> _Partial:
     return _Partial(part.total, Counter(part.severity), _present(part.detection_s), _present(part.response_s),
-                    _present(part.resolution_s), part.within_sla.count(True))  # True == 1: SQLite's 1 counts
+                    _present(part.resolution_s), part.within_sla.count(True),  # True == 1: SQLite's 1 counts
+                    part.total - part.within_sla.count(None))
 
 
 def _merged(lists: list[list[float]]) -> list[float]:
@@ -189,13 +193,14 @@ def _figures(partials: list[_Partial]) -> dict[str, Any]:
     response = _merged([p.response for p in partials])
     resolution = _merged([p.resolution for p in partials])
     within = sum(p.within for p in partials)
+    judged = sum(p.judged for p in partials)
     return {
         "total": total,
         "by_severity": by_severity,
         "mttd_minutes": duration_stats(detection, 60, ordered=True),
         "mtta_minutes": duration_stats(response, 60, ordered=True),
         "mttr_hours": duration_stats(resolution, 3600, ordered=True),
-        "within_sla_pct": round(100 * within / total, 1) if total else None,
+        "within_sla_pct": round(100 * within / judged, 1) if judged else None,
         "_means_s": (_mean(detection), _mean(response), _mean(resolution)),
     }
 
@@ -244,7 +249,8 @@ def period_report(store: "IncidentStore", period: Period) -> dict[str, Any]:
     A year is read month by month (12 range queries on the declared_at index), which gives
     the per-month breakdown without a month key computed per incident."""
     with store.db.read() as session:
-        months = [period_columns(session, m.start, m.end) for m in period.months()]
+        now = store.now()
+        months = [period_columns(session, m.start, m.end, now) for m in period.months()]
         previous_period = period.previous()
         previous = period_totals(session, previous_period.start, previous_period.end)
         actions = completed_actions(session, period.start, period.end)

@@ -8,7 +8,8 @@ half-open [start, end) in naive UTC, like everything in the store.
 "Within SLA" compares acknowledged_at with response_due_at: the deadline the store
 computed from detected_at with the severity's clock (wall time, business hours or
 business days on the policy's calendar) when the incident was declared, imported or
-re-rated. A never-acknowledged incident is outside.
+re-rated. A never-acknowledged incident is outside once its deadline has passed; before
+that it is pending (a month-to-date report does not count it either way).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class PeriodColumns:
     detection_s: tuple[float | None, ...]  # detected_at - started_at (MTTD)
     response_s: tuple[float | None, ...]  # acknowledged_at - detected_at (MTTA)
     resolution_s: tuple[float | None, ...]  # resolved_at - detected_at (MTTR)
-    within_sla: tuple[bool | int | None, ...]
+    within_sla: tuple[bool | int | None, ...]  # None: not acknowledged, deadline still ahead
 
     @property
     def total(self) -> int:
@@ -110,12 +111,12 @@ _SQL = {
 _PAIRS = (("detected_at", "started_at"), ("acknowledged_at", "detected_at"), ("resolved_at", "detected_at"))
 
 
-def _raw(session: Session, sql: str, start: datetime, end: datetime) -> list[tuple]:
+def _raw(session: Session, sql: str, *moments: datetime) -> list[tuple]:
     dialect = _dialect(session)
     if dialect == "sqlite":  # the form SQLAlchemy's DateTime stores, so text comparison is time order
-        params = tuple(m.isoformat(sep=" ", timespec="microseconds") for m in (start, end))
+        params = tuple(m.isoformat(sep=" ", timespec="microseconds") for m in moments)
     else:
-        params = (start, end)
+        params = moments
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql, params)
@@ -128,12 +129,16 @@ def _durations_sql(dialect: str) -> list[str]:
     return [_SQL[dialect]["seconds"].format(later=later, earlier=earlier) for later, earlier in _PAIRS]
 
 
-def period_columns(session: Session, start: datetime, end: datetime) -> PeriodColumns:
-    """Every non-drill incident declared in [start, end): severity, three durations, SLA verdict."""
+def period_columns(session: Session, start: datetime, end: datetime, now: datetime) -> PeriodColumns:
+    """Every non-drill incident declared in [start, end): severity, three durations, SLA verdict
+    as of `now` (unacknowledged with its deadline still ahead: None, pending)."""
     dialect = _dialect(session)
-    sql = (f"SELECT severity, {', '.join(_durations_sql(dialect))}, acknowledged_at <= response_due_at "
+    mark = "?" if dialect == "sqlite" else "%s"
+    verdict = (f"CASE WHEN acknowledged_at IS NOT NULL THEN acknowledged_at <= response_due_at "
+               f"WHEN response_due_at >= {mark} THEN NULL ELSE {'0' if dialect == 'sqlite' else 'false'} END")
+    sql = (f"SELECT severity, {', '.join(_durations_sql(dialect))}, {verdict} "
            f"FROM incident WHERE {_SQL[dialect]['where']}")
-    rows = _raw(session, sql, start, end)
+    rows = _raw(session, sql, now, start, end)
     return PeriodColumns(*zip(*rows)) if rows else EMPTY
 
 

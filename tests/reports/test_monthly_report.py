@@ -35,7 +35,7 @@ def test_the_definitions_are_stated(store, imported):
     assert "resolved_at - detected_at" in definitions["mttr"]
     assert "nearest-rank" in definitions["p90"]
     assert "drills excluded" in definitions["period"]
-    assert "never acknowledged counts as outside" in definitions["within_sla"]
+    assert "never acknowledged counts as outside once the deadline has passed" in definitions["within_sla"]
 
 
 def test_january_and_march_by_hand(store, imported):
@@ -142,3 +142,17 @@ def test_markdown_and_html_carry_the_same_figures(store, imported):
     page = render(report, "html", charts=charts)
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
     assert "<td class=\"n\">1660.0</td>" in page and "src=" not in page and "<script" not in page
+
+
+def test_month_to_date_an_unacknowledged_incident_counts_only_once_its_deadline_passed(store, clock):
+    """A SEV-4 declared today has a week to be acknowledged: this month's report does not
+    count it against the SLA yet; once the deadline is behind, it counts as outside."""
+    acked = store.declare("low", "outage", "staging", actor="alice", title="Search slow")
+    store.acknowledge(acked.id, actor="bob")
+    waiting = store.declare("low", "outage", "staging", actor="alice", title="Logs delayed")
+    month = f"{clock():%Y-%m}"
+    assert monthly_report(store, month)["within_sla_pct"] == 100.0  # 1 of 1 judged; the other is pending
+    clock.moment = waiting.response_due_at
+    assert monthly_report(store, month)["within_sla_pct"] == 100.0  # due now, not yet late
+    clock.advance(seconds=1)
+    assert monthly_report(store, month)["within_sla_pct"] == 50.0
