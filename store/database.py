@@ -140,7 +140,7 @@ class Database:
                         # Other hosts' command centers LISTEN: told on commit, never before.
                         session.execute(text(NOTIFY_SQL), {"start": start})
         except OperationalError as exc:
-            raise DatabaseUnavailable(_explain(exc)) from exc
+            raise DatabaseUnavailable(_explain(exc, self.sqlite_path)) from exc
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -149,7 +149,7 @@ class Database:
                 with session.begin():
                     yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(_explain(exc)) from exc
+            raise DatabaseUnavailable(_explain(exc, self.sqlite_path)) from exc
 
     def dispose(self) -> None:
         self.write_engine.dispose()
@@ -157,12 +157,17 @@ class Database:
             self.read_engine.dispose()
 
 
-def _explain(exc: OperationalError) -> str:
+def _explain(exc: OperationalError, sqlite_path: Path | None = None) -> str:
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "database or disk is full" in detail or "No space left on device" in detail:
+        # The transaction was rolled back whole (tests/load/test_faults.py fills a small disk).
+        where = f"the disk holding {sqlite_path.parent}" if sqlite_path is not None else "the database server's disk"
+        return f"{where} is full ({detail}); nothing was written; accepted: free space there and try again"
     if "locked" in detail:
         return f"the database stayed locked by another writer for over {BUSY_TIMEOUT_S}s; try again"
     if "disk" in detail or "full" in detail:
-        return f"the database could not be written ({detail}); free space and try again"
+        where = f"the disk holding {sqlite_path.parent}" if sqlite_path is not None else "the database's disk"
+        return f"writing to {where} failed ({detail}); nothing was written; accepted: free space there and try again"
     return f"the database is unavailable ({detail})"
 
 
@@ -186,7 +191,11 @@ def open_database(url: str, *, migrate: bool = True, group: str | None = None) -
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; accepted: sqlite:///PATH")
-        path = Path(parsed.database).expanduser()
+        try:
+            path = Path(parsed.database).expanduser()
+        except RuntimeError:  # ~name of a user this host does not know
+            raise DatabaseUnavailable(f"{parsed.database!r} starts with an unknown user's home; "
+                                      "accepted: sqlite:///PATH, with ~ or ~USER of a user on this host") from None
         if group is None:
             from store.paths import store_group
 
@@ -230,4 +239,4 @@ def ensure_schema(db: Database) -> int:
     except migrations.SchemaTooNew as exc:
         raise DatabaseUnavailable(str(exc)) from None
     except OperationalError as exc:
-        raise DatabaseUnavailable(_explain(exc)) from exc
+        raise DatabaseUnavailable(_explain(exc, db.sqlite_path)) from exc

@@ -197,9 +197,11 @@ def integrity_ok(url: str) -> str:
         return "ok"
     import sqlite3
 
-    path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path, timeout=60) as conn:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=60)
+    try:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def check_store(url: str, acknowledged: list[Acknowledged], *, baseline_seq: int = 0,
@@ -272,7 +274,7 @@ def start_writers(url: str, tmp_path: Path, kinds: Iterable[tuple[str, str]], se
                   drain: float = 2.0, ready_limit_s: float = 120.0, **extra) -> Writers:
     """Start one writer per (mode, name), wait until each is ready (imports done, app up)."""
     log_dir = tmp_path / "writers"
-    log_dir.mkdir(exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
     go_file = log_dir / "go"
     procs = {}
     for index, (mode, name) in enumerate(kinds):

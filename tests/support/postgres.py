@@ -44,6 +44,7 @@ class PostgresServer:
     data_dir: str
     port: int
     run_as: list[str]
+    options: str = ""  # the postgres -o options it was started with (kept for start_again)
 
     @property
     def admin_url(self) -> str:
@@ -73,6 +74,15 @@ class PostgresServer:
         self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "immediate", "stop", check=False)
         shutil.rmtree(os.path.dirname(self.data_dir), ignore_errors=True)
 
+    def stop_only(self, mode: str = "immediate") -> None:
+        """Stop the server but keep its data (a crash, with mode "immediate"); see start_again."""
+        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop")
+
+    def start_again(self) -> None:
+        """Start a server stopped by stop_only, on the same port with the same data."""
+        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-o", self.options, "-w",
+                  "-l", os.path.join(os.path.dirname(self.data_dir), "log"), "start")
+
     def restart(self) -> None:
         # -l: the restarted server must not inherit our captured stdout (run() would wait for it).
         self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "fast", "-w",
@@ -93,11 +103,11 @@ def start_postgres() -> PostgresServer:
         os.chown(root, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    server = PostgresServer(bin_dir, data_dir, port, run_as)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    server = PostgresServer(bin_dir, data_dir, port, run_as, options)
     init = server._run(f"{bin_dir}/initdb", "-D", data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", check=False)
     if init.returncode != 0:
         raise PostgresUnavailable(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
     start = server._run(f"{bin_dir}/pg_ctl", "-D", data_dir, "-o", options, "-l", os.path.join(root, "log"), "-w", "start",
                         check=False)
     if start.returncode != 0:
