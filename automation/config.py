@@ -62,9 +62,14 @@ def sources_from_config(config: dict[str, Any] | None = None, path: Path | None 
     unknown = set(sources_table) - KNOWN
     if unknown:
         raise PlaybookError(f"{path}: field sources.{sorted(unknown)[0]} is not known; accepted: {', '.join(sorted(KNOWN))}")
+    for name, table in sources_table.items():
+        if not isinstance(table, dict):
+            raise PlaybookError(f"{path}: field sources.{name} is not a table; accepted: [sources.{name}] with its keys")
     sources: list[PolledSource] = []
 
     host = sources_table.get("host", {})
+    if not isinstance(host.get("enabled", True), bool):
+        raise PlaybookError(f"{path}: field sources.host.enabled is {host['enabled']!r}; accepted: true or false")
     if host.get("enabled", True):
         from integrations.host import HostMetrics
 

@@ -44,14 +44,36 @@ def _build(name: str, table: dict[str, Any], where: str):
     except (ImportError, AttributeError):
         raise PlaybookError(f"{where}: the {name} integration is not available in this version; "
                             f"accepted: {', '.join(n for n in NOTIFIERS if _available(n))}") from None
-    accepted = [p for p in inspect.signature(notifier_class).parameters if p != "self"]
+    parameters = {n: p for n, p in inspect.signature(notifier_class).parameters.items() if n != "self"}
+    accepted = list(parameters)
     unknown = sorted(set(table) - set(accepted))
     if unknown:
         raise PlaybookError(f"{where}.{unknown[0]} is not known; accepted: {', '.join(accepted)}")
+    for key, value in table.items():
+        wanted = _wrong_type(parameters[key].annotation, value)
+        if wanted:
+            raise PlaybookError(f"{where}.{key} is {value!r}; accepted: {wanted}")
     try:
         return notifier_class(**table)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise PlaybookError(f"{where}: {exc}") from None
+
+
+# Plain parameter types, checked before a notifier is built (its code may assume them).
+_PLAIN_TYPES = {"str": ((str,), "a string"), "int": ((int,), "a whole number"),
+                "float": ((int, float), "a number"), "bool": ((bool,), "true or false")}
+
+
+def _wrong_type(annotation: object, value: Any) -> str | None:
+    """What a value of a plainly typed parameter ('str', 'float | None', ...) should have
+    been, or None when it fits (or the type is not a plain one)."""
+    kinds = [part.strip() for part in str(annotation).split("|") if part.strip() != "None"]
+    if not kinds or not all(kind in _PLAIN_TYPES for kind in kinds):
+        return None
+    fits = any(isinstance(value, _PLAIN_TYPES[kind][0]) for kind in kinds)
+    if isinstance(value, bool) and "bool" not in kinds:
+        fits = False
+    return None if fits else " or ".join(_PLAIN_TYPES[kind][1] for kind in kinds)
 
 
 def _available(name: str) -> bool:

@@ -54,7 +54,10 @@ MAX_LIST = 1_000_000
 
 def _refuse_missing_sqlite_file(url: str) -> None:
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        try:
+            path = Path(url.removeprefix("sqlite:///")).expanduser()
+        except RuntimeError:  # ~name of an unknown user: open_database says so in one sentence
+            return
         if not path.exists():
             raise UsageError(f"there is no database at {path}; accepted: the path of an existing database file")
 

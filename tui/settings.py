@@ -32,5 +32,9 @@ def read_tui_settings(path: Path | None = None) -> dict:
     if "export_dir" in tui:
         if not isinstance(tui["export_dir"], str):
             raise PlaybookError(f"{path}: field tui.export_dir is not a path; accepted: a folder path string")
-        result["export_dir"] = Path(tui["export_dir"]).expanduser()
+        try:
+            result["export_dir"] = Path(tui["export_dir"]).expanduser()
+        except RuntimeError:  # ~name of a user this host does not know
+            raise PlaybookError(f"{path}: field tui.export_dir {tui['export_dir']!r} starts with an unknown user's "
+                                "home; accepted: a folder path, ~ or ~USER of a user on this host") from None
     return result

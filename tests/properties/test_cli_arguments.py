@@ -24,9 +24,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.properties.common import note, property_settings
 from tests.properties.digest import row_counts, table_digest
 from tui import cli
 
@@ -38,15 +39,7 @@ BLOCKING = frozenset({"watch", "serve"})
 # Options whose value the harness alone chooses (a path anywhere, or "run the program").
 DANGEROUS_OPTIONS = ("--db", "--output", "--yes")
 
-SETTINGS = settings(
-    max_examples=250,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    # The function-scoped fixtures (the autouse isolated XDG dirs, tmp_path, monkeypatch)
-    # set the same environment for every example; each example copies its own database.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = property_settings(250)
 
 
 def _parser_words() -> tuple[list[str], list[str]]:
@@ -159,7 +152,7 @@ FILES = {
 }
 FILE = st.sampled_from([*FILES, "missing.json", "folder", "new-backup.db", "new-backup.json", "new.json.gz"])
 
-DATABASES = st.sampled_from(["seeded"] * 8 + ["missing", "unreachable"])
+DATABASES = st.sampled_from(["seeded"] * 8 + ["missing", "unreachable", "unknown-home"])
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +211,8 @@ def harness(template_db, tmp_path, fast_dir, monkeypatch):
             url = f"sqlite:///{path}"
         elif database == "missing":
             url = f"sqlite:///{path}"
+        elif database == "unknown-home":  # ~USER of nobody on this host
+            url = "sqlite:///~no-such-user-ir-properties/incidents.db"
         else:  # nothing listens on port 9 of loopback (discard): refused at once
             url = "postgresql://nobody@127.0.0.1:9/incidents?connect_timeout=2"
         before = table_digest(path)
@@ -234,7 +229,7 @@ def harness(template_db, tmp_path, fast_dir, monkeypatch):
 
 def check(result, argv) -> None:
     status, out, err, before, after, path = result
-    event(f"exit {status if isinstance(status, int) else 'help'}")
+    note(f"exit {status if isinstance(status, int) else 'help'}")
     shown = f"argv={argv!r}\nstatus={status!r}\nstderr={err[:2000]!r}"
     assert "Traceback" not in err and "Traceback" not in out, shown
     if isinstance(status, tuple):  # only --help (or -h) leaves through SystemExit, successfully
@@ -257,13 +252,14 @@ def check(result, argv) -> None:
 @example(argv=["note", OPEN_ID, "caf\udce9"], database="seeded")
 @example(argv=["ack", "INC-2024-0118-999"], database="missing")
 @example(argv=["list", "--limit", "999999999999999999999999"], database="seeded")
+@example(argv=["critical", "outage", "production", "--no-tui"], database="unknown-home")  # found: internal error
 @example(argv=["ack", "ack", "\n", "-o", "out.txt"], database="seeded")  # found: a two-line error
 @example(argv=["--title", "\x1b[2J", "critical", "outage", "production"], database="missing")
 def test_any_command_line_answers_in_one_line_and_a_refusal_writes_nothing(harness, argv, database):
     check(harness(argv, database), argv)
 
 
-@settings(SETTINGS, max_examples=150)
+@property_settings(150)
 @given(words=st.lists(st.sampled_from(PLAUSIBLE + HOSTILE).filter(lambda w: not dangerous(w)), max_size=5),
        command=st.sampled_from(COMMAND_NAMES))
 def test_every_command_with_plausible_words(harness, command, words):
