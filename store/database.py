@@ -192,11 +192,7 @@ def open_database(url: str, *, migrate: bool = True, group: str | None = None) -
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; accepted: sqlite:///PATH")
         try:
-            try:
             path = Path(parsed.database).expanduser()
-        except RuntimeError:  # ~name of a user this host does not know
-            raise DatabaseUnavailable(f"{parsed.database!r} starts with an unknown user's home; "
-                                      "accepted: sqlite:///PATH, with ~ or ~USER of a user on this host") from None
         except RuntimeError:  # ~name of a user this host does not know
             raise DatabaseUnavailable(f"{parsed.database!r} starts with an unknown user's home; "
                                       "accepted: sqlite:///PATH, with ~ or ~USER of a user on this host") from None
