@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/detection_latency.py $(BENCH_ARGS)
 	$(BIN)/python bench/delivery.py $(BENCH_ARGS)
 	$(BIN)/python bench/report.py $(BENCH_ARGS)
+	$(BIN)/python bench/mixed.py $(BENCH_ARGS)
 
 # Every main screen at 80x24 and 160x48 from the demo data at a frozen clock.
 screenshots: $(STAMP)

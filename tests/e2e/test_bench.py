@@ -69,3 +69,19 @@ def test_report_benchmark_reports_month_and_year_beside_raw_sqlite3():
     assert "goal month: <= 50 ms" in result.stdout and "goal year: <= 100 ms" in result.stdout
     figures = json.loads((ROOT / "bench" / "results" / "report.json").read_text())
     assert figures["fixture"]["incidents"] == 100_000 and figures["periods"]["year"]["incidents"] > 0
+
+
+def test_mixed_benchmark_reports_one_and_eight_writers_per_backend():
+    result = subprocess.run([sys.executable, "bench/mixed.py", "--seconds", "0.5"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "mix per 10 operations: 1 declare, 4 tick, 5 note" in result.stdout
+    for writers in (1, 8):
+        assert re.search(rf"^sqlite\s+{writers}\s+\d+\s+\d+\.\d", result.stdout, re.M), result.stdout
+    figures = json.loads((ROOT / "bench" / "results" / "mixed.json").read_text())
+    rows = {(row["backend"], row.get("writers")): row for row in figures["rows"]}
+    for key in (("sqlite", 1), ("sqlite", 8)):
+        assert rows[key]["operations"] > 0 and rows[key]["audit_ok"], rows[key]
+        assert rows[key]["events"] == rows[key]["events_expected"], rows[key]  # the writers did the work reported
+    # PostgreSQL: both rows, or one skipped row saying why.
+    assert (("postgres", 1) in rows and ("postgres", 8) in rows) or rows[("postgres", None)]["skipped"]

@@ -1,0 +1,220 @@
+"""Mixed-operation throughput (`make bench`): declare, tick and note in a fixed mix, per
+second, with 8 writer processes on one store next to a single writer, in the same run, on
+SQLite and on PostgreSQL. Nothing asserted.
+
+Each writer is a long-lived process with its own IncidentStore (as the command center or
+`watch` holds one) repeating the mix: of every 10 operations, 1 declare, 4 ticks (a step
+of one of its own incidents, ticked or unticked, so each records an event) and 5 notes.
+All writers of a row start together and run for the same time; throughput is completed
+operations (each one committed transaction with one timeline event) per second over that
+time, summed over the writers. Every row gets a fresh database; afterwards the run checks
+the event count equals the operations reported and that the audit chain verifies.
+
+Writes to one store are serialised by design (the hash chain: SQLite's write lock,
+PostgreSQL's lock on the chain head), so 8 writers share one writer's worth of commits;
+what the 8-writer rows show is what that serialisation costs or saves under contention.
+The PostgreSQL rows need a server: one is started with the test suite's helper
+(tests/support/postgres.py); without the binaries they are skipped with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results" / "mixed.json"
+MIX = ("declare", "tick", "note", "tick", "note", "tick", "note", "tick", "note", "note")
+WRITERS = (1, 8)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))]
+
+
+# -- one writer process ---------------------------------------------------------------------
+
+def worker(url: str, go_file: str, seconds: float, name: str) -> int:
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+
+    store = IncidentStore(open_database(url), load_policy())
+    own = [store.declare("high", "outage", "production", actor=name, title=f"{name} warm-up").id]
+    store.add_note(own[0], "warm-up", actor=name)  # connections open, code paths warm
+    print("ready", flush=True)
+    while not os.path.exists(go_file) or not Path(go_file).read_text().strip():
+        time.sleep(0.001)
+    start = float(Path(go_file).read_text())
+    while time.time() < start:
+        time.sleep(0.0005)
+    end = start + seconds
+    latencies: dict[str, list[float]] = {"declare": [], "tick": [], "note": []}
+    done = {name: 0 for name in latencies}
+    n = 0
+    ticked: dict[tuple[str, int], bool] = {}
+    while True:
+        op = MIX[n % len(MIX)]
+        began = time.perf_counter()
+        if op == "declare":
+            own.append(store.declare("high", "outage", "production", actor=name, title=f"{name} {n}").id)
+        elif op == "tick":
+            key = (own[-1 - (n // 10) % len(own)], 1 + (n // 3) % 15)
+            ticked[key] = not ticked.get(key, False)
+            changed = store.tick(key[0], [str(key[1])], actor=name, done=ticked[key])
+            assert changed, key
+        else:
+            store.add_note(own[-1], f"{name} note {n}", actor=name)
+        finished = time.perf_counter()
+        if time.time() > end:
+            break  # finished after the window closed: not counted (its event is, below)
+        latencies[op].append((finished - began) * 1000)
+        done[op] += 1
+        n += 1
+    store.db.dispose()
+    print(json.dumps({"done": done, "latencies": latencies}), flush=True)
+    return 0
+
+
+# -- one row: N writers on a fresh database -----------------------------------------------------
+
+def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
+    from store.database import open_database
+
+    open_database(url).dispose()  # schema in place before the writers start
+    go_file = tmp / f"go-{writers}-{time.monotonic_ns()}"
+    procs = [subprocess.Popen([sys.executable, __file__, "--worker", url, str(go_file), str(seconds), f"w{i}"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(writers)]
+    try:
+        for proc in procs:
+            line = proc.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"a writer did not start: {line!r} {proc.stderr.read()[-2000:]}")
+        go_file.write_text(str(time.time() + 0.3))
+        reports = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=seconds + 120)
+            if proc.returncode != 0:
+                raise RuntimeError(f"a writer failed: {err[-2000:]}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    done = {op: sum(r["done"][op] for r in reports) for op in ("declare", "tick", "note")}
+    latencies = [v for r in reports for values in r["latencies"].values() for v in values]
+    total = sum(done.values())
+    events, audit_ok = _check(url)
+    # Each writer's warm-up wrote 2 events, and its last operation (past the window) 1 more.
+    expected_events = total + 3 * writers
+    return {"writers": writers, "seconds": seconds, "operations": total, "by_operation": done,
+            "ops_per_s": total / seconds, "per_writer_ops_per_s": total / seconds / writers,
+            "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
+            "events": events, "events_expected": expected_events, "audit_ok": audit_ok}
+
+
+def _check(url: str) -> tuple[int, bool]:
+    from sqlalchemy import func, select
+
+    from store.audit import verify_chain
+    from store.database import open_database
+    from store.models import TimelineEvent
+
+    db = open_database(url)
+    try:
+        with db.read() as session:
+            return session.execute(select(func.count()).select_from(TimelineEvent)).scalar(), verify_chain(session).ok
+    finally:
+        db.dispose()
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+def table(rows: list[dict]) -> str:
+    head = ("backend", "writers", "ops", "ops/s", "per writer", "p50 ms", "p99 ms", "vs 1 writer", "audit")
+    body = []
+    single = {}
+    for row in rows:
+        if row.get("skipped"):
+            body.append((row["backend"], "-", "-", "-", "-", "-", "-", "-", f"skipped: {row['skipped']}"))
+            continue
+        if row["writers"] == 1:
+            single[row["backend"]] = row["ops_per_s"]
+        base = single.get(row["backend"])
+        body.append((row["backend"], str(row["writers"]), str(row["operations"]), f"{row['ops_per_s']:.1f}",
+                     f"{row['per_writer_ops_per_s']:.1f}", f"{row['latency_ms']['p50']:.2f}",
+                     f"{row['latency_ms']['p99']:.2f}", f"{row['ops_per_s'] / base:.2f}x" if base else "-",
+                     "ok" if row["audit_ok"] and row["events"] == row["events_expected"] else "MISMATCH"))
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    fmt = lambda line: "  ".join(c.ljust(w) if i in (0, 8) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+    return "\n".join([fmt(head), "-" * len(fmt(head)), *map(fmt, body)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        return worker(argv[1], argv[2], float(argv[3]), argv[4])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 s per row instead of 10")
+    parser.add_argument("--seconds", type=float, help="seconds per row (overrides --quick)")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (2.0 if args.quick else 10.0)
+    import sqlalchemy
+
+    from bench.run import filesystem_of
+
+    tmp = Path(tempfile.mkdtemp(prefix="ir-mixed-"))
+    began = time.perf_counter()
+    rows: list[dict] = []
+    server = None
+    try:
+        print(f"machine: {os.cpu_count()} cpus, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+              f"SQLAlchemy {sqlalchemy.__version__}, temp dir on {filesystem_of(tmp)} ({platform.platform()})")
+        print(f"mix per 10 operations: 1 declare, 4 tick, 5 note; {seconds:g} s per row; fresh database per row",
+              flush=True)
+        for writers in WRITERS:
+            rows.append({"backend": "sqlite", **run_row(f"sqlite:///{tmp / f'mixed-{writers}.db'}", writers, seconds,
+                                                         tmp)})
+        from tests.support.postgres import PostgresUnavailable, start_postgres
+
+        try:
+            server = start_postgres()
+        except PostgresUnavailable as exc:
+            rows.append({"backend": "postgres", "skipped": str(exc)})
+        if server is not None:
+            for writers in WRITERS:
+                url = server.url(server.create_database())
+                rows.append({"backend": "postgres", **run_row(url, writers, seconds, tmp)})
+        print()
+        print(table(rows))
+        print()
+        elapsed = time.perf_counter() - began
+        print(f"total {elapsed:.0f}s; results in {RESULTS.relative_to(ROOT)}")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({"mode": "quick" if args.quick else "full", "seconds_per_row": seconds,
+                                       "mix": MIX, "cpu_count": os.cpu_count(), "rows": rows,
+                                       "elapsed_s": elapsed}, indent=2) + "\n")
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
