@@ -114,7 +114,8 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         if not field:  # a check across fields (the lifecycle order) names its fields itself
             raise ImportError_(f"{where}: {message}") from None
         if error["type"] == "missing":
-            message = "is required"
+            required = [name for name, info in ImportedIncident.model_fields.items() if info.is_required()]
+            message = f"is required; accepted: incident objects with {', '.join(required)}"
         elif error["type"] == "extra_forbidden":
             message = f"is not a known field; accepted: {', '.join(ImportedIncident.model_fields)}"
         elif error["type"].startswith("datetime") or error["type"].startswith("timezone"):

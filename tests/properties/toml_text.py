@@ -102,9 +102,12 @@ def _slots(node: Any, into: list) -> list:
 
 
 @st.composite
-def mutated(draw, original: dict[str, Any]) -> dict[str, Any]:
+def mutated(draw, original: dict[str, Any], values: st.SearchStrategy = VALUES, keys: st.SearchStrategy = KEY,
+            extremes: list | None = None) -> dict[str, Any]:
     """The document with one to three edits: a key dropped, a value of another type or out
-    of range, an unknown key added, a list emptied or an item repeated."""
+    of range, an unknown key added, a list emptied or an item repeated. `values`, `keys`
+    and `extremes` default to TOML's; pass JSON ones for a JSON document."""
+    extremes = EXTREME_NUMBERS + WEIRD_STRINGS if extremes is None else extremes
     data = copy.deepcopy(original)
     for _ in range(draw(st.integers(1, 3))):
         slots = _slots(data, [])
@@ -115,15 +118,15 @@ def mutated(draw, original: dict[str, Any]) -> dict[str, Any]:
         if action == "drop":
             del container[key]
         elif action == "replace":
-            container[key] = draw(VALUES)
+            container[key] = draw(values)
         elif action == "extreme":
-            container[key] = draw(st.sampled_from(EXTREME_NUMBERS + WEIRD_STRINGS))
+            container[key] = draw(st.sampled_from(extremes))
         elif action == "unknown":
             target = container[key] if isinstance(container[key], dict) else container
             if isinstance(target, dict):
-                target[draw(KEY)] = draw(VALUES)
+                target[draw(keys)] = draw(values)
             else:
-                target.append(draw(VALUES))
+                target.append(draw(values))
         elif action == "empty":
             container[key] = type(container[key])() if isinstance(container[key], (list, dict, str)) else None
             if container[key] is None:
