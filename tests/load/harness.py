@@ -147,18 +147,22 @@ class Lags:
 
     def describe(self) -> str:
         return (f"{len(self.values)} (event, other process) pairs: p50 {self.percentile(50) * 1000:.0f} ms, "
-                f"p99 {self.percentile(99) * 1000:.0f} ms, max {max(self.values, default=0) * 1000:.0f} ms, "
-                f"never seen {len(self.never_seen)}")
+                f"p95 {self.percentile(95) * 1000:.0f} ms, p99 {self.percentile(99) * 1000:.0f} ms, "
+                f"max {max(self.values, default=0) * 1000:.0f} ms, never seen {len(self.never_seen)}")
 
 
 def visibility_lags(acknowledged: list[Acknowledged], logs: dict[str, list[dict]],
-                    observers: Iterable[str]) -> Lags:
+                    observers: Iterable[str], until: float | None = None) -> Lags:
     """For each acknowledged event and each observer other than its writer: first time the
     observer saw a position >= the event's seq, minus the commit time (0 if it saw the
-    position before the writer had logged its acknowledgement)."""
+    position before the writer had logged its acknowledgement). Events committed after
+    `until` (the end of the writing window: a write begun just before it may land seconds
+    later, when the others have stopped looking) are left out."""
     lags = Lags()
     series = {name: seen_series(logs[name]) for name in observers}
     for event in acknowledged:
+        if until is not None and event.t > until:
+            continue
         for name, (times, seqs) in series.items():
             if name == event.writer:
                 continue
@@ -270,10 +274,12 @@ class Writers:
         return (self.log_dir / f"{name}.stderr").read_text(errors="replace")
 
 
-def start_writers(url: str, tmp_path: Path, kinds: Iterable[tuple[str, str]], seconds: float, *,
+def start_writers(url: str, log_dir: Path, kinds: Iterable[tuple[str, str]], seconds: float, *,
                   drain: float = 2.0, ready_limit_s: float = 120.0, **extra) -> Writers:
-    """Start one writer per (mode, name), wait until each is ready (imports done, app up)."""
-    log_dir = tmp_path / "writers"
+    """Start one writer per (mode, name), wait until each is ready (imports done, app up).
+
+    `log_dir` must not be inside the SQLite file's folder: command centers watch that
+    folder, and the writers' logs would wake them all the time (a cost no real user has)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     go_file = log_dir / "go"
     procs = {}

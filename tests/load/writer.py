@@ -7,15 +7,20 @@ mode "cli": an engineer at the shell. Loops over the command line as users type 
   declaration, acting as NAME-sub). A thread reads the chain position every 100 ms
   (what this process sees).
 mode "tui": an engineer in the command center. The real app (make_app, live updates on,
-  detection off) runs headless under Textual's Pilot against the shared store; keys are
-  pressed as a user would: j/k, enter into a war room, space ticks, n + text + enter
-  notes, a acknowledges, esc back, d declares. What it sees is the app's own `seen_seq`,
-  moved only by its live-update path (watchfiles on SQLite, LISTEN/NOTIFY on PostgreSQL)
-  or by its own writes.
+  detection off) runs headless at 80x24 under Textual's Pilot against the shared store;
+  keys are pressed as a user would, a key every 100 ms: j, enter into a war room, space
+  ticks, n + text + enter notes, a acknowledges, esc back, d + title + ctrl+s declares.
+  What it sees is the app's own `seen_seq`, moved only by its live-update path
+  (watchfiles on SQLite, LISTEN/NOTIFY on PostgreSQL) or by its own writes.
 
 Both log to LOG_DIR/NAME.jsonl: "commit" records (harness.install_commit_log), "call"
-records (each CLI command: argv, exit status, stderr), "seen" records (t, seq) whenever
-the position seen rises, "notice" records (TUI notifications), and "done" at the end.
+and "subprocess" records (each CLI command: argv, exit status, stderr), "seen" records
+(t, seq) whenever the position seen rises, "notice" records (TUI notifications), and
+"done" at the end (with the process's CPU seconds). For diagnosis the command centers
+also log "keys" (what was pressed, on which screen), "wake" (when the live-update path
+fired) and "stall" (the app's event loop was busy over 0.1 s); IR_LOAD_PROFILE=1 writes
+a cProfile of each command center's main thread next to its log.
+
 Writing stops at the deadline; seeing goes on for `drain` seconds more, so events of the
 last moments can be seen too.
 """
@@ -25,6 +30,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -37,6 +43,7 @@ from tests.load.harness import CLI, JsonLog, install_commit_log, wait_for_go
 SEVERITIES = ("critical", "high", "medium", "low")
 TYPES = ("outage", "security", "performance", "data", "integration")
 MAX_INCIDENTS = 40
+KEY_GAP_S = 0.1  # about the pace of a fast typist
 
 
 class Seer(threading.Thread):
@@ -98,7 +105,7 @@ def cli_writer(spec: dict, log: JsonLog) -> int:
     seer = Seer(url, log, deadline + spec.get("drain", 2.0))
     seer.start()
     seer.ready.wait(30)
-    think = spec.get("think", (0.2, 0.6))
+    think = spec.get("think", (0.25, 0.75))
     n = 0
     while time.time() < deadline:
         n += 1
@@ -121,7 +128,11 @@ def cli_writer(spec: dict, log: JsonLog) -> int:
                 "show": ["show", target, "--json"],
             }[op]
         every = spec.get("subprocess_every", 0)
-        if every and n % every == 0 and op in ("declare", "note"):
+        if every and n % every == 0 and target is not None:  # the real program: a note, or a declaration
+            if (n // every) % 3 == 0 and len(incidents) < MAX_INCIDENTS:
+                op, words = "declare", ["high", "outage", "production", "--title", f"{name} declared {n}", "--no-tui"]
+            else:
+                op, words = "note", ["note", target, f"{name} note {n}"]
             sub_call(url, name, op, words, log)
         else:
             current["op"] = op
@@ -196,7 +207,7 @@ async def tui_writer(spec: dict, log: JsonLog) -> int:
         return real_notify(message, *args, **kwargs)
 
     app.notify = notify
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.5)
         print("ready", flush=True)
         go = Path(spec["go_file"])
@@ -212,10 +223,21 @@ async def tui_writer(spec: dict, log: JsonLog) -> int:
                 if app.seen_seq > seen:
                     seen = app.seen_seq
                     log.write(kind="seen", t=time.time(), seq=seen)
+                before = time.monotonic()
                 await asyncio.sleep(0.02)
+                stalled = time.monotonic() - before - 0.02
+                if stalled > 0.1:  # the app's event loop was busy this long (diagnostics)
+                    log.write(kind="stall", t=time.time(), seconds=round(stalled, 3))
 
         seeing = asyncio.ensure_future(see())
         n = actions = 0
+
+        async def keys(*names: str) -> None:
+            """Pressed as a fast typist does (a key every ~100 ms), not as fast as Pilot can."""
+            log.write(kind="keys", t=time.time(), keys=" ".join(names), screen=type(app.screen).__name__)
+            for key in names:
+                await pilot.press(key)
+                await asyncio.sleep(KEY_GAP_S)
 
         async def until(condition, limit: float = 10.0) -> bool:
             end = time.monotonic() + limit
@@ -228,42 +250,42 @@ async def tui_writer(spec: dict, log: JsonLog) -> int:
         while time.time() < deadline:
             n += 1
             if not isinstance(app.screen, DashboardScreen):
-                await pilot.press("escape")
+                await keys("escape")
                 await pilot.pause(0.1)
                 continue
             rows = _dashboard_rows(app)
             if rows < 3 or (rows < MAX_INCIDENTS and rng.random() < 0.05):
                 current["op"] = "declare"
-                await pilot.press("d")
+                await keys("d")
                 await pilot.pause(0.1)
-                await pilot.press(*f"{name} declared {n}")
-                await pilot.press("ctrl+s")
+                await keys(*f"{name} declared {n}")
+                await keys("ctrl+s")
                 await until(lambda: isinstance(app.screen, WarRoomScreen))
             else:
-                await pilot.press(*(["j"] * rng.randint(0, min(rows - 1, 6))), "enter")
+                await keys(*(["j"] * rng.randint(0, min(rows - 1, 6))), "enter")
                 await until(lambda: isinstance(app.screen, WarRoomScreen))
             if not isinstance(app.screen, WarRoomScreen):
                 continue
             room = app.screen
             await until(lambda: room.detail is not None)
-            for k in range(rng.randint(2, 5)):
+            for k in range(rng.randint(4, 10)):  # a while in one war room, as people work
                 if time.time() >= deadline:
                     break
                 actions += 1
                 r = rng.random()
                 if r < 0.45:
                     current["op"] = "tick"
-                    await pilot.press(*(["j"] * rng.randint(0, 3)), "space")
+                    await keys(*(["j"] * rng.randint(0, 3)), "space")
                 elif r < 0.9:
                     current["op"] = "note"
-                    await pilot.press("n")
+                    await keys("n")
                     await pilot.pause(0.05)
-                    await pilot.press(*f"{name} {n} {k}", "enter")
+                    await keys(*f"{name} {n} {k}", "enter")
                 else:
                     current["op"] = "ack"
-                    await pilot.press("a")
-                await pilot.pause(rng.uniform(0.15, 0.4))
-            await pilot.press("escape")
+                    await keys("a")
+                await pilot.pause(rng.uniform(0.3, 0.8))  # a moment to read the screen
+            await keys("escape")
             await pilot.pause(0.1)
         current["op"] = ""
         await seeing
@@ -292,6 +314,13 @@ def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
     log = JsonLog(Path(spec["log_dir"]) / f"{spec['name']}.jsonl")
     if spec["mode"] == "tui":
+        if os.environ.get("IR_LOAD_PROFILE"):  # diagnostics: where a command center's time goes
+            import cProfile
+
+            profile = cProfile.Profile()
+            status = profile.runcall(asyncio.run, tui_writer(spec, log))
+            profile.dump_stats(Path(spec["log_dir"]) / f"{spec['name']}.prof")
+            return status
         return asyncio.run(tui_writer(spec, log))
     print("ready", flush=True)
     return cli_writer(spec, log)
