@@ -110,7 +110,8 @@ def build_fixture(tmp: Path, incidents: int) -> tuple[str, str]:
     open_ids = [r[0] for r in conn.execute(
         "SELECT id FROM incident WHERE status IN ('investigating','identified','monitoring') "
         "ORDER BY declared_at DESC")]
-    conn.executemany("UPDATE incident SET status = 'closed', resolved_at = declared_at, closed_at = declared_at "
+    conn.executemany("UPDATE incident SET status = 'closed', resolved_at = declared_at, closed_at = declared_at, "
+                     "resolution_s = (julianday(declared_at) - julianday(detected_at)) * 86400.0 "
                      "WHERE id = ?", [(i,) for i in open_ids[49:]])
     conn.commit()
     conn.close()

@@ -355,6 +355,11 @@ def load_fixture(path: Path, count: int) -> dict[str, Any]:
         _, year, mmdd, number = row[0].split("-")
         last_per_day[year + mmdd] = int(number)
     conn.executemany("INSERT INTO incident_sequence (day, last) VALUES (?, ?)", last_per_day.items())
+    # What the store keeps with every write (store/models.py keep_durations), by hand.
+    conn.execute(
+        "UPDATE incident SET detection_s = ROUND((julianday(detected_at) - julianday(started_at)) * 86400.0, 3), "
+        "response_s = ROUND((julianday(acknowledged_at) - julianday(detected_at)) * 86400.0, 3), "
+        "resolution_s = ROUND((julianday(resolved_at) - julianday(detected_at)) * 86400.0, 3)")
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     open_count = conn.execute(f"SELECT count(*) FROM incident WHERE status IN ({', '.join('?' * len(OPEN_STATUSES))})",

@@ -8,7 +8,7 @@ the migrated schema with these models.
 from __future__ import annotations
 
 from pydantic import NaiveDatetime as UTCNaive  # sqlmodel stores these as given
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -41,6 +41,27 @@ class Incident(SQLModel, table=True):
     # Policy as applied at declaration / last severity change.
     response_due_at: UTCNaive
     next_update_due_at: UTCNaive | None = None
+    # Seconds between lifecycle timestamps, kept with them on every write (see
+    # keep_durations below; schema 5), so MTTD/MTTA/MTTR over a year of incidents is a
+    # read of numbers instead of parsing three dates per incident.
+    detection_s: float | None = None   # detected_at - started_at (MTTD)
+    response_s: float | None = None    # acknowledged_at - detected_at (MTTA)
+    resolution_s: float | None = None  # resolved_at - detected_at (MTTR)
+
+
+def _seconds(later, earlier) -> float | None:
+    # Milliseconds: what schema 5 fills in for older rows (in SQL) gives the same numbers.
+    return None if later is None or earlier is None else round((later - earlier).total_seconds(), 3)
+
+
+@event.listens_for(Incident, "before_insert")
+@event.listens_for(Incident, "before_update")
+def keep_durations(_mapper, _connection, incident: Incident) -> None:
+    """Every ORM write of an incident (declare, ack, status, import, restore through the
+    models) recomputes its durations from its timestamps: they cannot drift apart."""
+    incident.detection_s = _seconds(incident.detected_at, incident.started_at)
+    incident.response_s = _seconds(incident.acknowledged_at, incident.detected_at)
+    incident.resolution_s = _seconds(incident.resolved_at, incident.detected_at)
 
 
 class IncidentSequence(SQLModel, table=True):

@@ -1,8 +1,8 @@
 """Reads behind the monthly and yearly reports: only the columns the figures need.
 
-Durations are computed by the database (seconds, as floats), so Python never parses a
-timestamp per incident: SQLite uses julianday(), PostgreSQL EXTRACT(EPOCH ...). Every
-query is a range on incident.declared_at (indexed) with drills left out. Periods are
+Durations are the seconds each incident keeps with its timestamps (incident.detection_s,
+response_s, resolution_s; schema 5), so nothing parses a date per incident. Every query
+is a range on incident.declared_at (indexed) with drills left out. Periods are
 half-open [start, end) in naive UTC, like everything in the store.
 
 "Within SLA" compares acknowledged_at with response_due_at: the deadline the store
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Float, and_, cast, extract, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from store.models import ActionItem, Incident
@@ -63,13 +63,6 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _seconds(dialect: str, later, earlier):
-    """later - earlier in seconds (a float), NULL when either is NULL."""
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(extract("epoch", later - earlier), Float)
-
-
 def _month_key(dialect: str):
     if dialect == "sqlite":
         return func.strftime("%Y-%m", Incident.declared_at)
@@ -88,27 +81,17 @@ def _in_period(start: datetime, end: datetime):
 
 
 def _durations(dialect: str):
-    return (
-        _seconds(dialect, Incident.detected_at, Incident.started_at),
-        _seconds(dialect, Incident.acknowledged_at, Incident.detected_at),
-        _seconds(dialect, Incident.resolved_at, Incident.detected_at),
-    )
+    return Incident.detection_s, Incident.response_s, Incident.resolution_s
 
 
 # The two queries the report's timing depends on, written per dialect and sent through the
 # session's own DBAPI connection (same transaction): at a year of incidents, building a
 # SQLAlchemy Row per incident cost more than the query itself.
 _SQL = {
-    "sqlite": {
-        "seconds": "(julianday({later}) - julianday({earlier})) * 86400.0",
-        "where": "declared_at >= ? AND declared_at < ? AND is_drill = 0",
-    },
-    "postgresql": {
-        "seconds": "EXTRACT(EPOCH FROM {later} - {earlier})::float8",
-        "where": "declared_at >= %s AND declared_at < %s AND is_drill = false",
-    },
+    "sqlite": {"where": "declared_at >= ? AND declared_at < ? AND is_drill = 0"},
+    "postgresql": {"where": "declared_at >= %s AND declared_at < %s AND is_drill = false"},
 }
-_PAIRS = (("detected_at", "started_at"), ("acknowledged_at", "detected_at"), ("resolved_at", "detected_at"))
+_DURATION_COLUMNS = ["detection_s", "response_s", "resolution_s"]
 
 
 def _raw(session: Session, sql: str, *moments: datetime) -> list[tuple]:
@@ -125,10 +108,6 @@ def _raw(session: Session, sql: str, *moments: datetime) -> list[tuple]:
         cursor.close()
 
 
-def _durations_sql(dialect: str) -> list[str]:
-    return [_SQL[dialect]["seconds"].format(later=later, earlier=earlier) for later, earlier in _PAIRS]
-
-
 def period_columns(session: Session, start: datetime, end: datetime, now: datetime) -> PeriodColumns:
     """Every non-drill incident declared in [start, end): severity, three durations, SLA verdict
     as of `now` (unacknowledged with its deadline still ahead: None, pending)."""
@@ -136,7 +115,7 @@ def period_columns(session: Session, start: datetime, end: datetime, now: dateti
     mark = "?" if dialect == "sqlite" else "%s"
     verdict = (f"CASE WHEN acknowledged_at IS NOT NULL THEN acknowledged_at <= response_due_at "
                f"WHEN response_due_at >= {mark} THEN NULL ELSE {'0' if dialect == 'sqlite' else 'false'} END")
-    sql = (f"SELECT severity, {', '.join(_durations_sql(dialect))}, {verdict} "
+    sql = (f"SELECT severity, {', '.join(_DURATION_COLUMNS)}, {verdict} "
            f"FROM incident WHERE {_SQL[dialect]['where']}")
     rows = _raw(session, sql, now, start, end)
     return PeriodColumns(*zip(*rows)) if rows else EMPTY
@@ -145,7 +124,7 @@ def period_columns(session: Session, start: datetime, end: datetime, now: dateti
 def period_totals(session: Session, start: datetime, end: datetime) -> PeriodTotals:
     """Count and mean durations of [start, end) in one aggregate query (for trends)."""
     dialect = _dialect(session)
-    means = ", ".join(f"avg({d})" for d in _durations_sql(dialect))
+    means = ", ".join(f"avg({d})" for d in _DURATION_COLUMNS)
     (total, *values), = _raw(session, f"SELECT count(*), {means} FROM incident WHERE {_SQL[dialect]['where']}",
                              start, end)
     return PeriodTotals(int(total), *(None if v is None else float(v) for v in values))
