@@ -4,11 +4,11 @@
     .venv/bin/python bench/report.py [--quick] [--keep]
 
 The fixture is bench/run.py's (three years of incidents, ~3% drills, bulk-loaded with
-executemany). "store" is reports.monthly.period_report: one read transaction, durations
-computed in SQL, mean/median/p90, SLA share, trend against the previous period and the
+executemany). "store" is reports.monthly.period_report: one read transaction, the
+durations each incident keeps (schema 5), mean/median/p90, SLA share, trend against the previous period and the
 completed action items, as the CLI's json prints it (the yearly one also per month).
 "sqlite3" is one hand-written query per period on a plain connection computing the counts
-by severity, the mean durations and the SLA count (no medians: SQLite has no percentile
+by severity, the mean of the same duration columns and the SLA count (no medians: SQLite has no percentile
 function), plus the previous period's means. Nothing is asserted; see bench/README.md.
 """
 from __future__ import annotations
