@@ -135,6 +135,9 @@ class AlertReceiver:
             data = json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
             return 400, {"error": "the body is not valid JSON; accepted: a UTF-8 JSON object"}
+        if _holds_lone_surrogate(data):
+            return 400, {"error": "the body escapes a lone surrogate (\\ud800-\\udfff), which is no character; "
+                                  "accepted: a UTF-8 JSON object"}
         try:
             change = understand(source, data, self.store.policy)
             detected = self._detected_at(change)
@@ -176,6 +179,23 @@ class AlertReceiver:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    """True when a key or string anywhere in decoded JSON holds a lone surrogate: valid JSON
+    ("\\udcff"), but no text; it could be neither stored nor hashed into the audit chain."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -47,7 +47,9 @@ class Declaration:
 
 
 def normalise_id(incident_id: str) -> str:
-    return str(incident_id).strip().upper()
+    # An argument that was not UTF-8 (lone surrogates) names no incident; escaped, it can be
+    # looked up and not found, instead of failing in the database driver.
+    return str(incident_id).strip().upper().encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class IncidentStore:

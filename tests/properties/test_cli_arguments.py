@@ -190,7 +190,7 @@ def fast_dir(tmp_path):
 
 @pytest.fixture
 def harness(template_db, tmp_path, fast_dir, monkeypatch):
-    """run(argv, database) -> (status, stdout, stderr, digest before, digest after, path)."""
+    """run(argv, database) -> (status, stdout, stderr, digest before, digest after, path, database)."""
     monkeypatch.setenv("IR_NOW", NOW)
     monkeypatch.delenv("IR_DEBUG", raising=False)
     monkeypatch.setattr(cli, "_interactive", lambda: False)
@@ -222,13 +222,13 @@ def harness(template_db, tmp_path, fast_dir, monkeypatch):
                 status = cli.main(["--db", url, *argv])
             except SystemExit as exc:  # argparse's --help
                 status = ("SystemExit", exc.code)
-        return status, out.getvalue(), err.getvalue(), before, table_digest(path), path
+        return status, out.getvalue(), err.getvalue(), before, table_digest(path), path, database
 
     return run
 
 
 def check(result, argv) -> None:
-    status, out, err, before, after, path = result
+    status, out, err, before, after, path, database = result
     note(f"exit {status if isinstance(status, int) else 'help'}")
     shown = f"argv={argv!r}\nstatus={status!r}\nstderr={err[:2000]!r}"
     assert "Traceback" not in err and "Traceback" not in out, shown
@@ -244,6 +244,9 @@ def check(result, argv) -> None:
     assert err[:-1].isprintable(), "unprintable characters on stderr: " + shown
     assert err.startswith(f"{cli.PROG}: "), shown
     assert "internal error" not in err, shown
+    # Exit 1 is for a database that cannot be used (and a failed audit, which a sound
+    # chain never gives): everything a user typed wrong is 2.
+    assert status == 2 or database in ("unreachable", "unknown-home"), shown
     assert after == before, f"a refusal wrote: {row_counts(path)} (before: {before})\n{shown}"
 
 
@@ -371,6 +374,8 @@ def test_the_grammar_covers_every_command():
 @given(argv=st.sampled_from(sorted(GRAMMAR)).flatmap(lambda name: GRAMMAR[name]),
        database=st.sampled_from(["seeded"] * 9 + ["missing"]))
 @example(argv=["--title", "\x1b[2J", "critical", "outage", "production"], database="missing")
+@example(argv=["ack", "\udcff\udcfe"], database="seeded")  # found: an id not UTF-8 failed in the driver
+@example(argv=["show", "caf\udce9", "--json"], database="seeded")
 def test_well_formed_command_lines_with_any_values(harness, argv, database):
     """Right grammar, values from the policy, near misses or anything: deeper into the store."""
     check(harness(argv, database), argv)

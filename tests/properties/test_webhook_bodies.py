@@ -40,7 +40,7 @@ ANSWERS = {200, 400, 409, 503}  # receive()'s documented statuses (401/404/405/4
 LABEL_WORDS = ["critical", "high", "medium", "low", "warning", "warn", "error", "info", "p1", "SEV-2", "4", "urgent",
                "outage", "security", "performance", "data", "integration", "meteor", "production", "prod",
                "staging", "dev", "moon", "firing", "resolved", "FIRING", "pending", "", " ", "\x1b[2J", "a\nb",
-               "\u2028", "\ud800", "x" * 5000, "0001-01-01T00:00:00Z", "2024-01-18T14:20:45.828123456Z",
+               "\u2028", "\ud800", "caf\udce9", "\udfff\ud800", "x" * 5000, "0001-01-01T00:00:00Z", "2024-01-18T14:20:45.828123456Z",
                "9999-12-31T23:59:59Z", "2024-13-01T00:00:00Z", "not a time", "-0001-01-01T00:00:00Z"]
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
                          st.text(max_size=30), st.sampled_from(LABEL_WORDS))
@@ -69,7 +69,7 @@ def labelled(draw, source: str) -> dict:
         word = st.sampled_from(["critical", "warning", "p2", "security", "data", "staging", "prod", "checkout",
                                 "Disk full on db-1", "2024-01-18T14:00:00Z"])
     if source == "generic":
-        for key in ("severity", "type", "environment", "title", "key", "status"):
+        for key in ("severity", "type", "environment", "title", "key", "status", "service", "description"):
             if draw(st.booleans()):
                 body[key] = draw(word)
         return body
@@ -78,14 +78,16 @@ def labelled(draw, source: str) -> dict:
             if draw(st.booleans()):
                 alert["labels"][key] = draw(word)
         if draw(st.booleans()):
-            alert["annotations"]["summary"] = draw(word)
+            alert["annotations"][draw(st.sampled_from(["summary", "description"]))] = draw(word)
+        if draw(st.booleans()):
+            alert[draw(st.sampled_from(["fingerprint", "generatorURL"]))] = draw(word)
         if draw(st.booleans()):
             alert["startsAt"] = draw(word)
         if draw(st.booleans()):
             alert["status"] = draw(st.sampled_from(["firing", "resolved"]))
     body["status"] = draw(st.sampled_from(["firing", "resolved"]))
     if draw(st.booleans()):
-        body["groupKey"] = draw(word)
+        body[draw(st.sampled_from(["groupKey", "receiver", "externalURL"]))] = draw(word)
     return body
 
 
@@ -154,6 +156,12 @@ def answer_once(receiver: AlertReceiver, source: str, body: bytes) -> None:
 @example(request=("generic", body_bytes({**GENERIC, "title": "caf\ud800"})))
 @example(request=("generic", b'{"key": "k", "status": "firing", "title": NaN}'))
 @example(request=("grafana", b"[" * 100_000))
+# Found: a lone surrogate escape ("\\udcff", valid JSON) in a description, an alertname or a
+# group key reached the audit chain's hash and raised UnicodeEncodeError (a 500 over HTTP).
+@example(request=("generic", json.dumps({**GENERIC, "description": "\udcff"}).encode()))
+@example(request=("alertmanager", json.dumps({**ALERTMANAGER, "commonLabels": {"alertname": "\udcff"}}).encode()))
+@example(request=("alertmanager", json.dumps({**ALERTMANAGER, "status": "resolved", "groupKey": "g\udcff",
+                                              "alerts": [{"status": "resolved"}]}).encode()))
 def test_any_body_gets_a_documented_answer_and_a_refusal_writes_nothing(receiver, request):
     answer_once(receiver, *request)
 
@@ -178,6 +186,8 @@ def server(receiver):
     {"Authorization": "Bearer wrong"},
     {},
 ]))
+@example(request=("generic", json.dumps({**GENERIC, "description": "\udcff"}).encode()),
+         headers={"Authorization": f"Bearer {TOKEN}"})
 def test_over_http_no_body_gets_a_500(server, request, headers):
     source, body = request
     before = table_digest(server.receiver.store.db)
