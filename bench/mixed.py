@@ -161,7 +161,8 @@ def table(rows: list[dict]) -> str:
                      f"{row['latency_ms']['p99']:.2f}", f"{row['ops_per_s'] / base:.2f}x" if base else "-",
                      "ok" if row["audit_ok"] and row["events"] == row["events_expected"] else "MISMATCH"))
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
-    fmt = lambda line: "  ".join(c.ljust(w) if i in (0, 8) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+    fmt = lambda line: "  ".join(c.ljust(w) if i in (0, 8) else c.rjust(w)
+                                 for i, (c, w) in enumerate(zip(line, widths)))
     return "\n".join([fmt(head), "-" * len(fmt(head)), *map(fmt, body)])
 
 
