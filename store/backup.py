@@ -68,6 +68,7 @@ from store import migrations
 from store.audit import AuditResult, verify_chain
 from store.database import Database
 from store.errors import StoreError
+from store.paths import user_path
 
 FORMAT_NAME = "incident-response backup"
 FORMAT_VERSION = 1
@@ -251,7 +252,7 @@ class RestoreResult:
 # -- writing a backup ------------------------------------------------------------------------------
 
 def _check_target(db: Database, target: Path, force: bool) -> Path:
-    target = Path(target).expanduser()
+    target = user_path(target, "backup file")
     if target.is_dir():
         raise BackupRefused(f"{target} is a folder; accepted: the path of a backup file to write")
     if not target.parent.is_dir():
@@ -657,7 +658,7 @@ READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 def inspect_backup(source: Path | str) -> BackupInfo:
     """What `source` is (SQLite file or JSON, compressed or not) and its schema version;
     refuses, in one sentence, anything that is not a backup this program can restore."""
-    path = Path(source).expanduser()
+    path = user_path(source, "backup file")
     if not path.exists():
         raise BackupRefused(f"there is no file {path}; {ACCEPTED_SOURCE}")
     if path.is_dir():

@@ -69,3 +69,15 @@ def store_group(config: dict | None = None) -> str | None:
         raise PlaybookError(f"{config_path()}: [store] group = {group!r} is not a group name; "
                             "accepted: group = \"NAME\" (a group you belong to, see `id -Gn`)")
     return group.strip()
+
+
+def user_path(text: str | Path, what: str = "path") -> Path:
+    """A path a person typed, with ~ expanded; ~name of a user this host does not know is a
+    one-sentence refusal instead of an internal error."""
+    from playbooks.errors import PolicyValueError
+
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise PolicyValueError(f"{what} {str(text)!r} starts with the home of a user this host does not know; "
+                               "accepted: a path, ~ or ~USER of a user on this host") from None

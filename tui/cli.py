@@ -484,7 +484,9 @@ def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
         print(text, end="")
         return
     try:
-        path = Path(target)
+        from store.paths import user_path
+
+        path = user_path(target, "--output")
         if path.is_dir() or target.endswith(os.sep):
             path = path / (default_name or f"{detail['id']}.{args.format}")
         path.parent.mkdir(parents=True, exist_ok=True)

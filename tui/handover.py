@@ -23,7 +23,13 @@ def ask_and_export(app: "CommandCenter", incident_id: str) -> None:
 
     def chosen(folder: str | None) -> None:
         if folder:
-            export_handover(app, incident_id, Path(folder).expanduser())
+            from playbooks.errors import PolicyValueError
+            from store.paths import user_path
+
+            try:
+                export_handover(app, incident_id, user_path(folder, "folder"))
+            except PolicyValueError as exc:
+                app.notify(str(exc), severity="warning", timeout=8)
 
     app.push_screen(TextPrompt("Write the handover (SVG + Markdown) to folder", "a folder path",
                                value=str(app.settings.export_dir)), chosen)

@@ -57,7 +57,13 @@ def _new_sqlite_file(url: str) -> Path | None:
         return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
-    path = Path(parsed.database).expanduser()
+    from playbooks.errors import PolicyValueError
+    from store.paths import user_path
+
+    try:
+        path = user_path(parsed.database, "--db")
+    except PolicyValueError:
+        return None  # open_database refuses it in one sentence
     return None if path.exists() else path
 
 

@@ -48,7 +48,9 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
     names = {level.id: level.name for level in store.policy.levels}
     text = render(report, args.format, charts=charts, names=names)
     if args.output:
-        target = Path(args.output).expanduser()
+        from store.paths import user_path
+
+        target = user_path(args.output, "--output")
         try:
             target.write_text(text, encoding="utf-8")
         except OSError as exc:

@@ -86,7 +86,9 @@ def _emit(text: str, args: argparse.Namespace, default_name: str) -> None:
         print(text, end="")
         return
     try:
-        path = Path(args.output).expanduser()
+        from store.paths import user_path
+
+        path = user_path(args.output, "--output")
         if path.is_dir() or args.output.endswith(os.sep):
             path = path / default_name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -247,7 +247,16 @@ class PostIncidentScreen(StoreScreen):
 
     def action_export(self) -> None:
         self._ask("Write the RCA and PIR (Markdown) to folder", "a folder path",
-                  lambda folder: self._export(Path(folder).expanduser()), value=str(self.center.settings.export_dir))
+                  self._export_to, value=str(self.center.settings.export_dir))
+
+    def _export_to(self, folder: str) -> None:
+        from playbooks.errors import PolicyValueError
+        from store.paths import user_path
+
+        try:
+            self._export(user_path(folder, "folder"))
+        except PolicyValueError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
 
     def _export(self, directory: Path) -> None:
         from playbooks.errors import PolicyValueError
