@@ -21,8 +21,10 @@ def watch_sqlite(path: Path, on_change: Callable[[], None], stop: threading.Even
     def ours(_change, changed_path: str) -> bool:
         return Path(changed_path).name in names
 
+    # Not recursive: the database's own folder is all there is to see (a busy tree beside
+    # the database must not cost a watch per subfolder).
     for _changes in watchfiles.watch(path.parent, watch_filter=ours, stop_event=stop, debounce=50, step=25,
-                                     rust_timeout=200, yield_on_timeout=False):
+                                     rust_timeout=200, yield_on_timeout=False, recursive=False):
         on_change()
 
 
