@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from textual import work
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -52,3 +54,32 @@ class StoreScreen(Screen):
         if done:
             self.app.call_from_thread(self.notify, done, timeout=3)
         self.app.call_from_thread(self.center.check_for_changes)
+
+
+class IncidentScreen(StoreScreen):
+    """A screen about one incident: reads what it shows in a worker (`read`, on the store's
+    read session) and gets it back as an IncidentScreen.Loaded message, handled by
+    `on_incident_screen_loaded`."""
+
+    class Loaded(Message):
+        def __init__(self, detail: dict) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.detail: dict | None = None
+
+    def read(self, session, store) -> dict:
+        """What the screen shows; the incident's detail unless a screen needs more."""
+        from store.queries import incident_detail
+
+        return incident_detail(session, store.policy, self.incident_id, store.now())
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        store = self.center.store
+        with store.db.read() as session:
+            detail = self.read(session, store)
+        self.post_message(self.Loaded(detail))

@@ -13,7 +13,6 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -24,9 +23,8 @@ from textual.widgets import Footer, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from playbooks.schema import DATA_CLASSES
-from store.queries import incident_detail
-from tui.screens.base import StoreScreen
-from tui.widgets.compliance_clocks import _at, obligation_state
+from tui.screens.base import IncidentScreen
+from tui.widgets.compliance_clocks import obligation_state
 
 
 def _short(iso: str | None) -> str:
@@ -88,7 +86,7 @@ class ObligationList(Widget, can_focus=True):
         return grid
 
 
-class ComplianceScreen(StoreScreen):
+class ComplianceScreen(IncidentScreen):
     DEFAULT_CSS = """
     #compliance-head {
         height: 2;
@@ -127,15 +125,8 @@ class ComplianceScreen(StoreScreen):
         Binding("w", "aware_at", "Aware at", id="compliance.aware_at"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, detail: dict) -> None:
-            super().__init__()
-            self.detail = detail
-
     def __init__(self, incident_id: str) -> None:
-        super().__init__()
-        self.incident_id = incident_id
-        self.detail: dict | None = None
+        super().__init__(incident_id)
         self.aware_at: datetime | None = None  # None: the incident's detection
 
     def compose(self) -> ComposeResult:
@@ -159,14 +150,7 @@ class ComplianceScreen(StoreScreen):
         self.query_one(SelectionList).focus()
         self.load()
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> None:
-        store = self.center.store
-        with store.db.read() as session:
-            detail = incident_detail(session, store.policy, self.incident_id, store.now())
-        self.post_message(self.Loaded(detail))
-
-    def on_compliance_screen_loaded(self, message: Loaded) -> None:
+    def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
         d = self.detail = message.detail
         self.incident_id = d["id"]
         now = self.center.clock()

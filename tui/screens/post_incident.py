@@ -6,21 +6,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Footer
 
-from tui.screens.base import StoreScreen
+from tui.screens.base import IncidentScreen
 from tui.widgets.review_panes import CorrectiveActions, PostIncidentBanner, ReviewPane, RootCausePane
 
 CATEGORY_CHOICES = ["immediate", "short-term", "long-term", "process"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class PostIncidentScreen(StoreScreen):
+class PostIncidentScreen(IncidentScreen):
     DEFAULT_CSS = """
     PostIncidentScreen #pi-banner { height: 1; background: $panel; }
     PostIncidentScreen #pi-body { height: 1fr; }
@@ -48,16 +46,6 @@ class PostIncidentScreen(StoreScreen):
         Binding("x", "export", "Export", id="post_incident.export"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, detail: dict) -> None:
-            super().__init__()
-            self.detail = detail
-
-    def __init__(self, incident_id: str) -> None:
-        super().__init__()
-        self.incident_id = incident_id
-        self.detail: dict | None = None
-
     def compose(self) -> ComposeResult:
         yield PostIncidentBanner(id="pi-banner")
         with Horizontal(id="pi-body"):
@@ -76,18 +64,14 @@ class PostIncidentScreen(StoreScreen):
         self.query_one(CorrectiveActions).focus()
         self.load()
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> None:
+    def read(self, session, store) -> dict:
         from store.review_queries import pir_detail, rca_detail
 
-        store = self.center.store
-        with store.db.read() as session:
-            now = store.now()
-            detail = {"rca": rca_detail(session, store.policy, self.incident_id, now),
-                      "pir": pir_detail(session, store.policy, self.incident_id, now)}
-        self.post_message(self.Loaded(detail))
+        now = store.now()
+        return {"rca": rca_detail(session, store.policy, self.incident_id, now),
+                "pir": pir_detail(session, store.policy, self.incident_id, now)}
 
-    def on_post_incident_screen_loaded(self, message: Loaded) -> None:
+    def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
         self.detail = message.detail
         self.incident_id = message.detail["rca"]["summary"]["id"]
         self.query_one(PostIncidentBanner).detail = message.detail

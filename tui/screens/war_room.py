@@ -1,16 +1,13 @@
 """The war room: one incident, run from the keyboard."""
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Footer
 
 from playbooks.policy import STATUS_MOVES
-from store.queries import incident_detail
-from tui.screens.base import StoreScreen
+from tui.screens.base import IncidentScreen
 from tui.widgets.checklist import Checklist
 from tui.widgets.compliance_clocks import ObligationCountdowns
 from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
@@ -18,7 +15,7 @@ from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 
 
-class WarRoomScreen(StoreScreen):
+class WarRoomScreen(IncidentScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="war_room.back"),
         Binding("space", "tick", "Tick", id="war_room.tick"),
@@ -37,16 +34,6 @@ class WarRoomScreen(StoreScreen):
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
         Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
     ]
-
-    class Loaded(Message):
-        def __init__(self, detail: dict) -> None:
-            super().__init__()
-            self.detail = detail
-
-    def __init__(self, incident_id: str) -> None:
-        super().__init__()
-        self.incident_id = incident_id
-        self.detail: dict | None = None
 
     def compose(self) -> ComposeResult:
         yield IncidentBanner(id="banner")
@@ -67,14 +54,7 @@ class WarRoomScreen(StoreScreen):
         self.query_one(Checklist).focus()
         self.load()
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load(self) -> None:
-        store = self.center.store
-        with store.db.read() as session:
-            detail = incident_detail(session, store.policy, self.incident_id, store.now())
-        self.post_message(self.Loaded(detail))
-
-    def on_war_room_screen_loaded(self, message: Loaded) -> None:
+    def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
         self.detail = message.detail
         self.incident_id = message.detail["id"]
         banner = self.query_one(IncidentBanner)
