@@ -110,8 +110,9 @@ def test_spec_arguments_declare_and_open_the_war_room(tmp_path):
                          "--title", "Checkout down"], env)
     try:
         assert terminal.wait_for("Confirm incident scope and impact", timeout=30) is not None, terminal.text()[-1500:]
-        screen = terminal.text()
-        assert "Checkout down" in screen and "SEV-1" in screen and "INVESTIGATING" in screen and "ACK DUE" in screen
+        # The banner and the checklist may reach the terminal in different writes.
+        for needle in ("Checkout down", "SEV-1", "INVESTIGATING", "ACK DUE"):
+            assert terminal.wait_for(needle, timeout=10) is not None, (needle, terminal.text()[-1500:])
         terminal.send("q")
         terminal.proc.wait(timeout=10)
     finally:
