@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import deque
 from typing import Callable
 
 import httpx
@@ -20,6 +22,10 @@ from store.operations import IncidentStore
 from store.review import TICKET_EVENT, record_ticket
 
 
+# A little over a second: the vendor counts arrivals, which come a moment after we send.
+PACING_WINDOW_S = 1.05
+
+
 class Deliverer:
     def __init__(self, store: IncidentStore, notifiers: dict[str, Notifier], *, timeout: float = 10.0,
                  on_event: Callable[[str], None] | None = None, activity: ActivityLog | None = None) -> None:
@@ -31,6 +37,9 @@ class Deliverer:
         # A vendor that said "slow down" (429 + Retry-After) gets nothing until then: the
         # other messages for it wait too instead of hammering it one by one.
         self.paused_until: dict[str, object] = {}
+        # Vendors with a known limit (`max_per_second` in their config table) are paced
+        # below it, so a drained backlog is not a stream of 429s: send times of the last second.
+        self._sent: dict[str, deque[float]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -48,8 +57,25 @@ class Deliverer:
             sent += self._deliver(row)
         return sent
 
+    def _pace(self, integration: str, notifier: Notifier | None) -> None:
+        """Wait, if need be, so that no more than max_per_second requests go to this
+        vendor in any one second (a sliding window, as vendors count)."""
+        limit = getattr(notifier, "max_per_second", None)
+        if not limit:
+            return
+        sent = self._sent.setdefault(integration, deque())
+        while True:
+            now = time.monotonic()
+            while sent and now - sent[0] >= PACING_WINDOW_S:
+                sent.popleft()
+            if len(sent) < limit:
+                sent.append(now)
+                return
+            time.sleep(PACING_WINDOW_S - (now - sent[0]))
+
     def _deliver(self, row: Notification) -> int:
         notifier = self.notifiers.get(row.integration)
+        self._pace(row.integration, notifier)
         with self.store.db.read() as session:
             known = session.get(VendorReference, (row.incident_id, row.integration)) if row.incident_id else None
         message = OutboxMessage(row.id, row.incident_id, row.integration, row.event, row.idempotency_key,

@@ -11,7 +11,9 @@ never in the file: each table names the environment variable that holds its secr
   war_room_creation = true
   status_updates = true
 
-Every key of a table is a parameter of its notifier's class (see integrations/NAME.py).
+Every key of a table is a parameter of its notifier's class (see integrations/NAME.py),
+except two every integration has: `enabled = false` switches it off, and
+`max_per_second = N` paces deliveries below the vendor's documented rate limit.
 """
 from __future__ import annotations
 
@@ -99,5 +101,12 @@ def notifiers_from_config(config: dict[str, Any] | None = None, path: Path | Non
             raise PlaybookError(f"{where} is not a table; accepted: [integrations.{name}] with its keys")
         if table.get("enabled", True) is False:
             continue
-        notifiers[name] = _build(name, {k: v for k, v in table.items() if k != "enabled"}, where)
+        pace = table.get("max_per_second")
+        if pace is not None and (isinstance(pace, bool) or not isinstance(pace, (int, float)) or pace <= 0):
+            raise PlaybookError(f"{where}.max_per_second is {pace!r}; accepted: a positive number of requests "
+                                "per second (the vendor's documented limit)")
+        notifier = _build(name, {k: v for k, v in table.items() if k not in ("enabled", "max_per_second")}, where)
+        if pace is not None:
+            notifier.max_per_second = pace  # read by the deliverer, which paces below it
+        notifiers[name] = notifier
     return notifiers

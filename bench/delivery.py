@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(backlog_size):
             store.declare("low", "data", "development", actor="bench", title=f"backlog {n}")
         fake.up()
-        drain = Deliverer(store, {"pagerduty": PagerDutyNotifier(url=fake.url)})
+        paced = PagerDutyNotifier(url=fake.url)
+        paced.max_per_second = rate  # as `max_per_second = 200` in its config table
+        drain = Deliverer(store, {"pagerduty": paced})
         started = time.perf_counter()
         received_before = len(fake.requests)
         while len(fake.requests) - received_before < backlog_size and time.perf_counter() - started < 600:

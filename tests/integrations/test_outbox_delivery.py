@@ -156,3 +156,32 @@ def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_p
     assert states(store) == ["sent"] * 20  # none lost
     assert sorted(pagerduty.alerts) == sorted(ids)  # one PagerDuty alert per incident, however often re-sent
     db.dispose()
+
+
+def test_a_backlog_is_paced_below_the_vendors_limit_without_429s(routed, pagerduty, tmp_path):
+    """`max_per_second` in the integration's table: the deliverer never sends more than
+    that in any second, so a vendor limiting at that rate answers no 429."""
+    from automation.notifiers import notifiers_from_config
+
+    for n in range(60):
+        routed.declare("low", "data", "development", actor="a", title=f"backlog {n}")
+    pagerduty.rate_per_second = 20
+    notifiers = notifiers_from_config({"integrations": {"pagerduty": {"url": pagerduty.url, "max_per_second": 20}}},
+                                      path=tmp_path / "config.toml")
+    deliverer = Deliverer(routed, notifiers, timeout=5)
+    import time
+
+    started = time.monotonic()
+    assert deliverer.deliver_due(limit=100) == 60
+    assert pagerduty.throttled == 0
+    assert time.monotonic() - started >= 2.0  # 60 at 20 per second: at least two full windows
+    deliverer.close()
+
+
+def test_max_per_second_must_be_a_positive_number(tmp_path):
+    from automation.notifiers import notifiers_from_config
+    from playbooks.errors import PlaybookError
+
+    for bad in (0, -1, "fast", True):
+        with pytest.raises(PlaybookError, match="max_per_second .*accepted: a positive number"):
+            notifiers_from_config({"integrations": {"pagerduty": {"max_per_second": bad}}}, path=tmp_path / "c.toml")
