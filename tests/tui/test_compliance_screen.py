@@ -11,6 +11,7 @@ from sqlmodel import select
 from store.compliance import mark_exposure
 from store.models import ComplianceObligation, DataExposure
 from tests.tui.conftest import settle, text_of
+from tests.tui.test_keys import open_war_room
 
 
 def obligations(store):
@@ -22,16 +23,6 @@ def obligations(store):
 def data_incident(tui_store):
     # Declared (so detected: awareness) at the clock fixture's Thursday 2024-01-18 14:30.
     return tui_store.declare("high", "data", "production", actor="alice", title="Customer table dumped")
-
-
-async def open_war_room(pilot):
-    from tui.screens.war_room import WarRoomScreen
-
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, WarRoomScreen)
-    return pilot.app.screen
 
 
 async def test_gdpr_countdown_from_awareness_ticks_and_stops_when_met(make, tui_store, clock, data_incident):
