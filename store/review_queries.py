@@ -162,7 +162,7 @@ def audit_trail(session: Session, incident_id: str) -> dict[str, Any]:
     result = verify_chain(session)
     own = session.execute(sa_select(func.count()).select_from(TimelineEvent)
                           .where(TimelineEvent.incident_id == incident_id)).scalar() or 0
-    text = (f"Audit trail: verified, {result.events_checked} events" if result.ok
+    text = (f"Audit trail: verified, {result.events_checked} event{'' if result.events_checked == 1 else 's'}" if result.ok
             else f"Audit trail: verification FAILED after {result.events_checked} events: {result.problem}")
     return {"ok": result.ok, "events_checked": result.events_checked, "incident_events": own,
             "problem": result.problem, "text": text}
