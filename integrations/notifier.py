@@ -52,3 +52,18 @@ class Notifier(Protocol):
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Make one attempt to deliver `message` over `client`; never raises for vendor or network trouble."""
         ...
+
+
+def request_or_retry(client: httpx.Client, method: str, url: str, *, vendor: str, setting: str, what: str,
+                     **kwargs) -> httpx.Response | Delivery:
+    """Send one request; when the network fails (no answer in time, a bad URL, no
+    connection), the retry Delivery a notifier answers instead, in one sentence that
+    names the setting to fix and holds no secret."""
+    try:
+        return client.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        return Delivery("retry", f"{vendor} did not answer the {what} in time.")
+    except httpx.InvalidURL:
+        return Delivery("retry", f"The {vendor} URL is not a valid URL; fix {setting}.")
+    except httpx.TransportError as error:
+        return Delivery("retry", f"Could not reach {vendor} for the {what} ({type(error).__name__}).")

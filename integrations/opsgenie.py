@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, request_or_retry
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -145,14 +145,10 @@ class OpsgenieNotifier:
                                   "headers": {"Authorization": f"GenieKey {key}", "Accept": "application/json"}}
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
-        try:
-            response = client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            return Delivery("retry", f"Opsgenie did not answer the {what} in time.")
-        except httpx.InvalidURL:
-            return Delivery("retry", "The Opsgenie URL is not a valid URL; fix integrations.opsgenie.url.")
-        except httpx.TransportError as error:
-            return Delivery("retry", f"Could not reach Opsgenie for the {what} ({type(error).__name__}).")
+        response = request_or_retry(client, method, url, vendor="Opsgenie", setting="integrations.opsgenie.url",
+                                    what=what, **kwargs)
+        if isinstance(response, Delivery):
+            return response
         return self._outcome(response, what, alias, key)
 
     def _outcome(self, response: httpx.Response, what: str, alias: str, key: str) -> Delivery:

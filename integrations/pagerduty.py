@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, request_or_retry
 from integrations.secrets import secret_from_env
 
 DEFAULT_URL = "https://events.pagerduty.com"
@@ -175,14 +175,10 @@ class PagerDutyNotifier:
         kwargs: dict[str, Any] = {"json": body, "headers": {"Accept": "application/json"}}
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
-        try:
-            response = client.post(self.endpoint, **kwargs)
-        except httpx.TimeoutException:
-            return Delivery("retry", f"PagerDuty did not answer the {action} for {dedup_key} in time.")
-        except httpx.InvalidURL:
-            return Delivery("retry", "The PagerDuty URL is not a valid URL; fix integrations.pagerduty.url.")
-        except httpx.TransportError as error:
-            return Delivery("retry", f"Could not reach PagerDuty for the {action} of {dedup_key} ({type(error).__name__}).")
+        response = request_or_retry(client, "POST", self.endpoint, vendor="PagerDuty",
+                                    setting="integrations.pagerduty.url", what=f"{action} for {dedup_key}", **kwargs)
+        if isinstance(response, Delivery):
+            return response
         return self._outcome(response, action, dedup_key, routing_key)
 
     def _outcome(self, response: httpx.Response, action: str, dedup_key: str, routing_key: str) -> Delivery:

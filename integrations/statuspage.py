@@ -49,7 +49,7 @@ from typing import Any
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, request_or_retry
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -271,14 +271,8 @@ class _Call:
             kwargs["json"] = body
         if self.notifier.timeout is not None:
             kwargs["timeout"] = self.notifier.timeout
-        try:
-            return self.client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            return Delivery("retry", f"Statuspage did not answer the {what} in time.")
-        except httpx.InvalidURL:
-            return Delivery("retry", "The Statuspage URL is not a valid URL; fix integrations.statuspage.url.")
-        except httpx.TransportError as error:
-            return Delivery("retry", f"Could not reach Statuspage for the {what} ({type(error).__name__}).")
+        return request_or_retry(self.client, method, url, vendor="Statuspage", setting="integrations.statuspage.url",
+                                what=what, **kwargs)
 
     def component_names(self) -> dict[str, str] | Delivery:
         """The page's components, lower-cased name and id -> id (kept COMPONENTS_TTL seconds)."""
