@@ -38,15 +38,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
-import threading
-import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
-from tests.support.postgres import free_port
+from tests.support.statuspage_fake import LoopbackFake, Received
 
 EMAIL = "oncall-bot@example.com"
 API_TOKEN = "ATATT3xFfGF0FAKEjiraTOKEN0123456789abcdef"
@@ -62,22 +57,6 @@ UNAUTHENTICATED = b"Client must be authenticated to access this resource."
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 
 Answer = tuple[int, dict[str, str], bytes]
-_GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>upstream connect error</body></html>"
-
-
-@dataclass
-class Received:
-    """One request as it reached a fake."""
-
-    method: str
-    path: str                     # without the query string
-    query: dict[str, list[str]]
-    headers: dict[str, str]       # names lower-cased
-    body: bytes
-    status: int = 0               # what the fake answered
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -100,132 +79,30 @@ def content_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class VendorFake(LoopbackFake):
+    """The loopback fake (server, request log, failure switches) answering as Atlassian's and
+    ServiceNow's APIs do; subclasses implement `answer`. A delayed request is applied first
+    and answered late: a lost answer when the client times out first."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout, reset) is part of the tests, not an error to print."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
+    delay_after_apply = True
 
+    @property
+    def delay_only(self) -> str | None:
+        """Delay only this method's answers ("POST"), or all (None)."""
+        return self.delay_method
 
-class VendorFake:
-    """A vendor on a free loopback port with the failure switches; subclasses implement `answer`."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.garbage = False
-        self.delay = 0.0
-        self.delay_only: str | None = None  # delay only this method's answers ("POST"), or all
-        self._failures: list[Answer] = []
-        self._down: str | None = None  # None, "refuse" or "503"
-        self._lock = threading.RLock()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: ThreadingHTTPServer | None = None
-        self._start()
-
-    # -- what a subclass provides -----------------------------------------------------------------
+    @delay_only.setter
+    def delay_only(self, method: str | None) -> None:
+        self.delay_method = method
 
     def answer(self, request: Received) -> Answer:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def contract(self, request: Received) -> Answer:
+        return self.answer(request)
+
     def failure_body(self, status: int) -> Any:
         return {"error": f"HTTP {status}"}
-
-    # -- failure switches -------------------------------------------------------------------------
-
-    def fail_next(self, n: int = 1, status: int = 500, retry_after: float | str | None = None,
-                  body: Any = None) -> None:
-        """Answer the next `n` requests with `status` (the vendor's body unless `body` is given)."""
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        answer = json_answer(status, self.failure_body(status) if body is None else body, headers)
-        with self._lock:
-            self._failures.extend([answer] * n)
-
-    def down(self, refuse: bool = True) -> None:
-        """Be unreachable: refuse new connections and drop kept-alive ones, or answer 503 if not `refuse`."""
-        with self._lock:
-            self._down = "refuse" if refuse else "503"
-        if refuse:
-            self._stop()
-
-    def up(self) -> None:
-        """Serve again on the same port."""
-        with self._lock:
-            was, self._down = self._down, None
-        if was == "refuse":
-            self._start()
-
-    # -- server -----------------------------------------------------------------------------------
-
-    def _start(self) -> None:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 5  # idle kept-alive connections do not outlive a test for long
-            wbufsize = 1 << 16  # head and body leave in one segment (no Nagle / delayed-ACK stall)
-
-            def _handle(self) -> None:
-                if fake._down == "refuse":
-                    self.close_connection = True
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urlsplit(self.path)
-                received = Received(self.command, split.path, parse_qs(split.query, keep_blank_values=True),
-                                    {k.lower(): v for k, v in self.headers.items()}, body)
-                status, headers, payload = fake._answer(received)
-                received.status = status
-                with fake._lock:
-                    fake.received.append(received)
-                if fake.delay and fake.delay_only in (None, self.command):
-                    time.sleep(fake.delay)  # the vendor did the work; its answer comes late (or never)
-                if fake._down == "refuse":
-                    self.close_connection = True
-                    return
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 (http.server's names)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = _Server(("127.0.0.1", self.port), Handler)
-        self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def _stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def close(self) -> None:
-        self._stop()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def _answer(self, request: Received) -> Answer:
-        with self._lock:
-            if self._down == "503":
-                return json_answer(503, self.failure_body(503))
-            if self._failures:
-                return self._failures.pop(0)
-        if self.garbage:
-            return 200, {"Content-Type": "text/html"}, _GARBAGE_BODY
-        with self._lock:
-            return self.answer(request)
 
 
 # -- Atlassian Document Format ---------------------------------------------------------------------

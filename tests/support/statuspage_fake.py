@@ -105,6 +105,10 @@ class LoopbackFake:
     """A vendor's HTTP API on a free loopback port: the server, the request log and the
     failure switches. Subclasses implement `contract(request)` and `failure_body(status)`."""
 
+    # False: a delayed request waits before it is applied; True: it is applied, then its
+    # answer waits (what a client that times out sees as a lost answer).
+    delay_after_apply = False
+
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.garbage = False
@@ -185,12 +189,15 @@ class LoopbackFake:
                 target = urlsplit(self.path)
                 received = Received(self.command, unquote(target.path), parse_qs(target.query, keep_blank_values=True),
                                     {k.lower(): v for k, v in self.headers.items()}, body)
-                if fake.delay and fake.delay_method in (None, self.command):
+                delayed = fake.delay and fake.delay_method in (None, self.command)
+                if delayed and not fake.delay_after_apply:
                     time.sleep(fake.delay)
                 status, headers, payload = fake._answer(received)
                 received.status = status
                 with fake._lock:
                     fake.received.append(received)
+                if delayed and fake.delay_after_apply:
+                    time.sleep(fake.delay)  # the vendor did the work; its answer comes late (or never)
                 if fake._down == "refuse":
                     self.close_connection = True
                     return
