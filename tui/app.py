@@ -35,6 +35,10 @@ class Settings:
     watch: bool = True
     detect: bool = True  # run metric sources and rules here unless a `watch` service does
     under_ssh: bool = False
+    # For the empty dashboard's welcome: which [sources.*] feed System Health, and the config
+    # file read at start-up ("" says nothing about a config file).
+    metric_sources: tuple[str, ...] = ("host",)
+    config_path: str = ""
 
 
 class StoreChanged(Message):
