@@ -90,6 +90,30 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class VersionAction(argparse.Action):
+    """--version, looked up only when asked: reading package metadata costs every other
+    command tens of milliseconds."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version(PROG)
+        except PackageNotFoundError:  # a source tree run without installing: its pyproject.toml says
+            try:
+                import tomllib
+
+                with open(Path(__file__).parent.parent / "pyproject.toml", "rb") as handle:
+                    installed = tomllib.load(handle)["project"]["version"]
+            except (OSError, KeyError, ValueError):
+                installed = "unknown (not installed)"
+        print(f"{PROG} {installed}")
+        parser.exit()
+
+
 def _common() -> argparse.ArgumentParser:
     # SUPPRESS defaults so a value given before the command is not reset after it.
     common = argparse.ArgumentParser(add_help=False)
@@ -109,6 +133,7 @@ def _declare_parser() -> OneLineParser:
     parser.add_argument("--title", help="one line: what is broken, for whom")
     parser.add_argument("--service", help="the affected service")
     parser.add_argument("--no-tui", action="store_true", help="print the new id only")
+    parser.add_argument("--version", action=VersionAction)
     return parser
 
 
@@ -117,6 +142,7 @@ def _command_parser() -> OneLineParser:
     parser = OneLineParser(prog=PROG, parents=[common], description=(
         "Run incidents from the terminal. Declare with `incident-response SEVERITY TYPE ENVIRONMENT`; "
         "with no arguments, open the command center."))
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     def add(name: str, help_text: str, *, json_flag: bool = False) -> argparse.ArgumentParser:
@@ -204,7 +230,7 @@ def _is_command_line(argv: Sequence[str]) -> bool:
             skip = True
             continue
         if word.startswith("-"):
-            if word in ("-h", "--help"):
+            if word in ("-h", "--help", "--version"):
                 return True
             continue
         return word in COMMANDS or word in COMMAND_MODULES
