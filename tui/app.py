@@ -158,6 +158,11 @@ class CommandCenter(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Declaring needs the store: not offered (footer, help, palette) until it has opened;
+        # the dashboard refreshes the bindings when it has.
+        return not (action == "declare" and self.store is None)
+
     def action_declare(self) -> None:
         from tui.screens.declare import DeclareScreen
 

@@ -15,11 +15,16 @@ from tui.widgets.compliance_clocks import ComplianceClocks
 from tui.widgets.header import SeverityHeader
 from tui.widgets.incident_table import IncidentClocks, IncidentTable
 from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
+from tui.widgets.welcome import Welcome
 
 if TYPE_CHECKING:
     from store.dashboard import DashboardData
 
 HEALTH_REFRESH_S = 5.0
+# Actions on the highlighted incident, and actions that read the store: not offered (footer,
+# help, command palette) while there is no incident / no store for them to act on.
+ON_AN_INCIDENT = frozenset({"open", "ack", "export"})
+NEEDS_THE_STORE = frozenset({"reports", "action_items", "outbox"})
 
 
 class DashboardScreen(StoreScreen):
@@ -33,18 +38,27 @@ class DashboardScreen(StoreScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: "DashboardData", compliance: tuple = ()) -> None:
+        def __init__(self, data: "DashboardData", compliance: tuple = (), settled: int = 0) -> None:
             super().__init__()
             self.data = data
             self.compliance = compliance  # store.compliance.RunningObligation, soonest due first
+            self.settled = settled  # resolved or closed incidents, counted only while none is open
+
+    open_incidents: int | None = None  # None until the first load
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
         with Horizontal(id="incidents-pane", classes="pane") as pane:
             pane.border_title = "Active Incidents"
             table = IncidentTable(id="incidents")
+            # Hidden and unfocusable until an incident is open (auto-focus ignores display):
+            # the welcome stands in for it and its keys are not offered.
+            table.display = table.can_focus = False
             yield table
-            yield IncidentClocks(table, id="clocks")
+            clocks = IncidentClocks(table, id="clocks")
+            clocks.display = False
+            yield clocks
+            yield Welcome(id="welcome")
         yield ComplianceClocks(id="compliance-clocks")  # hidden while no regulatory clock runs
         with Horizontal(id="middle"):
             with Vertical(id="health-pane", classes="pane") as pane:
@@ -59,6 +73,7 @@ class DashboardScreen(StoreScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._welcome()
         if self.center.store is None:  # the store opens in a worker; say so rather than animate
             self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
         else:
@@ -70,10 +85,25 @@ class DashboardScreen(StoreScreen):
             self.load()
 
     def on_screen_resume(self) -> None:
+        self.refresh_bindings()  # the store may have opened while another screen was on top
         self.refresh_data()
 
     def store_ready(self) -> None:
+        self.refresh_bindings()
+        self._welcome()
         self.load()
+
+    def _welcome(self, settled: int = 0) -> None:
+        settings = self.center.settings
+        self.query_one(Welcome).show(self.center.store.db if self.center.store is not None else None,
+                                     tuple(settings.metric_sources), settings.config_path, settled)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ON_AN_INCIDENT:
+            return bool(self.open_incidents)
+        if action in NEEDS_THE_STORE:
+            return self.center.store is not None
+        return True
 
     def store_failed(self, message: str) -> None:
         self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
@@ -84,16 +114,20 @@ class DashboardScreen(StoreScreen):
         from store.dashboard import read_dashboard
 
         now = self.center.clock()
+        settled = 0
         with self.center.store.db.read() as session:
             data = read_dashboard(session, now)
             compliance = tuple(running_obligations(session, self.center.store.policy))
-        self.post_message(self.Loaded(data, compliance))
+            if not data.incidents:
+                settled = settled_incidents(session)
+        self.post_message(self.Loaded(data, compliance, settled))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
         data = message.data
         now = self.center.clock()
         self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
         self.query_one(SeverityHeader).update_counts(data.counts, now, data.outbox)
+        self._show_incidents(len(data.incidents), message.settled)
         table = self.query_one(IncidentTable)
         if table.rows_shown != data.incidents or not table.columns:  # columns even with nothing open
             table.show(data.incidents)
@@ -108,6 +142,23 @@ class DashboardScreen(StoreScreen):
         self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
         self.query_one(ComplianceClocks).show(message.compliance, now)
+
+    def _show_incidents(self, count: int, settled: int) -> None:
+        """The table while incidents are open, else the welcome; the keys follow."""
+        if not count:
+            self._welcome(settled)
+        was = self.open_incidents
+        self.open_incidents = count
+        if was is not None and bool(was) == bool(count):
+            return
+        table = self.query_one(IncidentTable)
+        table.display = table.can_focus = self.query_one(IncidentClocks).display = bool(count)
+        self.query_one(Welcome).display = not count
+        if count and self.focused is None:
+            table.focus()  # j/k/enter work at once, as before
+        elif not count and self.focused is table:
+            self.set_focus(None)
+        self.refresh_bindings()
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.refresh_data()
@@ -168,3 +219,14 @@ class DashboardScreen(StoreScreen):
             from tui.handover import ask_and_export
 
             ask_and_export(self.center, incident_id)
+
+
+def settled_incidents(session) -> int:
+    """How many incidents are resolved or closed: the welcome says they exist."""
+    from sqlalchemy import func, select
+
+    from playbooks.policy import OPEN_STATUSES
+    from store.models import Incident
+
+    return session.execute(select(func.count()).select_from(Incident)
+                           .where(Incident.status.not_in(OPEN_STATUSES))).scalar_one()

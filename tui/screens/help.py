@@ -1,4 +1,6 @@
-"""Every key that works here, from the live bindings (so remapped keys show as remapped)."""
+"""Every key that works here now, from the live bindings (so remapped keys show as remapped,
+and a key its screen does not offer yet, e.g. opening an incident when none is open, is
+not listed)."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -8,8 +10,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-MOVES = [("j / ↓", "move down"), ("k / ↑", "move up"), ("enter", "open the selected incident"),
-         ("ctrl+p", "command palette: every action by name")]
+# The focused list's own keys: listed only while a list has the focus (none on an empty dashboard).
+MOVES = [("j / ↓", "move down"), ("k / ↑", "move up"), ("enter", "open the selected incident")]
+PALETTE = ("ctrl+p", "command palette: every action by name")
 # Longer words for the footer's short labels.
 MEANING = {
     "tick": "tick / untick the highlighted checklist step", "note": "add a note to the timeline",
@@ -59,14 +62,16 @@ class HelpScreen(ModalScreen):
         for key, active in self.under.active_bindings.items():
             binding = active.binding
             # The screen's and the app's keys; the focused list's own scrolling keys are in MOVES.
-            if not binding.description or active.node not in (self.under, self.app):
+            if not binding.description or active.node not in (self.under, self.app) or not active.enabled:
                 continue
             if binding.action.startswith(("app.", "screen.")):  # Textual's focus/copy keys: not ours to list
                 continue
             meaning = MEANING.get(binding.action, binding.description.lower())
             table.add_row(self.app.get_key_display(binding), f"{binding.description}: {meaning}")
-        for key, what in MOVES:
-            table.add_row(key, what)
+        if self.under.focused is not None:
+            for key, what in MOVES:
+                table.add_row(key, what)
+        table.add_row(*PALETTE)
         with VerticalScroll(classes="dialog", id="help-dialog") as dialog:
             dialog.border_title = "Keys (esc closes)"
             yield Static(table)

@@ -1,0 +1,95 @@
+"""What the dashboard shows in place of the incident table while nothing is open: how to
+declare, where the database is, what feeds System Health and where the config file is.
+
+Everything here that comes from outside (paths, URLs, source names) goes into rich Text as
+plain data, so a `[` in a path is shown, never read as markup.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from store.database import Database
+
+DECLARE_EXAMPLE = 'incident-response critical outage production --title "Checkout down"'
+HOST_METRICS = "this host (CPU, memory, load, disk, network)"
+# [sources.NAME] as automation.config names them; a name not listed is shown as it is.
+SOURCE_NAMES = {"host": HOST_METRICS, "prometheus": "Prometheus", "health": "HTTP health checks",
+                "datadog": "Datadog", "newrelic": "New Relic", "cloudwatch": "CloudWatch"}
+MASK = "***"
+
+
+def database_location(db: "Database") -> str:
+    """The SQLite file, or the database URL with any password masked."""
+    if db.sqlite_path is not None:
+        return str(db.sqlite_path)
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(db.url)
+    except Exception:  # not parseable: show its scheme only rather than risk a secret
+        return db.url.split("://", 1)[0] + "://" + MASK
+    # ?password=... is a password too; a plain placeholder survives the URL's escaping.
+    placeholder = "IRPASSWORDMASKED"
+    secret = {key: placeholder for key in url.query if key.lower() == "password"}
+    if secret:
+        url = url.update_query_dict(secret)
+    return url.render_as_string(hide_password=True).replace(placeholder, MASK)
+
+
+def metric_sources_text(sources: tuple[str, ...]) -> str:
+    if not sources:
+        return "none configured ([sources.*] in the config file adds them)"
+    return ", ".join(SOURCE_NAMES.get(name, name) for name in sources)
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).expanduser().is_file()
+    except (OSError, RuntimeError):  # unreadable folder, or ~name of a user this host does not know
+        return False
+
+
+class Welcome(Static):
+    """The empty incident area. `show` repaints it; until the store has opened `db` is None."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(markup=False, **kwargs)
+        self._shown: tuple | None = None
+
+    def show(self, db: "Database | None", sources: tuple[str, ...], config_path: str, settled: int = 0) -> None:
+        written = bool(config_path) and _is_file(config_path)
+        key = (db is None or database_location(db), sources, config_path, written, settled)
+        if key == self._shown:
+            return  # the dashboard reloads every few seconds: repaint only what changed
+        self._shown = key
+        text = Text()
+        label = "bold"
+        if db is None:
+            text.append("Opening the incident store…\n", style="bold")
+        else:
+            text.append("No open incidents", style="bold green")
+            if settled:
+                text.append(f"; {settled} resolved or closed (incident-response list --status all lists them)")
+            text.append(".\n")
+            text.append("Declare one: ", style=label)
+            text.append("d", style="bold reverse")
+            text.append(" here, or from a shell:\n  ")
+            text.append(DECLARE_EXAMPLE, style="cyan")
+            text.append("\n")
+        text.append("Database: ", style=label)
+        text.append("opening…" if db is None else database_location(db))
+        text.append("\nMetrics:  ", style=label)
+        text.append(metric_sources_text(sources))
+        if config_path:
+            text.append("\nConfig:   ", style=label)
+            text.append(config_path)
+            if written:
+                text.append(" (incident-response config check checks it)", style="dim")
+            else:
+                text.append(" (not written yet: incident-response init writes one)", style="dim")
+        self.update(text)
