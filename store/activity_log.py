@@ -14,10 +14,13 @@ import re
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from store.clock import iso_z, utc_now
 from store.paths import state_dir
+
+if TYPE_CHECKING:
+    from playbooks.config import Configuration
 
 REDACTED = "[redacted]"
 FILE_NAME = "activity.jsonl"
@@ -50,24 +53,6 @@ def _file_secret(path: str) -> str:
         return Path(path).expanduser().read_text(encoding="utf-8").strip() if path.strip() else ""
     except (OSError, UnicodeDecodeError):
         return ""
-
-
-def config_secret_names(config: dict[str, Any]) -> set[str]:
-    """Names of the variables config.toml points at (`*_env` keys anywhere in it)."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(key, str) and key.endswith("_env") and isinstance(value, str):
-                    found.add(value)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(config)
-    return found
 
 
 class Redactor:
@@ -149,6 +134,8 @@ def read_activity(path: Path | None = None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def activity_log_from_config(config: dict[str, Any], clock: Callable[[], datetime] = utc_now) -> ActivityLog:
-    """The log with the secrets this config points at (and the usual secret-named variables)."""
-    return ActivityLog(secrets=secret_values(named=config_secret_names(config)), clock=clock)
+def activity_log_from_config(configuration: "Configuration",
+                             clock: Callable[[], datetime] = utc_now) -> ActivityLog:
+    """The log with the secrets this configuration points at (and the usual secret-named variables)."""
+    named = [variable for _key, variable in configuration.secret_variables()]
+    return ActivityLog(secrets=secret_values(named=named), clock=clock)

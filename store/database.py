@@ -181,7 +181,7 @@ def normalise_url(url: str) -> str:
 
 def open_database(url: str, *, migrate: bool = True, group: str | None = None) -> Database:
     """Connect to `url` and bring its schema to head (creating it if new). A SQLite file is
-    owner-only unless `group` (default: config.toml `[store] group`) shares it."""
+    owner-only unless `group` (config.toml's `[store] group`, passed down by the caller) shares it."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -196,10 +196,6 @@ def open_database(url: str, *, migrate: bool = True, group: str | None = None) -
         except RuntimeError:  # ~name of a user this host does not know
             raise DatabaseUnavailable(f"{parsed.database!r} starts with an unknown user's home; "
                                       "accepted: sqlite:///PATH, with ~ or ~USER of a user on this host") from None
-        if group is None:
-            from store.paths import store_group
-
-            group = store_group()
         try:
             _create_private_file(path, group)
         except OSError as exc:

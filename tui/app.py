@@ -18,6 +18,7 @@ from store.clock import to_utc_naive, utc_now
 from tui import live
 
 if TYPE_CHECKING:
+    from playbooks.config import Configuration
     from store.operations import IncidentStore
 
 # The store itself, or a function that opens it: the CLI passes the function, so the
@@ -39,6 +40,8 @@ class Settings:
     # file read at start-up ("" says nothing about a config file).
     metric_sources: tuple[str, ...] = ("host",)
     config_path: str = ""
+    # config.toml as read at the door; None: the embedded default (tests, no file).
+    configuration: "Configuration | None" = None
 
 
 class StoreChanged(Message):
@@ -78,6 +81,13 @@ class CommandCenter(App):
     def actor(self) -> str:
         return self.settings.actor
 
+    @property
+    def configuration(self) -> "Configuration":
+        """config.toml as read at the door (the embedded default when none was given)."""
+        from playbooks.config import Configuration
+
+        return self.settings.configuration or Configuration()
+
     # -- screens ---------------------------------------------------------------------
     def on_mount(self) -> None:
         from tui.screens.dashboard import DashboardScreen
@@ -115,23 +125,16 @@ class CommandCenter(App):
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def _detect(self) -> None:
         """The same loop as `incident-response watch`, while the command center is open."""
-        from automation.config import sources_from_config
         from automation.lease import DetectionLease
-        from automation.watch import Watch
+        from automation.loop import build_watch, has_work
 
         lease = DetectionLease(self.store.db.url)
         if not lease.acquire():
             return  # a `watch` service (or another command center) already runs detection
         try:
-            from automation.notifiers import notifiers_from_config
-            from store.activity_log import activity_log_from_config
-            from store.paths import load_config_file
-
-            sources = sources_from_config()
-            notifiers = notifiers_from_config()
-            if sources or notifiers:
-                activity = activity_log_from_config(load_config_file(), clock=self.store.now)
-                Watch(self.store, sources, notifiers=notifiers, activity=activity).run(self._stop_watching)
+            watch = build_watch(self.store, self.configuration)
+            if has_work(watch):
+                watch.run(self._stop_watching)
         finally:
             lease.release()
 

@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "actions": "tui.commands.review",
     "backup": "tui.commands.backup",
     "restore": "tui.commands.backup",
+    "completion": "tui.commands.completion",
 }
 
 
@@ -50,6 +51,9 @@ READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions
 # leave an empty database behind.
 MAY_CREATE = (None, "import", "drill", "restore", "watch", "serve")
 MAX_LIST = 1_000_000
+# Commands that read config.toml themselves (or must work while it is broken): `init` writes
+# one, `config` reports on it, `completion` must never print an error into a shell prompt.
+CONFIGURATION_FREE = ("init", "config", "completion")
 
 
 def _refuse_missing_sqlite_file(url: str) -> None:
@@ -248,7 +252,17 @@ class Context:
         self.actor = check_actor(given if given is not None else (os.environ.get("USER") or getpass.getuser()))
         self._policy = None
         self._store = None
+        self._configuration = None
         self.notifiers: dict = {}
+
+    @property
+    def configuration(self):
+        """config.toml, read and checked once for this run (the embedded default without one)."""
+        if self._configuration is None:
+            from tui.configuration import load_checked_configuration
+
+            self._configuration = load_checked_configuration()
+        return self._configuration
 
     @property
     def policy(self):
@@ -267,18 +281,20 @@ class Context:
             from store.operations import IncidentStore
             from store.paths import default_database_url
 
+            configuration = self.configuration
             explicit = getattr(self.args, "database_url", None)
-            url = explicit or default_database_url()
+            url = explicit or default_database_url(configuration.store.url)
             command = getattr(self.args, "command", None)
             if explicit and (command in READ_ONLY or command not in MAY_CREATE):
                 _refuse_missing_sqlite_file(url)
             from automation.notifiers import notifiers_from_config
             from automation.routing import route_by_matrix
 
-            self.notifiers = notifiers_from_config()
+            self.notifiers = notifiers_from_config(configuration)
             # Configured integrations: every change writes its outbox rows in its transaction.
             router = route_by_matrix(self.policy, set(self.notifiers)) if self.notifiers else None
-            self._store = IncidentStore(open_database(url), self.policy, clock_from_environment(), router=router)
+            self._store = IncidentStore(open_database(url, group=configuration.store.group), self.policy,
+                                        clock_from_environment(), router=router)
         return self._store
 
     @property
@@ -300,6 +316,7 @@ def _print_json(value: Any) -> None:
 def run_declare(argv: Sequence[str]) -> int:
     args = _declare_parser().parse_args(argv)
     ctx = Context(args)
+    ctx.configuration  # a broken config.toml is refused before anything is declared
     # Check the words first, so a typo never creates or migrates a database.
     ctx.policy.level(args.severity), ctx.policy.workflow(args.type), ctx.policy.environment(args.environment)
     from store.validation import checked_text
@@ -338,9 +355,12 @@ def prepare_terminal(environ: dict) -> bool:
 def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
     under_ssh = prepare_terminal(os.environ)
     from tui.app import Settings, make_app
-    from tui.settings import read_tui_settings
+    from tui.settings import tui_settings
 
-    settings = Settings(actor=ctx.actor, under_ssh=under_ssh, **read_tui_settings())
+    configuration = ctx.configuration
+    settings = Settings(actor=ctx.actor, under_ssh=under_ssh, configuration=configuration,
+                        metric_sources=tuple(configuration.sources.configured()),
+                        config_path=str(configuration.path or ""), **tui_settings(configuration))
     # An already open store (after declaring) is used as is; otherwise it opens in a
     # worker while the dashboard paints.
     store = ctx.opened_store or (lambda: ctx.store)
@@ -351,6 +371,8 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
 def run_command(argv: Sequence[str]) -> int:
     args = _command_parser().parse_args(argv)
     ctx = Context(args)
+    if args.command not in CONFIGURATION_FREE:
+        ctx.configuration  # every command refuses a broken config.toml before it does anything
     if args.command is None:
         return _open_command_center(ctx)
     if args.command in COMMAND_MODULES:
@@ -550,28 +572,22 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     import signal
     import threading
 
-    from automation.config import log_sources_from_config, sources_from_config
     from automation.lease import DetectionLease
-    from automation.watch import Watch
+    from automation.loop import build_watch, has_work
 
     environment = ctx.policy.environment(args.environment)
     lease = DetectionLease(ctx.store.db.url)
     if not lease.acquire():
         raise UsageError("detection already runs for this database (another watch or an open command center); "
                          "accepted: one watch per database")
-    sources = sources_from_config()
-    ctx.store  # opens the store and reads the configured notifiers
-    if not sources and not ctx.notifiers:
+    watch = build_watch(ctx.store, ctx.configuration, environment=environment,
+                        on_event=lambda line: print(line, flush=True), notifiers=ctx.notifiers)
+    if not has_work(watch):
         raise UsageError("nothing to watch: no metric source and no integration is enabled; accepted: "
                          "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    from store.activity_log import activity_log_from_config
-    from store.paths import load_config_file
-
-    activity = activity_log_from_config(load_config_file(), clock=ctx.store.now)
-    watch = Watch(ctx.store, sources, environment=environment, on_event=lambda line: print(line, flush=True),
-                  log_sources=log_sources_from_config(), notifiers=ctx.notifiers, activity=activity)
+    sources = watch.poller.sources
     print(f"watching {', '.join(s.name for s in sources) or 'no metric source'}; delivering to "
           f"{', '.join(ctx.notifiers) or 'no integration'}; rules: "
           f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
@@ -620,8 +636,10 @@ def _cmd_runbook(ctx: Context, args: argparse.Namespace) -> int:
             print("Not run.")
             return 1
     from automation.runbook import run_confirmed
+    from store.activity_log import activity_log_from_config
 
-    outcome = run_confirmed(ctx.store, incident_id, command, actor=ctx.actor, confirmed_by=ctx.actor)
+    outcome = run_confirmed(ctx.store, incident_id, command, actor=ctx.actor, confirmed_by=ctx.actor,
+                            activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now))
     print(outcome.summary)
     if outcome.output:
         print(outcome.output)
@@ -634,10 +652,9 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
     from store.activity_log import activity_log_from_config
-    from store.paths import load_config_file
 
     serve(ctx.store, host=args.host, port=args.port,
-          activity=activity_log_from_config(load_config_file(), clock=ctx.store.now),
+          activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
           on_start=lambda server: print(f"Listening on {server.url} (/alerts/alertmanager, /alerts/grafana, "
                                         "/alerts/generic); Ctrl-C stops", flush=True))
 

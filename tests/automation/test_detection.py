@@ -93,7 +93,9 @@ def test_host_metrics_reach_the_dashboard_with_no_configuration(store, tmp_path)
     from automation.config import sources_from_config
     from automation.sources import SourcePoller
 
-    sources = sources_from_config({}, path=tmp_path / "none.toml")
+    from playbooks.config import load_configuration
+
+    sources = sources_from_config(load_configuration(tmp_path / "none.toml"))
     assert [s.name for s in sources] == ["host"]
     detector = Detector(store)
     poller = SourcePoller(sources, detector.ingest)
@@ -158,6 +160,7 @@ def test_config_builds_every_configured_source(tmp_path, monkeypatch):
     import pytest
 
     from automation.config import sources_from_config
+    from playbooks.config import parse_configuration
     from playbooks.errors import PlaybookError
 
     config = {"sources": {
@@ -169,10 +172,13 @@ def test_config_builds_every_configured_source(tmp_path, monkeypatch):
                                                                  "metric_name": "CPUUtilization"}}},
         "health": {"checks": [{"name": "api", "url": "http://127.0.0.1:1/healthz"}]},
     }}
-    names = [s.name for s in sources_from_config(config, path=tmp_path / "c.toml")]
+    names = [s.name for s in sources_from_config(parse_configuration(config, tmp_path / "c.toml"))]
     assert names == ["prometheus", "datadog", "newrelic", "cloudwatch", "health"]
     for broken, message in [({"prometheus": {"url": "ftp://x", "queries": {"a": "b"}}}, "accepted: an http://"),
-                            ({"grafana": {}}, "sources.grafana is not known"),
-                            ({"host": {"interval": 0}}, "accepted: a number of seconds")]:
+                            ({"grafana": {}}, "sources.grafana is not a known table"),
+                            ({"host": {"interval": 0}}, "sources.host.interval is 0; accepted: a number of at least 1"),
+                            ({"cloudwatch": {"region": "eu-west-1", "queries": {"cpu": {
+                                "namespace": "AWS/EC2", "metric_name": "CPU", "stat": "Mean"}}}},
+                             "c.toml: sources.cloudwatch.queries.cpu: ")]:
         with pytest.raises(PlaybookError, match=message):
-            sources_from_config({"sources": broken}, path=tmp_path / "c.toml")
+            sources_from_config(parse_configuration({"sources": broken}, tmp_path / "c.toml"))

@@ -94,19 +94,20 @@ def test_an_overdue_status_update_nudges_the_comms_lead_once_per_due_time(routed
 
 def test_integrations_config_builds_notifiers_and_names_bad_keys(tmp_path):
     from automation.notifiers import notifiers_from_config
+    from playbooks.config import parse_configuration
     from playbooks.errors import PlaybookError
 
-    built = notifiers_from_config({"integrations": {
+    built = notifiers_from_config(parse_configuration({"integrations": {
         "pagerduty": {"routing_key_env": "PD_KEY"},
         "slack": {"mode": "web_api", "incident_channel": "#inc"},
-        "email": {"enabled": False},
-    }}, path=tmp_path / "c.toml")
+        "email": {"enabled": False, "host": "smtp.example.com", "sender": "ir@example.com"},
+    }}, tmp_path / "c.toml"))
     assert sorted(built) == ["pagerduty", "slack"]
-    with pytest.raises(PlaybookError, match=r"integrations.pagerduty.routing_key is not known; accepted: url, "):
-        notifiers_from_config({"integrations": {"pagerduty": {"routing_key": "secret-in-file"}}},
-                              path=tmp_path / "c.toml")
-    with pytest.raises(PlaybookError, match="integrations.fax is not known"):
-        notifiers_from_config({"integrations": {"fax": {}}}, path=tmp_path / "c.toml")
+    with pytest.raises(PlaybookError, match=r"c.toml: integrations.pagerduty.routing_key is not a known key; "
+                                            r"accepted: enabled, max_per_second, url, routing_key_env, "):
+        parse_configuration({"integrations": {"pagerduty": {"routing_key": "secret-in-file"}}}, tmp_path / "c.toml")
+    with pytest.raises(PlaybookError, match="integrations.fax is not a known table; accepted: pagerduty, slack"):
+        parse_configuration({"integrations": {"fax": {}}}, tmp_path / "c.toml")
 
 
 def test_a_person_retries_dead_letters_and_the_timeline_says_who(routed, clock):

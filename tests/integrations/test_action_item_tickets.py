@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from automation.delivery import Deliverer
 from automation.notifiers import notifiers_from_config
+from playbooks.config import parse_configuration
 from automation.routing import route_by_matrix
 from store import review
 from store.models import ActionItem, Notification, TimelineEvent, VendorReference
@@ -32,7 +33,8 @@ def jira(monkeypatch):
 
 @pytest.fixture
 def routed(store, jira):
-    notifiers = notifiers_from_config({"integrations": {"jira": {"url": jira.url, "project_key": "OPS"}}})
+    notifiers = notifiers_from_config(parse_configuration({"integrations": {"jira": {"url": jira.url,
+                                                                                   "project_key": "OPS"}}}))
     routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
     deliverer = Deliverer(routed, notifiers, timeout=3)
     yield routed, deliverer

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from automation.delivery import Deliverer
 from automation.notifiers import notifiers_from_config
+from playbooks.config import parse_configuration
 from automation.routing import route_by_matrix
 from store.models import Notification
 from store.operations import IncidentStore
@@ -59,7 +60,7 @@ def every_channel(vendors) -> dict:
 
 
 def test_a_sev1_reaches_every_stakeholder_through_the_matrix(store, vendors, tmp_path):
-    notifiers = notifiers_from_config(every_channel(vendors), path=tmp_path / "config.toml")
+    notifiers = notifiers_from_config(parse_configuration(every_channel(vendors), tmp_path / "config.toml"))
     routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
     deliverer = Deliverer(routed, notifiers, timeout=5)
 
@@ -95,7 +96,7 @@ def test_a_sev1_reaches_every_stakeholder_through_the_matrix(store, vendors, tmp
 
 
 def test_every_vendor_down_then_up_delivers_each_message_once(store, vendors, tmp_path, clock):
-    notifiers = notifiers_from_config(every_channel(vendors), path=tmp_path / "config.toml")
+    notifiers = notifiers_from_config(parse_configuration(every_channel(vendors), tmp_path / "config.toml"))
     routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
     deliverer = Deliverer(routed, notifiers, timeout=2)
     for name in ("pagerduty", "slack", "statuspage"):
@@ -144,8 +145,8 @@ def test_no_secret_lands_in_the_database_an_export_a_log_or_a_screenshot(store, 
     from store.transfer import export_json
     from tui.export import war_room_svg
 
-    config = every_channel(vendors)
-    notifiers = notifiers_from_config(config, path=tmp_path / "config.toml")
+    config = parse_configuration(every_channel(vendors), tmp_path / "config.toml")
+    notifiers = notifiers_from_config(config)
     routed = IncidentStore(store.db, store.policy, store.clock, router=route_by_matrix(store.policy, set(notifiers)))
     incident = routed.declare("critical", "outage", "production", actor="alice", title="Checkout down")
     vendors["pagerduty"].fail_next(1, status=400)  # a rejection's text is stored: it must be clean too

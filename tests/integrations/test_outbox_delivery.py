@@ -11,6 +11,7 @@ from integrations.pagerduty import PagerDutyNotifier
 from store.models import Notification
 from store.operations import IncidentStore
 from store.outbox import backlog
+from tests.support import lifetime
 from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
 
 
@@ -135,7 +136,7 @@ def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_p
     ids = [store.declare("high", "outage", "production", actor="a", title=f"outage {n}").id for n in range(20)]
     pagerduty.delay = 0.1  # each request in flight a while: the kill lands mid-delivery
     env = dict(os.environ, PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
-    first = subprocess.Popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
+    first = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
                              text=True, env=env)
     assert first.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 30
@@ -144,7 +145,7 @@ def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_p
     os.kill(first.pid, signal.SIGKILL)
     first.wait(10)
     pagerduty.delay = 0
-    second = subprocess.Popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
+    second = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
                               text=True, env=env)
     try:
         deadline = time.monotonic() + 60
@@ -162,12 +163,13 @@ def test_a_backlog_is_paced_below_the_vendors_limit_without_429s(routed, pagerdu
     """`max_per_second` in the integration's table: the deliverer never sends more than
     that in any second, so a vendor limiting at that rate answers no 429."""
     from automation.notifiers import notifiers_from_config
+    from playbooks.config import parse_configuration
 
     for n in range(60):
         routed.declare("low", "data", "development", actor="a", title=f"backlog {n}")
     pagerduty.rate_per_second = 20
-    notifiers = notifiers_from_config({"integrations": {"pagerduty": {"url": pagerduty.url, "max_per_second": 20}}},
-                                      path=tmp_path / "config.toml")
+    notifiers = notifiers_from_config(parse_configuration(
+        {"integrations": {"pagerduty": {"url": pagerduty.url, "max_per_second": 20}}}, tmp_path / "config.toml"))
     deliverer = Deliverer(routed, notifiers, timeout=5)
     import time
 
@@ -179,9 +181,11 @@ def test_a_backlog_is_paced_below_the_vendors_limit_without_429s(routed, pagerdu
 
 
 def test_max_per_second_must_be_a_positive_number(tmp_path):
-    from automation.notifiers import notifiers_from_config
+    from playbooks.config import parse_configuration
     from playbooks.errors import PlaybookError
 
-    for bad in (0, -1, "fast", True):
-        with pytest.raises(PlaybookError, match="max_per_second .*accepted: a positive number"):
-            notifiers_from_config({"integrations": {"pagerduty": {"max_per_second": bad}}}, path=tmp_path / "c.toml")
+    for bad, accepted in ((0, "a positive number"), (-1, "a positive number"), ("fast", "a number"),
+                          (True, "a number"), (float("nan"), "a finite number"), (float("inf"), "a finite number")):
+        with pytest.raises(PlaybookError, match=f"c.toml: integrations.pagerduty.max_per_second is .*; "
+                                                f"accepted: {accepted}$"):
+            parse_configuration({"integrations": {"pagerduty": {"max_per_second": bad}}}, tmp_path / "c.toml")

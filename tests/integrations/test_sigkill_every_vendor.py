@@ -34,7 +34,7 @@ from store.operations import IncidentStore
 from tests.integrations.test_email_sms_webhook import (
     EXECS, ONCALL, SMTP_PASSWORD, SMTP_USER, SUPPORT, WEBHOOK_SECRET, Receiver, SMTPServer,
 )
-from tests.support import jira_fake, opsgenie_fake, servicenow_fake, slack_fake, statuspage_fake, twilio_fake
+from tests.support import jira_fake, lifetime, opsgenie_fake, servicenow_fake, slack_fake, statuspage_fake, twilio_fake
 from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
 
 KILLS = 3
@@ -55,8 +55,9 @@ from store.database import open_database
 from store.operations import IncidentStore
 from automation.delivery import Deliverer
 from automation.notifiers import notifiers_from_config
+from tui.configuration import load_checked_configuration
 store = IncidentStore(open_database(sys.argv[1]), load_policy())
-deliverer = Deliverer(store, notifiers_from_config(), timeout=10)
+deliverer = Deliverer(store, notifiers_from_config(load_checked_configuration()), timeout=10)
 print("ready", flush=True)
 deliverer.run(threading.Event(), interval=0.02)
 """
@@ -133,7 +134,7 @@ def _rows(store) -> list[Notification]:
 
 
 def _start(url: str, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", DELIVER_FOREVER, url], stdout=subprocess.PIPE, text=True,
+    process = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url], stdout=subprocess.PIPE, text=True,
                                env=env, cwd=Path(__file__).parents[2])
     assert process.stdout.readline().strip() == "ready"
     return process

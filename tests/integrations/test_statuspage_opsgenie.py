@@ -186,17 +186,18 @@ def test_statuspage_without_auto_updates_publishes_open_and_resolve_only(page, c
 
 def test_statuspage_config_table_builds_the_notifier(page):
     from automation.notifiers import notifiers_from_config
+    from playbooks.config import parse_configuration
     from playbooks.errors import PlaybookError
 
-    built = notifiers_from_config({"integrations": {"statuspage": {
+    built = notifiers_from_config(parse_configuration({"integrations": {"statuspage": {
         "url": page.url, "page_id": PAGE_ID, "api_key_env": "SP_KEY", "auto_updates": True,
-        "component_mapping": {"checkout": CHECKOUT}}, "opsgenie": {"url": page.url}}})
+        "component_mapping": {"checkout": CHECKOUT}}, "opsgenie": {"url": page.url}}}))
     assert built["statuspage"].component_mapping == {"checkout": CHECKOUT}
     assert built["opsgenie"].api_key_env == "OPSGENIE_API_KEY"
     for bad in ({"page_id": ""}, {"page_id": PAGE_ID, "component_mapping": "yes"},
                 {"page_id": PAGE_ID, "component_mapping": {"checkout": 3}}, {"page_id": PAGE_ID, "auto_updates": "no"}):
         with pytest.raises(PlaybookError):
-            notifiers_from_config({"integrations": {"statuspage": bad}})
+            notifiers_from_config(parse_configuration({"integrations": {"statuspage": bad}}))
 
 
 def test_statuspage_first_message_without_reference_creates_the_incident(page, statuspage, client):

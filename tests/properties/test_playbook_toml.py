@@ -154,26 +154,31 @@ CONFIG_KEYS = st.sampled_from(["store", "tui", "sources", "logs", "integrations"
 
 
 def read_config(path: Path, monkeypatch) -> None:
-    """Every reader of config.toml; each returns or raises PlaybookError in one sentence."""
+    """The one reader of config.toml, then every builder over what it read; each returns or
+    raises PlaybookError in one sentence."""
     from automation.config import log_sources_from_config, sources_from_config
     from automation.notifiers import notifiers_from_config
     from store.activity_log import activity_log_from_config
-    from store.paths import load_config_file, store_group
-    from tui.settings import read_tui_settings
+    from tui.configuration import load_checked_configuration
+    from tui.settings import tui_settings
 
     monkeypatch.setenv("IR_CONFIG", str(path))
-    readers = [
-        lambda: sources_from_config(path=path),
-        lambda: log_sources_from_config(path=path),
-        lambda: notifiers_from_config(path=path),
-        lambda: read_tui_settings(path),
-        lambda: store_group(),
-        lambda: activity_log_from_config(load_config_file(path)),
+    try:
+        configuration = load_checked_configuration()
+    except PlaybookError as exc:
+        one_sentence(exc, path, accepted=False)
+        return
+    builders = [
+        lambda: sources_from_config(configuration),
+        lambda: log_sources_from_config(configuration),
+        lambda: notifiers_from_config(configuration),
+        lambda: tui_settings(configuration),
+        lambda: activity_log_from_config(configuration),
     ]
-    for number, reader in enumerate(readers):
+    for number, builder in enumerate(builders):
         try:
-            reader()
-            note(f"reader {number} read it")
+            builder()
+            note(f"builder {number} built it")
         except PlaybookError as exc:
             one_sentence(exc, path, accepted=False)
 
@@ -181,13 +186,14 @@ def read_config(path: Path, monkeypatch) -> None:
 def test_the_sample_config_is_valid(tmp_path, monkeypatch):
     path = tmp_path / "config.toml"
     path.write_text(dumps(VALID_CONFIG))
-    monkeypatch.setenv("IR_CONFIG", str(path))
     from automation.config import log_sources_from_config, sources_from_config
     from automation.notifiers import notifiers_from_config
+    from playbooks.config import load_configuration
 
-    assert {s.name for s in sources_from_config(path=path)} == set(VALID_CONFIG["sources"])
-    assert set(log_sources_from_config(path=path)) == {"splunk", "elasticsearch"}
-    assert set(notifiers_from_config(path=path)) == set(VALID_CONFIG["integrations"])
+    configuration = load_configuration(path)
+    assert {s.name for s in sources_from_config(configuration)} == set(VALID_CONFIG["sources"])
+    assert set(log_sources_from_config(configuration)) == {"splunk", "elasticsearch"}
+    assert set(notifiers_from_config(configuration)) == set(VALID_CONFIG["integrations"])
 
 
 @pytest.fixture

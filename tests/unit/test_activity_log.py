@@ -6,8 +6,9 @@ import os
 import stat
 from datetime import datetime
 
+from playbooks.config import parse_configuration
 from store.activity_log import (
-    REDACTED, ActivityLog, Redactor, config_secret_names, read_activity, secret_values,
+    REDACTED, ActivityLog, Redactor, read_activity, secret_values,
 )
 
 
@@ -43,10 +44,14 @@ def test_secret_values_fields_url_credentials_and_bearer_tokens_are_redacted(tmp
 def test_secrets_come_from_the_variables_config_names_and_secret_looking_names():
     environ = {"PD_KEY_VAR": "pd-secret-value", "SLACK_BOT_TOKEN": "xoxb-secret", "HOME": "/home/alice",
                "SHORT_TOKEN": "abc", "EMPTY_PASSWORD": ""}
-    config = {"integrations": {"pagerduty": {"routing_key_env": "PD_KEY_VAR", "url": "http://x"},
-                               "email": {"recipients": {"Execs": ["a@example.com"]}}}}
-    names = config_secret_names(config)
-    assert names == {"PD_KEY_VAR"}
+    config = parse_configuration({"integrations": {
+        "pagerduty": {"routing_key_env": "PD_KEY_VAR", "url": "http://x"},
+        "email": {"host": "smtp", "sender": "ir@example.com", "recipients": {"Execs": ["a@example.com"]},
+                  "username_env": "SMTP_USERNAME", "password_env": "SMTP_PASSWORD"},
+        "slack": {"enabled": False, "token_env": "SWITCHED_OFF_TOKEN"}}})
+    names = {variable for _key, variable in config.secret_variables()}
+    # Every *_env key in effect, defaults included; a switched-off integration's are not.
+    assert names == {"PD_KEY_VAR", "SMTP_USERNAME", "SMTP_PASSWORD"}
     # HOME is neither named nor secret-looking; values too short to be secrets are not hunted.
     assert secret_values(environ, names) == ["pd-secret-value", "xoxb-secret"]
 

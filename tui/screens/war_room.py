@@ -196,7 +196,7 @@ class WarRoomScreen(IncidentScreen):
         from automation.config import log_sources_from_config
         from automation.log_collection import collect_logs
 
-        sources = log_sources_from_config()
+        sources = log_sources_from_config(self.center.configuration)
         if not sources:
             self.notify("No log source is configured; add [logs.splunk] or [logs.elasticsearch] to config.toml.",
                         severity="warning", timeout=8)
@@ -220,8 +220,11 @@ class WarRoomScreen(IncidentScreen):
         def confirmed(answer: str | None, command) -> None:
             if answer == "Run it":
                 from automation.runbook import run_confirmed
+                from store.activity_log import activity_log_from_config
 
-                self.write(lambda: run_confirmed(store, incident_id, command, actor=actor, confirmed_by=actor),
+                activity = activity_log_from_config(self.center.configuration, clock=store.now)
+                self.write(lambda: run_confirmed(store, incident_id, command, actor=actor, confirmed_by=actor,
+                                                 activity=activity),
                            f"Runbook {command.runbook} finished; see the timeline")
 
         def with_params(text: str | None, name: str) -> None:
