@@ -1,6 +1,8 @@
 """Detection benchmarks (`make bench` runs it): sample ingestion into the store next to raw
-sqlite3 executemany in the same run (goal >= 0.3x raw), and rule evaluation over 1M samples.
-Nothing is asserted; figures are printed and saved to bench/results/detection.json."""
+sqlite3 executemany in the same run (goal >= 0.3x raw), and rule evaluation over 1M samples
+(goal >= 200,000 samples/s: a million samples within one 5 s poll interval). Nothing fails
+on a time: figures are printed with "met" or "missed" beside each goal and saved to
+bench/results/detection.json."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.goals import Goal, print_goals  # noqa: E402
 from playbooks import load_policy  # noqa: E402
 from playbooks.rules import evaluate_series  # noqa: E402
 from store.database import open_database  # noqa: E402
@@ -22,6 +25,9 @@ from store.detection import Sample, record_samples  # noqa: E402
 from store.operations import IncidentStore  # noqa: E402
 
 METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory")
+# Issue 4's ingest goal, and one for evaluation (bench/README.md says where each comes from).
+INGEST = Goal("samples ingested, store vs raw sqlite3", "x", at_least=0.3)
+EVALUATION = Goal("rule evaluation", "samples/s", at_least=200_000)
 
 
 def batches(count: int, batch: int, start: datetime) -> list[list[Sample]]:
@@ -86,15 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ir-detect-bench-") as tmp:
         ingest = bench_ingest(Path(tmp), ingest_count, batch=500)
     rules = bench_rules(rule_count)
-    print(f"{'figure':<46} {'ours':>14} {'baseline':>16}  goal")
+    print(f"{'figure':<46} {'ours':>14} {'raw sqlite3':>16}")
     print("-" * 92)
     print(f"{'samples ingested per second (batches of 500)':<46} {ingest['ours_per_s']:>14,.0f} "
-          f"{ingest['raw_per_s']:>16,.0f}  >= 0.3x raw ({ingest['ratio']:.2f}x)")
+          f"{ingest['raw_per_s']:>16,.0f}  ({ingest['ratio']:.2f}x raw)")
     print(f"{'rule evaluation over %s samples (s)' % f'{rule_count:,}':<46} {rules['seconds']:>14.2f} {'-':>16}"
           f"  ({rules['per_s']:,.0f} samples/s, {rules['events']} events)")
+    print()
+    verdicts = [INGEST.check(ingest["ratio"]), EVALUATION.check(rules["per_s"])]
+    print_goals(verdicts)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "detection.json").write_text(json.dumps({"ingest": ingest, "rules": rules}, indent=2))
+    (out / "detection.json").write_text(json.dumps({"ingest": ingest, "rules": rules,
+                                                    "goals": [v.as_json() for v in verdicts]}, indent=2))
     return 0
 
 

@@ -3,8 +3,9 @@
     .venv/bin/python bench/run.py [--quick] [--keep]
 
 Everything happens in a fresh temporary directory. The figures are printed as a
-table and written to bench/results/latest.json. Nothing here asserts a time: it
-only reports. See bench/README.md for what each row means.
+table and written to bench/results/latest.json, and each goal below the table says
+"met" or "missed" for this run's figure. Nothing here fails on a time: it only
+reports. See bench/README.md for what each row means and where each goal comes from.
 """
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ from typing import Any, Callable
 
 import sqlalchemy
 
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.goals import Goal, print_goals  # noqa: E402
 from playbooks import load_policy
 from playbooks.policy import OPEN_STATUSES
 from store.audit import verify_chain
@@ -35,8 +41,6 @@ from store.database import BUSY_TIMEOUT_S, open_database
 from store.operations import IncidentStore
 from store.queries import list_incidents
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "latest.json"
 
 FULL = {"declares": 200, "ticks": 200, "list_open_runs": 50, "list_limit_runs": 100, "cli_runs": 5,
@@ -45,6 +49,15 @@ QUICK = {"declares": 30, "ticks": 30, "list_open_runs": 10, "list_limit_runs": 2
          "fixture_incidents": 100_000, "warmup": 2}
 
 ACTOR = "bench"
+
+# Row key -> (the store's figure compared, its goal); bench/README.md says where each comes from.
+GOALS = {
+    "declare": ("p95_ms", Goal("declare, p95", "ms", at_most=50)),
+    "tick": ("p95_ms", Goal("tick/untick, p95", "ms", at_most=25)),
+    "list_open": ("p95_ms", Goal("list open over 100k, p95", "ms", at_most=100)),
+    "list_all_limit50": ("p95_ms", Goal("list newest 50 of 100k, p95", "ms", at_most=100)),
+    "cli_list": ("median_ms", Goal("`ir list` process over 100k, median", "ms", at_most=1000)),
+}
 GENESIS_HASH = "0" * 64
 
 # The list query, written by hand: the same columns, WHERE, ORDER BY and LIMIT that
@@ -535,12 +548,17 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table(rows))
         print()
+        verdicts = []
+        for row in rows:
+            figure, goal = GOALS[row.key]
+            verdicts.append(goal.check(row.store.summary()[figure]))
+        print_goals(verdicts)
         print(f"total {elapsed:.0f}s; results in {RESULTS.relative_to(ROOT)}")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({
             "when": utc_now().isoformat(timespec="seconds") + "Z", "mode": "quick" if args.quick else "full",
             "machine": info, "params": params, "fixture": fixture, "elapsed_s": elapsed,
-            "results": [row.as_json() for row in rows],
+            "results": [row.as_json() for row in rows], "goals": [v.as_json() for v in verdicts],
         }, indent=2) + "\n")
     finally:
         if args.keep:
