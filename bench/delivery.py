@@ -1,6 +1,7 @@
 """Outbox delivery benchmarks (`make bench`): time from a committed change to the vendor
 (a PagerDuty contract fake on loopback) receiving its message, p50/p99; and a 10,000-message
-backlog drained while the vendor enforces a rate limit (429 + Retry-After). Nothing asserted."""
+backlog drained while the vendor enforces a rate limit (429 + Retry-After). Nothing fails on a
+time: each goal is printed with "met" or "missed" for this run's figures (bench/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,17 @@ sys.path.insert(0, str(ROOT))
 
 from automation.delivery import Deliverer  # noqa: E402
 from automation.routing import route_by_matrix  # noqa: E402
+from bench.goals import Goal, condition, print_goals  # noqa: E402
 from integrations.pagerduty import PagerDutyNotifier  # noqa: E402
 from playbooks import load_policy  # noqa: E402
 from store.database import open_database  # noqa: E402
 from store.operations import IncidentStore  # noqa: E402
 from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake  # noqa: E402
+
+
+# bench/README.md says where each goal comes from.
+COMMIT_TO_VENDOR = Goal("commit to vendor received, p99", "ms", at_most=1000)
+DRAIN_RATE = Goal("backlog drain rate, share of the vendor's limit", "%", at_least=50)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -86,6 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  delivered / rate (msg/s) / vendor limit':<48} {b['delivered']:>6} / {b['per_second']:.0f} / "
           f"{b['vendor_limit_per_second']}")
     print(f"{'  429 answers while draining':<48} {b['throttled_answers']:>14}")
+    print()
+    verdicts = [
+        COMMIT_TO_VENDOR.check(results["commit_to_vendor_ms"]["p99"]),
+        condition("backlog delivered", "every message", b["delivered"] == b["messages"],
+                  f"{b['delivered']} of {b['messages']}"),
+        condition("vendor's rate limit while draining", "respected: no 429 answer", b["throttled_answers"] == 0,
+                  f"{b['throttled_answers']} answers of 429"),
+        DRAIN_RATE.check(100 * b["per_second"] / b["vendor_limit_per_second"]),
+    ]
+    print_goals(verdicts)
+    results["goals"] = [v.as_json() for v in verdicts]
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "delivery.json").write_text(json.dumps(results, indent=2))

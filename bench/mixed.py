@@ -1,6 +1,7 @@
 """Mixed-operation throughput (`make bench`): declare, tick and note in a fixed mix, per
 second, with 8 writer processes on one store next to a single writer, in the same run, on
-SQLite and on PostgreSQL. Nothing asserted.
+SQLite and on PostgreSQL. Nothing fails on a time: each goal is printed with "met" or
+"missed" for this run's figures (bench/README.md says where the goals come from).
 
 Each writer is a long-lived process with its own IncidentStore (as the command center or
 `watch` holds one) repeating the mix: of every 10 operations, 1 declare, 4 ticks (a step
@@ -28,14 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.goals import Goal, Verdict, condition, print_goals  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "mixed.json"
 MIX = ("declare", "tick", "note", "tick", "note", "tick", "note", "tick", "note", "note")
 WRITERS = (1, 8)
+# Per backend, for the 8-writer row (bench/README.md says where each comes from).
+SHARE_OF_ONE_WRITER = Goal("8 writers' ops/s vs 1 writer's", "x", at_least=0.5)
+P99_UNDER_CONTENTION = Goal("8 writers' operation latency, p99", "ms", at_most=1000)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -166,6 +173,26 @@ def table(rows: list[dict]) -> str:
     return "\n".join([fmt(head), "-" * len(fmt(head)), *map(fmt, body)])
 
 
+def goal_verdicts(rows: list[dict]) -> list[Verdict]:
+    """Each backend's goals from its rows of this run; a skipped backend misses them (not measured)."""
+    verdicts = []
+    for backend in ("sqlite", "postgres"):
+        mine = [row for row in rows if row["backend"] == backend]
+        skipped = next((row["skipped"] for row in mine if row.get("skipped")), None)
+        by_writers = {row["writers"]: row for row in mine if not row.get("skipped")}
+        one, eight = by_writers.get(1), by_writers.get(8)
+        why = f"skipped: {skipped}" if skipped else "not run"
+        share = eight["ops_per_s"] / one["ops_per_s"] if one and eight and one["ops_per_s"] else None
+        p99 = eight["latency_ms"]["p99"] if eight else None
+        for goal, figure in ((SHARE_OF_ONE_WRITER, share), (P99_UNDER_CONTENTION, p99)):
+            verdicts.append(replace(goal, name=f"{backend}: {goal.name}").check(figure, why_missing=why))
+        audited = [row["audit_ok"] and row["events"] == row["events_expected"] for row in by_writers.values()]
+        verdicts.append(condition(f"{backend}: audit", "every reported event stored once and the chain verifies",
+                                  all(audited) if audited else None,
+                                  f"{sum(audited)} of {len(audited)} rows ok" if audited else f"nothing ({why})"))
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
@@ -204,12 +231,15 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table(rows))
         print()
+        verdicts = goal_verdicts(rows)
+        print_goals(verdicts)
         elapsed = time.perf_counter() - began
         print(f"total {elapsed:.0f}s; results in {RESULTS.relative_to(ROOT)}")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"mode": "quick" if args.quick else "full", "seconds_per_row": seconds,
                                        "mix": MIX, "cpu_count": os.cpu_count(), "rows": rows,
-                                       "elapsed_s": elapsed}, indent=2) + "\n")
+                                       "goals": [v.as_json() for v in verdicts], "elapsed_s": elapsed},
+                                      indent=2) + "\n")
     finally:
         if server is not None:
             server.stop()
