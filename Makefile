@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench screenshots install clean
+.PHONY: run test bench screenshots docs install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: $(STAMP)
 # Every main screen at 80x24 and 160x48 from the demo data at a frozen clock.
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+# docs/configuration.md is generated from the configuration model (a test fails when it drifts).
+docs: $(STAMP)
+	$(BIN)/python -c "from reports.configuration import reference_markdown; import sys; sys.stdout.write(reference_markdown())" > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -17,7 +17,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -33,6 +33,13 @@ class Table(BaseModel):
     already be of its type (a quoted number is not a number)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, frozen=True)
+    # `_env` keys whose secret may be left unset (a login that is optional, say).
+    OPTIONAL_SECRETS: ClassVar[frozenset[str]] = frozenset()
+
+    def required_secrets(self) -> list[str]:
+        """The `_env` keys of this table whose variable must hold a secret for it to work."""
+        return [name for name in type(self).model_fields
+                if name.endswith("_env") and name not in self.OPTIONAL_SECRETS]
 
 
 Seconds = float
@@ -158,6 +165,10 @@ class CloudWatchSource(Table):
     use_boto3: bool = Field(False, description="true: boto3's client and credential chain (pip extra `aws`)")
     interval: Seconds = _seconds(60, 1, 3600, "time between polls")
 
+    def required_secrets(self) -> list[str]:
+        # boto3 finds credentials its own way; a session token is only for temporary keys.
+        return [] if self.use_boto3 else ["access_key_id_env", "secret_access_key_env"]
+
 
 class SourcesTable(Table):
     """Metric sources polled by the command center or `watch`; their samples feed the rules."""
@@ -239,6 +250,9 @@ class SlackIntegration(Integration):
     status_updates: bool = Field(True, description="post status updates")
     timeout: float | None = Timeout
 
+    def required_secrets(self) -> list[str]:
+        return ["webhook_url_env" if self.mode == "webhook" else "token_env"]
+
 
 class StatuspageIntegration(Integration):
     """Atlassian Statuspage: one public incident per incident, walked through its statuses."""
@@ -290,6 +304,8 @@ class ServiceNowIntegration(Integration):
 
 class EmailIntegration(Integration):
     """E-mail over SMTP (STARTTLS by default) to each stakeholder group's recipients."""
+
+    OPTIONAL_SECRETS: ClassVar[frozenset[str]] = frozenset({"username_env", "password_env"})  # no login
 
     host: str = Field(min_length=1, description="the SMTP server")
     port: int = Field(587, ge=1, le=65535, description="its port")

@@ -39,6 +39,8 @@ COMMAND_MODULES: dict[str, str] = {
     "backup": "tui.commands.backup",
     "restore": "tui.commands.backup",
     "completion": "tui.commands.completion",
+    "init": "tui.commands.config",
+    "config": "tui.commands.config",
 }
 
 

@@ -1,0 +1,274 @@
+"""Documents generated from the configuration model (playbooks/config.py), so they cannot say
+something the code does not do: the reference (docs/configuration.md), the commented
+config.toml that `incident-response init` writes, and the effective configuration that
+`incident-response config show` prints."""
+from __future__ import annotations
+
+import json
+import re
+import typing
+from typing import Any, Iterator
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from playbooks.config import Configuration, Table
+
+# Examples for keys that have no default (a table that names them needs them).
+EXAMPLES: dict[str, Any] = {
+    "sources.prometheus.url": "http://127.0.0.1:9090",
+    "sources.prometheus.queries": {"error_rate": "sum(rate(http_errors_total[5m])) / "
+                                                 "sum(rate(http_requests_total[5m])) * 100"},
+    "sources.health.checks.name": "api",
+    "sources.health.checks.url": "https://api.example.com/healthz",
+    "sources.datadog.queries": {"error_rate": "sum:trace.http.request.errors{service:api}.as_rate()"},
+    "sources.newrelic.account_id": 1234567,
+    "sources.newrelic.queries": {"response_time": "SELECT average(duration) * 1000 FROM Transaction "
+                                                  "SINCE 5 minutes ago"},
+    "sources.cloudwatch.region": "eu-west-1",
+    "sources.cloudwatch.queries.namespace": "AWS/ApplicationELB",
+    "sources.cloudwatch.queries.metric_name": "TargetResponseTime",
+    "logs.splunk.url": "https://splunk.example.com:8089",
+    "logs.elasticsearch.url": "https://es.example.com:9200",
+    "integrations.statuspage.page_id": "your-page-id",
+    "integrations.jira.url": "https://example.atlassian.net",
+    "integrations.servicenow.url": "https://example.service-now.com",
+    "integrations.email.host": "smtp.example.com",
+    "integrations.email.sender": "incidents@example.com",
+    "integrations.sms.account_sid": "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "integrations.sms.from_number": "+15005550006",
+    "integrations.sms.on_call_contacts": ["+15005550001"],
+    "integrations.webhook.url": "https://hooks.example.com/incidents",
+}
+# Keys shown in the example with a value other than their default, to show their form.
+SHOWN: dict[str, Any] = {
+    "store.group": "oncall",
+    "tui.export_dir": "~/handovers",
+    "tui.keymap": {"war_room.tick": "t"},
+    "integrations.email.recipients": {"Executive Team": ["cto@example.com"]},
+    "integrations.statuspage.component_mapping": {"checkout": "component-id"},
+    "integrations.jira.priority_mapping": {"SEV-1": "Highest", "SEV-2": "High"},
+    "sources.cloudwatch.queries.dimensions": {"LoadBalancer": "app/web/50dc6c495c0c9188"},
+}
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+# --- walking the model -----------------------------------------------------------------------
+def _table_of(annotation: Any) -> tuple[str, type[Table]] | None:
+    """("table" | "list" | "map", class) when a field holds a table, a list of them or a map of them."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Table):
+        return "table", annotation
+    if origin is list and args and isinstance(args[0], type) and issubclass(args[0], Table):
+        return "list", args[0]
+    if origin is dict and len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], Table):
+        return "map", args[1]
+    for arg in args:  # X | None
+        if arg is not type(None):
+            found = _table_of(arg)
+            if found:
+                return found
+    return None
+
+
+def tables(model: type[Table] = Configuration, prefix: str = "") -> Iterator[tuple[str, str, type[Table]]]:
+    """(dotted name, TOML header, class) of every table under `model`, depth first."""
+    for name, info in model.model_fields.items():
+        found = _table_of(info.annotation)
+        if found is None:
+            continue
+        kind, cls = found
+        dotted = f"{prefix}{name}"
+        header = {"table": f"[{dotted}]", "list": f"[[{dotted}]]", "map": f"[{dotted}.NAME]"}[kind]
+        yield dotted, header, cls
+        yield from tables(cls, dotted + ".")
+
+
+def keys(model: type[Table]) -> Iterator[tuple[str, FieldInfo]]:
+    """The plain keys of a table (not its sub-tables)."""
+    for name, info in model.model_fields.items():
+        if _table_of(info.annotation) is None:
+            yield name, info
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is type(None):
+        return ""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " or ".join(json.dumps(a) for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}s"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}s"
+    if args:  # a union
+        return " or ".join(filter(None, (_type_name(a) for a in args)))
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(annotation, str(annotation))
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.default is not PydanticUndefined:
+        return info.default
+    if info.default_factory is not None:
+        return info.default_factory()
+    return PydanticUndefined
+
+
+# --- TOML values -----------------------------------------------------------------------------
+def toml_key(name: str) -> str:
+    return name if _BARE.fullmatch(name) else json.dumps(name)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if not isinstance(value, float) or not value.is_integer() else repr(int(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }" \
+            if value else "{}"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+# --- the reference ---------------------------------------------------------------------------
+def reference_markdown() -> str:
+    """docs/configuration.md."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated from playbooks/config.py by `make docs`; a test fails when it drifts. -->",
+        "",
+        "The file is `config.toml` in the config folder (`$XDG_CONFIG_HOME/incident-response/`, usually",
+        "`~/.config/incident-response/`), or the file `IR_CONFIG` names. `incident-response init` writes",
+        "one with every table below commented out; `incident-response config check` checks it and",
+        "`config show` prints what is in effect. Every table is optional: with no file the command",
+        "center runs on a local SQLite file and this host's metrics.",
+        "",
+        "Every program (the command center, each CLI command, `watch`, `serve`) reads the file once",
+        "when it starts and refuses, in one sentence naming the key and the file, a table or key",
+        "it does not know, a value of the wrong type (a quoted number is not a number), a number",
+        "that is not finite (`nan`, `inf`) or out of range, and a secret file others can read.",
+        "",
+        "**Secrets are never in this file.** A key ending in `_env` names the environment variable",
+        "that holds the secret; when that variable is unset, `NAME_FILE` may name a file holding it,",
+        "readable by its owner alone (mode 0600).",
+        "",
+    ]
+    lines += _table_section("", "", Configuration)
+    for dotted, header, cls in tables():
+        lines += _table_section(dotted, header, cls)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _table_section(dotted: str, header: str, cls: type[Table]) -> list[str]:
+    rows = list(keys(cls))
+    if not header:
+        return []
+    doc = " ".join((cls.__doc__ or "").split())
+    lines = [f"## `{header}`", "", doc, ""]
+    if rows:
+        lines += ["| key | type | default | what it does |", "| --- | --- | --- | --- |"]
+        for name, info in rows:
+            default = _default(info)
+            shown = "required" if default is PydanticUndefined else (
+                "not set" if default is None else f"`{toml_value(default)}`")
+            description = (info.description or "").replace("|", "\\|")
+            lines.append(f"| `{name}` | {_type_name(info.annotation)} | {shown} | {description} |")
+        lines.append("")
+    return lines
+
+
+# --- the example file ------------------------------------------------------------------------
+def example_toml() -> str:
+    """Every table with every key, set to its default or an example: valid TOML that the model
+    accepts (a test holds it so). `init` writes it commented out."""
+    lines = [
+        "# incident-response configuration. Every table is optional and commented out: remove the",
+        "# '# ' in front of a table's lines to use it. Reference: docs/configuration.md in the",
+        "# project, or `incident-response config show` for what is in effect.",
+        "# Secrets never go in this file: a key ending in _env names the environment variable that",
+        "# holds one (or NAME_FILE, a file readable by its owner alone, when the variable is unset).",
+    ]
+    for dotted, header, cls in tables():
+        rows = list(keys(cls))
+        if not rows:
+            continue
+        lines += ["", "# " + " ".join((cls.__doc__ or "").split()),
+                  header.replace("NAME", "response_time") if header.endswith(".NAME]") else header]
+        for name, info in rows:
+            path = f"{dotted}.{name}"
+            default = _default(info)
+            value = SHOWN.get(path, EXAMPLES.get(path, default))
+            if value is PydanticUndefined or value is None:
+                lines.append(f"# {toml_key(name)} =    # {info.description} (not set)")
+                continue
+            required = "required; " if default is PydanticUndefined else ""
+            lines.append(f"{toml_key(name)} = {toml_value(value)}    # {required}{info.description}")
+    return "\n".join(lines) + "\n"
+
+
+def commented_config() -> str:
+    """The file `init` writes: the example with every setting commented out, so it changes
+    nothing until a person uncomments a table."""
+    out = []
+    for line in example_toml().splitlines():
+        out.append(line if not line or line.startswith("#") else "# " + line)
+    return "\n".join(out) + "\n"
+
+
+# --- the effective configuration -------------------------------------------------------------
+def effective_toml(configuration: Configuration, secret_state: dict[str, str]) -> str:
+    """What is in effect, as TOML: every table that is set, with defaults filled in. Secret
+    variables are shown by name with where the secret comes from (`secret_state`: variable ->
+    "set (environment)" ...), never the value; credentials in URLs are masked."""
+    lines = [f"# in effect: {configuration.path or 'no config file, the embedded default'}"]
+    _effective_table(configuration, "", lines, secret_state)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _effective_table(table: Table, header: str, lines: list[str], secret_state: dict[str, str]) -> None:
+    plain: list[str] = []
+    nested: list[tuple[str, Any]] = []
+    for name in type(table).model_fields:
+        value = getattr(table, name)
+        if value is None:
+            continue
+        if isinstance(value, Table) or (isinstance(value, (list, dict)) and value
+                                        and all(isinstance(v, Table) for v in _items(value))):
+            nested.append((name, value))
+        elif name.endswith("_env") and isinstance(value, str):
+            plain.append(f"{toml_key(name)} = {toml_value(value)}    # {secret_state.get(value, 'not set')}")
+        else:
+            plain.append(f"{toml_key(name)} = {toml_value(_masked(value))}")
+    if header and (plain or header.startswith("[[")):
+        lines += ["", header]
+    lines += plain
+    dotted = header.strip("[]")
+    for name, value in nested:
+        where = f"{dotted}.{toml_key(name)}" if dotted else toml_key(name)
+        if isinstance(value, Table):
+            _effective_table(value, f"[{where}]", lines, secret_state)
+        elif isinstance(value, list):
+            for item in value:
+                _effective_table(item, f"[[{where}]]", lines, secret_state)
+        else:
+            for key, item in value.items():
+                _effective_table(item, f"[{where}.{toml_key(key)}]", lines, secret_state)
+
+
+def _items(value: list | dict) -> list:
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.IGNORECASE)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", value)
+    return value
