@@ -105,7 +105,7 @@ def _sqlite_open_ids(url: str) -> list[str]:
             return []  # a typo in --db must not create a file, nor a missing store one
         # mode=ro: never creates, migrates or writes the database; WAL readers never wait for writers.
         with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=2) as connection:
-            rows = connection.execute(_OPEN_IDS_SQL.format(",".join("?" * len(OPEN_STATUSES))),
+            rows = connection.execute(_OPEN_IDS_SQL.format(f"({','.join('?' * len(OPEN_STATUSES))})"),
                                       OPEN_STATUSES).fetchall()
         connection.close()
     except (sqlite3.Error, OSError, RuntimeError):  # RuntimeError: ~name of an unknown user
@@ -113,7 +113,7 @@ def _sqlite_open_ids(url: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-_OPEN_IDS_SQL = "SELECT id FROM incident WHERE status IN ({}) ORDER BY id"
+_OPEN_IDS_SQL = "SELECT id FROM incident WHERE status IN {} ORDER BY id"
 
 
 def _server_open_ids(url: str) -> list[str]:
