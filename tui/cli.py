@@ -594,7 +594,9 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
           f"{', '.join(ctx.notifiers) or 'no integration'}; rules: "
           f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
     if args.seconds is not None:
-        threading.Timer(args.seconds, stop.set).start()
+        timer = threading.Timer(args.seconds, stop.set)
+        timer.daemon = True  # a SIGTERM or Ctrl-C before the time is up must not wait for it
+        timer.start()
     try:
         watch.run(stop)
     except KeyboardInterrupt:
