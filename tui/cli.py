@@ -356,13 +356,14 @@ def prepare_terminal(environ: dict) -> bool:
 
 def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
     under_ssh = prepare_terminal(os.environ)
+    from store.paths import config_path
     from tui.app import Settings, make_app
     from tui.settings import tui_settings
 
     configuration = ctx.configuration
     settings = Settings(actor=ctx.actor, under_ssh=under_ssh, configuration=configuration,
                         metric_sources=tuple(configuration.sources.configured()),
-                        config_path=str(configuration.path or ""), **tui_settings(configuration))
+                        config_path=str(configuration.path or config_path()), **tui_settings(configuration))
     # An already open store (after declaring) is used as is; otherwise it opens in a
     # worker while the dashboard paints.
     store = ctx.opened_store or (lambda: ctx.store)
