@@ -11,6 +11,15 @@ from tests.support.postgres import PostgresUnavailable, start_postgres
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def pytest_configure(config):
+    # A pytest-xdist worker dies with its controller, so killing the run (SIGKILL, a CI
+    # timeout) also ends the workers and, through tests/support/lifetime.py, their servers.
+    if hasattr(config, "workerinput"):
+        from tests.support.lifetime import tie_to_parent
+
+        tie_to_parent()
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
     """Never touch the developer's real data, config or state."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import lifetime
+
 BIN = Path(sys.executable).parent
 IR = str(BIN / "incident-response")
 
@@ -331,8 +333,8 @@ def test_serve_and_watch_commands_run_as_a_user_would(tmp_path):
     db = f"sqlite:///{tmp_path / 'a.db'}"
     port = free_port()
     env = dict(os.environ, IR_WEBHOOK_TOKEN="tok-123")
-    server = subprocess.Popen([IR, "--db", db, "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True,
-                              env=env)
+    server = lifetime.popen([IR, "--db", db, "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True,
+                            env=env)
     try:
         assert "Listening on http://127.0.0.1:%d" % port in server.stdout.readline()
         body = {"key": "disk-full-db1", "status": "firing", "title": "Disk full on db1", "severity": "high",

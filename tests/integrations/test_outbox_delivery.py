@@ -137,7 +137,7 @@ def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_p
     pagerduty.delay = 0.1  # each request in flight a while: the kill lands mid-delivery
     env = dict(os.environ, PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
     first = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
-                             text=True, env=env)
+                           text=True, env=env)
     assert first.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 30
     while len(pagerduty.requests) < 5 and time.monotonic() < deadline:
@@ -146,7 +146,7 @@ def test_sigkill_during_delivery_then_restart_loses_nothing_and_pages_once(tmp_p
     first.wait(10)
     pagerduty.delay = 0
     second = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url, pagerduty.url], stdout=subprocess.PIPE,
-                              text=True, env=env)
+                            text=True, env=env)
     try:
         deadline = time.monotonic() + 60
         while states(store).count("sent") < 20 and time.monotonic() < deadline:

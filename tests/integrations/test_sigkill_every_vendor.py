@@ -135,7 +135,7 @@ def _rows(store) -> list[Notification]:
 
 def _start(url: str, env: dict) -> subprocess.Popen:
     process = lifetime.popen([sys.executable, "-c", DELIVER_FOREVER, url], stdout=subprocess.PIPE, text=True,
-                               env=env, cwd=Path(__file__).parents[2])
+                             env=env, cwd=Path(__file__).parents[2])
     assert process.stdout.readline().strip() == "ready"
     return process
 

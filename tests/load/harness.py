@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from tests.support import lifetime
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).with_name("incident-response"))
 # Words that must never reach a user: SQLite's lock error, or a Python traceback.
@@ -288,9 +290,9 @@ def start_writers(url: str, log_dir: Path, kinds: Iterable[tuple[str, str]], sec
                 "drain": drain, "log_dir": str(log_dir), "seed": index, **extra}
         spec_path = log_dir / f"{name}.spec.json"
         spec_path.write_text(json.dumps(spec))
-        procs[name] = subprocess.Popen([sys.executable, "-m", "tests.load.writer", str(spec_path)], cwd=ROOT,
-                                       stdout=subprocess.PIPE, stderr=open(log_dir / f"{name}.stderr", "w"),
-                                       text=True)
+        procs[name] = lifetime.popen([sys.executable, "-m", "tests.load.writer", str(spec_path)], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=open(log_dir / f"{name}.stderr", "w"),
+                                     text=True)
     writers = Writers(procs, log_dir, go_file)
     deadline = time.monotonic() + ready_limit_s
     try:

@@ -42,6 +42,7 @@ from tests.load.harness import (
     ROOT, check_store, committed_events, database_events, forbidden_in, integrity_ok, read_logs, run_cli,
     start_writers,
 )
+from tests.support import lifetime
 from tests.support.postgres import PostgresUnavailable, start_postgres
 
 pytestmark = pytest.mark.slow
@@ -120,8 +121,8 @@ def flapping_watch_config(tmp_path, monkeypatch):
 
 
 def _watch(url: str, log: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.load.instrumented", str(log), "--db", url, "watch", *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return lifetime.popen([sys.executable, "-m", "tests.load.instrumented", str(log), "--db", url, "watch", *args],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigkill_of_watch_mid_write_loses_nothing(db_url, tmp_path, flapping_watch_config):

@@ -27,6 +27,7 @@ from store.models import (
     Anomaly, ChainHead, Incident, MetricSample, Notification, TimelineEvent, VendorReference,
 )
 from store.operations import IncidentStore
+from tests.support import lifetime
 
 ENABLED = {"slack", "pagerduty", "email", "jira", "statuspage", "teams"}
 
@@ -515,8 +516,8 @@ WRITER = textwrap.dedent("""
 def test_a_backup_taken_while_another_process_writes_is_one_consistent_state(store, clock, policy, tmp_path,
                                                                           new_url):
     build_rich_store(store, clock)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, store.db.url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    writer = lifetime.popen([sys.executable, "-c", WRITER, store.db.url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     backups = []
     try:
         for attempt in range(3):

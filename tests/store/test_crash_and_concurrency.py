@@ -13,6 +13,7 @@ from sqlmodel import select
 from store.audit import verify_chain
 from store.database import open_database
 from store.models import Incident, TimelineEvent
+from tests.support import lifetime
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +34,8 @@ DECLARER = textwrap.dedent("""
 def test_sixteen_processes_declaring_at_once_get_distinct_ids(db_url, tmp_path):
     open_database(db_url).dispose()  # schema in place, as after the first start
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", DECLARER, db_url, str(go), str(n)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(16)]
+    procs = [lifetime.popen([sys.executable, "-c", DECLARER, db_url, str(go), str(n)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(16)]
     for proc in procs:
         assert proc.stdout.readline().strip() == "ready"
     go.touch()
@@ -72,7 +73,7 @@ BURST = textwrap.dedent("""
 def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path, kill_after):
     url = f"sqlite:///{tmp_path / 'incidents.db'}"
     open_database(url).dispose()
-    proc = subprocess.Popen([sys.executable, "-c", BURST, url], stdout=subprocess.PIPE, text=True)
+    proc = lifetime.popen([sys.executable, "-c", BURST, url], stdout=subprocess.PIPE, text=True)
     acknowledged = []
     for _ in range(kill_after):
         acknowledged.append(proc.stdout.readline().split())
@@ -129,7 +130,7 @@ HALF_WRITTEN = textwrap.dedent("""
 def test_sigkill_inside_a_transaction_leaves_no_trace(tmp_path):
     url = f"sqlite:///{tmp_path / 'incidents.db'}"
     open_database(url).dispose()
-    proc = subprocess.Popen([sys.executable, "-c", HALF_WRITTEN, url], stdout=subprocess.PIPE, text=True)
+    proc = lifetime.popen([sys.executable, "-c", HALF_WRITTEN, url], stdout=subprocess.PIPE, text=True)
     kept = proc.stdout.readline().strip()
     assert proc.stdout.readline().strip() == "inside"
     os.kill(proc.pid, signal.SIGKILL)

@@ -1,16 +1,23 @@
 """A real PostgreSQL server for the test session: initdb in a temp dir, started on
-127.0.0.1 with a free port, stopped at the end. Each test gets its own database."""
+127.0.0.1 with a free port, stopped at the end. Each test gets its own database.
+
+The server is `postgres` itself, a direct child of the test process (never `pg_ctl start`,
+which daemonises): tests/support/lifetime.py then guarantees it dies with that process."""
 from __future__ import annotations
 
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
-import tempfile
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support import lifetime
 
 
 class PostgresUnavailable(Exception):
@@ -38,13 +45,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# How postgres is asked to stop (pg_ctl's -m modes are these signals).
+STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+READY_LIMIT_S = 60.0
+
+
 @dataclass
 class PostgresServer:
     bin_dir: str
     data_dir: str
     port: int
-    run_as: list[str]
-    options: str = ""  # the postgres -o options it was started with (kept for start_again)
+    as_user: dict = field(default_factory=dict)  # Popen's user/group when the tests run as root
+    proc: subprocess.Popen | None = None
+
+    @property
+    def root(self) -> str:
+        return os.path.dirname(self.data_dir)
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.root, "log")
 
     @property
     def admin_url(self) -> str:
@@ -54,7 +74,8 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.run_as, *args], capture_output=True, text=True, check=check, timeout=120)
+        return lifetime.run(list(args), capture_output=True, text=True, check=check, timeout=120, cwd=self.root,
+                            **self.as_user)
 
     def create_database(self) -> str:
         import psycopg
@@ -70,47 +91,87 @@ class PostgresServer:
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def _start(self) -> None:
+        """Start postgres as our child and wait until it accepts connections."""
+        with open(self.log_path, "a") as log:
+            self.proc = lifetime.popen(
+                [f"{self.bin_dir}/postgres", "-D", self.data_dir, "-p", str(self.port), "-k", self.root,
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, **self.as_user)
+        deadline = time.monotonic() + READY_LIMIT_S
+        lock_file = Path(self.data_dir) / "postmaster.pid"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise PostgresUnavailable(f"the server did not start (exit status {self.proc.returncode}): "
+                                          f"{Path(self.log_path).read_text(errors='replace')[-500:]}")
+            # The lock file's first line is the server's pid, its eighth the state pg_ctl -w waits for.
+            try:
+                lines = lock_file.read_text().splitlines()
+            except (FileNotFoundError, PermissionError):
+                lines = []
+            if len(lines) >= 8 and lines[0].strip() == str(self.proc.pid) and lines[7].strip() == "ready":
+                return
+            time.sleep(0.05)
+        self._signal_and_wait("immediate")
+        raise PostgresUnavailable(f"the server was not ready within {READY_LIMIT_S:.0f} s: "
+                                  f"{Path(self.log_path).read_text(errors='replace')[-500:]}")
+
+    def _signal_and_wait(self, mode: str) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(STOP_SIGNALS[mode])
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
     def stop(self) -> None:
-        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "immediate", "stop", check=False)
-        shutil.rmtree(os.path.dirname(self.data_dir), ignore_errors=True)
+        self._signal_and_wait("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def stop_only(self, mode: str = "immediate") -> None:
         """Stop the server but keep its data (a crash, with mode "immediate"); see start_again."""
-        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop")
+        self._signal_and_wait(mode)
 
     def start_again(self) -> None:
         """Start a server stopped by stop_only, on the same port with the same data."""
-        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-o", self.options, "-w",
-                  "-l", os.path.join(os.path.dirname(self.data_dir), "log"), "start")
+        self._start()
 
     def restart(self) -> None:
-        # -l: the restarted server must not inherit our captured stdout (run() would wait for it).
-        self._run(f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", "fast", "-w",
-                  "-l", os.path.join(os.path.dirname(self.data_dir), "log"), "restart")
+        self._signal_and_wait("fast")  # fast shutdown: the server closes every connection
+        self._start()
 
 
 def start_postgres() -> PostgresServer:
     bin_dir = _bin_dir()
-    root = tempfile.mkdtemp(prefix="ir-pg-", dir="/tmp")
-    data_dir = os.path.join(root, "data")
-    run_as: list[str] = []
+    root = lifetime.owned_temp_dir("ir-pg-")
+    as_user: dict = {}
     if os.geteuid() == 0:
-        # The server refuses to run as root: run it as the packaged postgres user.
+        # The server refuses to run as root: run it as the packaged postgres user. Popen's
+        # user= (not runuser) keeps it our direct child, with its death signal still set.
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
+            shutil.rmtree(root, ignore_errors=True)
             raise PostgresUnavailable("running as root and there is no 'postgres' user to run the server as") from None
         os.chown(root, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-    server = PostgresServer(bin_dir, data_dir, port, run_as, options)
-    init = server._run(f"{bin_dir}/initdb", "-D", data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", check=False)
+        as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    server = PostgresServer(bin_dir, str(root / "data"), free_port(), as_user)
+    init = server._run(f"{bin_dir}/initdb", "-D", server.data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                       check=False)
     if init.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
         raise PostgresUnavailable(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
-    start = server._run(f"{bin_dir}/pg_ctl", "-D", data_dir, "-o", options, "-l", os.path.join(root, "log"), "-w", "start",
-                        check=False)
-    if start.returncode != 0:
-        log = open(os.path.join(root, "log")).read()[-500:] if os.path.exists(os.path.join(root, "log")) else ""
-        raise PostgresUnavailable(f"the server did not start: {start.stderr.strip()} {log}")
-    return server
+    # A free port can be taken by someone else (another xdist worker) before postgres binds it.
+    for attempt in range(3):
+        try:
+            server._start()
+            return server
+        except PostgresUnavailable:
+            if attempt == 2 or "could not bind" not in Path(server.log_path).read_text(errors="replace"):
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+            server.port = free_port()
+    raise AssertionError("unreachable")

@@ -14,6 +14,7 @@ import pytest
 
 from store.database import open_database
 from store.operations import IncidentStore
+from tests.support import lifetime
 
 SAMPLES = 5
 # The acceptance ("each process saw the others' changes within 1 s"), on the median of
@@ -40,7 +41,7 @@ def _shown(app, title: str, count: int) -> bool:
 
 
 async def _declare_elsewhere(url: str, title: str) -> float:
-    proc = await asyncio.create_subprocess_exec(
+    proc = await lifetime.create_subprocess_exec(
         sys.executable, "-c", CLI, "--db", url, "high", "outage", "production", "--title", title, "--no-tui",
         "--as", "other-engineer", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=dict(os.environ, IR_DEBUG="1"))

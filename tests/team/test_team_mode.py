@@ -19,6 +19,7 @@ from sqlalchemy import text
 from store import migrations
 from store.database import open_database
 from store.notifications import CHANNEL, connect_kwargs
+from tests.support import lifetime
 
 pytestmark = pytest.mark.postgres
 
@@ -102,8 +103,8 @@ def test_watch_and_serve_run_on_postgresql(team, listener, tmp_path):
 
     port = free_port()
     env = dict(team, IR_WEBHOOK_TOKEN="tok-123")
-    server = subprocess.Popen([IR, "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env)
+    server = lifetime.popen([IR, "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
     try:
         assert f"Listening on http://127.0.0.1:{port}" in server.stdout.readline()
         body = {"key": "disk-full-db1", "status": "firing", "title": "Disk full on db1", "severity": "high",

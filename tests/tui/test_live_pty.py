@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import lifetime
+
 BIN = Path(sys.executable).parent
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[()][0-9A-Za-z]|[=>78DEHM])")
 
@@ -35,8 +37,8 @@ class Terminal:
     def __init__(self, argv: list[str], env: dict[str, str], size=(80, 24)) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
-                                     start_new_session=True)
+        self.proc = lifetime.popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                                   start_new_session=True)
         os.close(slave)
         self.output = bytearray()
 
@@ -88,7 +90,7 @@ def test_another_process_change_appears_within_one_second(tmp_path):
         terminal.wait_for("never-there", timeout=1.0)
         # Another engineer's process declares; it reports the moment its commit returned
         # (CLOCK_MONOTONIC is the same clock in every process on the machine).
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, db], stdout=subprocess.PIPE, text=True, env=env)
+        writer = lifetime.popen([sys.executable, "-c", WRITER, db], stdout=subprocess.PIPE, text=True, env=env)
         assert terminal.wait_for("Zebra42", timeout=10) is not None, terminal.text()[-2000:]
         seen_at = time.monotonic()
         committed_at = float(writer.communicate(timeout=30)[0])
