@@ -143,7 +143,7 @@ async def test_before_the_store_opens_declare_is_not_offered(tui_store, tmp_path
 
     app = make_app(open_slowly, Settings(actor="tester", export_dir=tmp_path, watch=False, detect=False,
                                           metric_sources=("host",)))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(160, 48)) as pilot:  # wide: the temporary path fits on one line
         await pilot.pause()
         dashboard = app.screen
         assert "Opening the incident store" in welcome_text(app) and "Database: opening" in welcome_text(app)

@@ -33,6 +33,30 @@ def test_dashboard(snap_compare, demo_app, size):
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
+@pytest.fixture
+def empty_app(tui_store, tmp_path):
+    """A first start: nothing declared yet. The store is described by a fixed path (the
+    welcome shows it) and the sources and config path are fixed, so the picture is the
+    same on every machine."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from store.operations import IncidentStore
+    from tui.app import Settings, make_app
+
+    path = Path("/var/lib/incident-response/incidents.db")
+    store = IncidentStore(replace(tui_store.db, url=f"sqlite:///{path}", sqlite_path=path), tui_store.policy,
+                          tui_store.clock)
+    return make_app(store, Settings(actor="tester", export_dir=tmp_path, watch=False, detect=False,
+                                    metric_sources=("host", "prometheus"),
+                                    config_path="/home/oncall/.config/incident-response/config.toml"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_empty_dashboard(snap_compare, empty_app, size):
+    assert snap_compare(empty_app, terminal_size=size, run_before=settle)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_war_room(snap_compare, demo_app, size):
     app, _ = demo_app

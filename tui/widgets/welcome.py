@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -68,28 +70,28 @@ class Welcome(Static):
             return  # the dashboard reloads every few seconds: repaint only what changed
         self._shown = key
         text = Text()
-        label = "bold"
         if db is None:
-            text.append("Opening the incident store…\n", style="bold")
+            text.append("Opening the incident store…", style="bold")
         else:
             text.append("No open incidents", style="bold green")
             if settled:
                 text.append(f"; {settled} resolved or closed (incident-response list --status all lists them)")
-            text.append(".\n")
-            text.append("Declare one: ", style=label)
+            text.append(".\nDeclare one: ")
             text.append("d", style="bold reverse")
             text.append(" here, or from a shell:\n  ")
             text.append(DECLARE_EXAMPLE, style="cyan")
-            text.append("\n")
-        text.append("Database: ", style=label)
-        text.append("opening…" if db is None else database_location(db))
-        text.append("\nMetrics:  ", style=label)
-        text.append(metric_sources_text(sources))
+        # Label and value in columns, so a long path wraps under its value, not under the label.
+        # Every cell is Text: a str cell would be read as markup.
+        facts = Table.grid(padding=(0, 1))
+        facts.add_column(no_wrap=True, style="bold")
+        facts.add_column(overflow="fold")  # a long path folds; cut short it would point nowhere
+        facts.add_row(Text("Database:"), Text("opening…" if db is None else database_location(db)))
+        facts.add_row(Text("Metrics:"), Text(metric_sources_text(sources)))
         if config_path:
-            text.append("\nConfig:   ", style=label)
-            text.append(config_path)
+            where = Text(config_path)
             if written:
-                text.append(" (incident-response config check checks it)", style="dim")
+                where.append(" (incident-response config check checks it)", style="dim")
             else:
-                text.append(" (not written yet: incident-response init writes one)", style="dim")
-        self.update(text)
+                where.append(" (not written yet: incident-response init writes one)", style="dim")
+            facts.add_row(Text("Config:"), where)
+        self.update(Group(text, facts))
