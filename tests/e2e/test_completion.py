@@ -242,12 +242,14 @@ def run_zsh(script: Path, lines: list[str], env: dict[str, str]) -> list[list[st
     return _sections(result.stdout)
 
 
-def run_fish(script: Path, lines: list[str], env: dict[str, str]) -> list[list[str]]:
-    commands = [f"source {completion._fish_quote(str(script))}"]
+def run_fish(script: Path | None, lines: list[str], env: dict[str, str]) -> list[list[str]]:
+    """complete -C for each line, with `script` sourced (None: as fish finds it by itself,
+    from the completions folder of its configuration)."""
+    commands = [f"source {completion._fish_quote(str(script))}"] if script else []
     for line in lines:
         commands += ["echo BEGIN", f"complete -C {completion._fish_quote(line)}", "echo END"]
-    result = subprocess.run([shell("fish"), "--no-config", "-c", "\n".join(commands)], capture_output=True,
-                            text=True, timeout=120, env=env)
+    result = subprocess.run([shell("fish"), *(["--no-config"] if script else []), "-c", "\n".join(commands)],
+                            capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return [[line.split("\t")[0] for line in section] for section in _sections(result.stdout)]
 
@@ -259,18 +261,35 @@ def complete(shell_name: str, script: Path, lines: list[str], env: dict[str, str
     return (run_zsh if shell_name == "zsh" else run_fish)(script, lines, env)
 
 
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """Two databases, made once for the module: the main one (one open and one resolved
+    incident) and another one (one open incident)."""
+    folder = tmp_path_factory.mktemp("stores")
+    # Module scope runs outside isolated_dirs: the program gets empty XDG folders here too.
+    env = dict(os.environ, USER="tester", **{name: str(folder / name.lower()) for name in (
+        "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")})
+    env.pop("IR_DATABASE_URL", None)
+
+    def declare(db: str, *args: str, now: str | None = None) -> str:
+        result = subprocess.run([IR, "--db", db, *args], capture_output=True, text=True, timeout=60,
+                                env=dict(env, IR_NOW=now) if now else env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    main, other = f"sqlite:///{folder / 'main.db'}", f"sqlite:///{folder / 'other.db'}"
+    open_id = declare(main, "critical", "outage", "production", "--no-tui", now="2024-01-18T15:00:00Z")
+    resolved = declare(main, "low", "data", "staging", "--no-tui", now="2024-01-18T15:05:00Z")
+    declare(main, "resolve", resolved)
+    other_id = declare(other, "high", "security", "production", "--no-tui", now="2024-02-01T09:00:00Z")
+    return {"main_db": main, "open": open_id, "resolved": resolved, "other": other_id, "other_db": other}
+
+
 @pytest.fixture
-def incidents(tmp_path, monkeypatch):
-    """Two databases: IR_DATABASE_URL's (one open and one resolved incident) and another one
-    named by --db on the line (one open incident)."""
-    main = f"sqlite:///{tmp_path / 'main.db'}"
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    open_id = ir("critical", "outage", "production", "--no-tui", db=main, now="2024-01-18T15:00:00Z").stdout.strip()
-    resolved = ir("low", "data", "staging", "--no-tui", db=main, now="2024-01-18T15:05:00Z").stdout.strip()
-    ir("resolve", resolved, db=main)
-    other_id = ir("high", "security", "production", "--no-tui", db=other, now="2024-02-01T09:00:00Z").stdout.strip()
-    monkeypatch.setenv("IR_DATABASE_URL", main)
-    return {"open": open_id, "resolved": resolved, "other": other_id, "other_db": other}
+def incidents(stores, monkeypatch):
+    """The main store is IR_DATABASE_URL's; the other one is named by --db on the line."""
+    monkeypatch.setenv("IR_DATABASE_URL", stores["main_db"])
+    return stores
 
 
 def script_for(shell_name: str, tmp_path: Path) -> Path:
@@ -329,11 +348,12 @@ def test_script_completes_commands_options_values_and_open_ids(shell_name, tmp_p
 
 def test_bash_completes_an_option_value_after_the_equals_sign_it_splits_off(tmp_path, incidents):
     script = script_for("bash", tmp_path)
-    # bash splits `--format=j` into `--format`, `=`, `j` (COMP_WORDBREAKS); the reply replaces the last word.
+    # bash splits `--format=j` into `--format`, `=`, `j` (COMP_WORDBREAKS); readline replaces
+    # what follows the "=", so the reply is the value alone.
     got = run_bash(script, [["incident-response", "export", "X", "--format", "=", "j"],
                             ["incident-response", "export", "X", "--format", "="],
                             ["incident-response", "--db", "=", incidents["other_db"], "show", ""]], shell_env())
-    assert got == [["json"], ["=json", "=md", "=svg", "=html"], [incidents["other"]]]
+    assert got == [["json"], ["json", "md", "svg", "html"], [incidents["other"]]]
 
 
 @pytest.mark.parametrize("shell_name", ["bash", "zsh", "fish"])
@@ -354,3 +374,24 @@ def test_subcommands_of_a_command_complete_without_editing_the_script(shell_name
     assert set(got[3]) == {"quick", "full"}
     assert set(got[4]) == {"add", "done"}
     assert [Path(path).name for path in got[5]] == ["handover.md"]
+
+
+@pytest.mark.parametrize("shell_name", ["zsh", "fish"])
+def test_installed_as_the_readme_says_the_shell_loads_it_by_itself(shell_name, tmp_path, incidents):
+    script = script_for(shell_name, tmp_path).read_text()
+    lines = ["incident-response li", "incident-response show "]
+    if shell_name == "zsh":
+        # incident-response completion zsh > ~/.zfunc/_incident-response, ~/.zfunc on fpath before compinit
+        functions = tmp_path / "home" / ".zfunc"
+        functions.mkdir(parents=True)
+        (functions / "_incident-response").write_text(script)
+        zshrc = tmp_path / "zshrc"
+        zshrc.write_text(f"fpath=({shlex.quote(str(functions))} $fpath); autoload -Uz compinit && compinit -u -D\n")
+        got = run_zsh(zshrc, lines, shell_env())
+    else:
+        # incident-response completion fish > ~/.config/fish/completions/incident-response.fish
+        folder = Path(os.environ["XDG_CONFIG_HOME"]) / "fish" / "completions"
+        folder.mkdir(parents=True)
+        (folder / "incident-response.fish").write_text(script)
+        got = run_fish(None, lines, shell_env())
+    assert got == [["list"], [incidents["open"]]]

@@ -316,9 +316,7 @@ _incident_response_values() {
         ids)
             [[ $prog == "~"* ]] && prog=$HOME${prog#"~"}
             compgen -W "$("$prog" completion --incident-ids ${db:+--db "$db"} 2>/dev/null)" -- "$cur" ;;
-        files)
-            compopt -o filenames 2>/dev/null
-            compgen -f -- "$cur" ;;
+        files) compgen -f -- "$cur" ;;
     esac
 }
 
@@ -391,8 +389,12 @@ _incident_response() {
             return 0
         fi
     fi
-    # The part of the word bash replaces that comes before the value ("=" or "--opt=").
+    # Here, not in the subshell below: bash then marks directories with / and quotes names.
+    [[ $spec == files ]] && compopt -o filenames 2>/dev/null
+    # Readline replaces the text after the last word break: after a split-off "=" that is
+    # the value alone; where "=" breaks no words, the whole --opt=value.
     local before=${COMP_WORDS[COMP_CWORD]%"$value"}
+    [[ $before == = ]] && before=
     local IFS=$'\n'
     COMPREPLY=($(_incident_response_values "$spec" "$value" "$db" "$prog"))
     if [[ -n $before ]]; then
