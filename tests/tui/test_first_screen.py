@@ -159,3 +159,19 @@ async def test_before_the_store_opens_declare_is_not_offered(tui_store, tmp_path
         assert f"Database: {tmp_path / 'incidents.db'}" in welcome_text(app)
         assert "Declare one: d here" in welcome_text(app)
 
+
+
+async def test_a_store_that_does_not_open_is_said_in_place_and_declare_stays_hidden(tmp_path):
+    from store.errors import DatabaseUnavailable
+    from tui.app import Settings, make_app
+
+    def refuse():
+        raise DatabaseUnavailable("the database is unavailable (connection refused)")
+
+    app = make_app(refuse, Settings(actor="tester", export_dir=tmp_path, watch=False, detect=False))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        shown = welcome_text(app)
+        assert "The incident store did not open: the database is unavailable (connection refused)" in shown
+        assert "Database: not open" in shown and "Opening" not in shown
+        assert "declare" not in actions(app.screen) and app.is_running

@@ -45,6 +45,7 @@ class DashboardScreen(StoreScreen):
             self.settled = settled  # resolved or closed incidents, counted only while none is open
 
     open_incidents: int | None = None  # None until the first load
+    problem = ""  # why the store did not open, if it did not
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
@@ -74,7 +75,9 @@ class DashboardScreen(StoreScreen):
 
     def on_mount(self) -> None:
         self._welcome()
-        if self.center.store is None:  # the store opens in a worker; say so rather than animate
+        if self.problem:  # the store failed before this screen had mounted
+            self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
+        elif self.center.store is None:  # the store opens in a worker; say so rather than animate
             self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
         else:
             self.load()
@@ -96,7 +99,8 @@ class DashboardScreen(StoreScreen):
     def _welcome(self, settled: int = 0) -> None:
         settings = self.center.settings
         self.query_one(Welcome).show(self.center.store.db if self.center.store is not None else None,
-                                     tuple(settings.metric_sources), settings.config_path, settled)
+                                     tuple(settings.metric_sources), settings.config_path, settled,
+                                     problem=self.problem)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ON_AN_INCIDENT:
@@ -106,7 +110,10 @@ class DashboardScreen(StoreScreen):
         return True
 
     def store_failed(self, message: str) -> None:
-        self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
+        self.problem = message
+        if self.is_mounted:  # else on_mount says it
+            self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
+            self._welcome()
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:

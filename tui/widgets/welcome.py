@@ -63,14 +63,19 @@ class Welcome(Static):
         super().__init__(markup=False, **kwargs)
         self._shown: tuple | None = None
 
-    def show(self, db: "Database | None", sources: tuple[str, ...], config_path: str, settled: int = 0) -> None:
+    def show(self, db: "Database | None", sources: tuple[str, ...], config_path: str, settled: int = 0,
+             problem: str = "") -> None:
+        """`problem`: why the store did not open (one sentence), shown instead of "opening"."""
         written = bool(config_path) and _is_file(config_path)
-        key = (db is None or database_location(db), sources, config_path, written, settled)
+        key = (db is None or database_location(db), sources, config_path, written, settled, problem)
         if key == self._shown:
             return  # the dashboard reloads every few seconds: repaint only what changed
         self._shown = key
         text = Text()
-        if db is None:
+        if problem:
+            text.append("The incident store did not open: ", style="bold red")
+            text.append(problem)
+        elif db is None:
             text.append("Opening the incident store…", style="bold")
         else:
             text.append("No open incidents", style="bold green")
@@ -85,7 +90,8 @@ class Welcome(Static):
         facts = Table.grid(padding=(0, 1))
         facts.add_column(no_wrap=True, style="bold")
         facts.add_column(overflow="fold")  # a long path folds; cut short it would point nowhere
-        facts.add_row(Text("Database:"), Text("opening…" if db is None else database_location(db)))
+        where = database_location(db) if db is not None else "not open" if problem else "opening…"
+        facts.add_row(Text("Database:"), Text(where))
         facts.add_row(Text("Metrics:"), Text(metric_sources_text(sources)))
         if config_path:
             where = Text(config_path)
