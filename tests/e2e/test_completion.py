@@ -218,7 +218,10 @@ zmodload zsh/zpty
 zpty z zsh -f -i
 zpty -w z "PROMPT='' RPROMPT='' LISTMAX=100000; autoload -Uz compinit && compinit -u -D"
 zpty -w z "source ${(q)1}"
-zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi; local -a hits; builtin compadd -A hits "$@"; print -rl -- "" ${hits/#/"MA""TCH:$IPREFIX"}; builtin compadd "$@"; }'
+zpty -w z 'compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
+  local -a hits; builtin compadd -A hits "$@"; print -rl -- "" ${hits/#/"MA""TCH:$IPREFIX"}; builtin compadd "$@"
+}'
 zpty -w z '_ir_end() { print -r -- "" "END""OFCOMPLETION"; comppostfuncs=(_ir_end) }; comppostfuncs=(_ir_end)'
 shift
 for line in "$@"; do
@@ -340,7 +343,8 @@ def test_script_completes_commands_options_values_and_open_ids(shell_name, tmp_p
     assert got[f"incident-response status {open_id} "] == STATUSES
     assert got[f"incident-response export {open_id} --format "] == {"json", "md", "svg", "html"}
     # One word `--format=` (bash splits at "=" by default: the next test) completes whole.
-    assert got["incident-response export INC --format="] == {f"--format={word}" for word in ("json", "md", "svg", "html")}
+    assert got["incident-response export INC --format="] == {
+        f"--format={word}" for word in ("json", "md", "svg", "html")}
     assert got["incident-response outbox "] == {"retry"}
     assert got["incident-response completion "] == {"bash", "zsh", "fish"}
     assert "--incident-ids" not in got["incident-response completion --"]

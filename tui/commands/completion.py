@@ -352,13 +352,17 @@ _incident_response() {
         else
             n=${s[$ctx|slots]:-0}
             slot=
-            if ((pos < n)); then slot=${s[$ctx|slot|$pos]}; elif [[ -n ${s[$ctx|variadic]} ]]; then slot=${s[$ctx|slot|$((n - 1))]}; fi
+            if ((pos < n)); then
+                slot=${s[$ctx|slot|$pos]}
+            elif [[ -n ${s[$ctx|variadic]} ]]; then
+                slot=${s[$ctx|slot|$((n - 1))]}
+            fi
             if [[ $slot == sub && " ${s[$ctx|subs]} " == *" $word "* ]]; then
                 ctx=$ctx$word/; pos=0
             elif [[ $slot == sub && -n ${s[$ctx|fallback]} ]]; then
                 ctx=${s[$ctx|fallback]}; pos=1
             else
-                ((pos++))
+                pos=$((pos + 1))
             fi
         fi
     done
@@ -449,13 +453,17 @@ _incident_response() {
         else
             n=${s[$ctx|slots]:-0}
             slot=
-            if ((pos < n)); then slot=${s[$ctx|slot|$pos]}; elif [[ -n ${s[$ctx|variadic]} ]]; then slot=${s[$ctx|slot|$((n - 1))]}; fi
+            if ((pos < n)); then
+                slot=${s[$ctx|slot|$pos]}
+            elif [[ -n ${s[$ctx|variadic]} ]]; then
+                slot=${s[$ctx|slot|$((n - 1))]}
+            fi
             if [[ $slot == sub && " ${s[$ctx|subs]} " == *" $word "* ]]; then
                 ctx=$ctx$word/; pos=0
             elif [[ $slot == sub && -n ${s[$ctx|fallback]} ]]; then
                 ctx=${s[$ctx|fallback]}; pos=1
             else
-                ((pos++))
+                pos=$((pos + 1))
             fi
         fi
     done
