@@ -107,16 +107,21 @@ def installed(tmp_path_factory) -> Installed:
     home, cwd = base / "home", base / "work"
     cwd.mkdir()
     env = without_the_checkout(dict(os.environ))
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"), USER="tester",
-               TERM="xterm-256color", PATH=os.pathsep.join([str(bin_dir), env["PATH"]]))
+    env.update(home_environment(home), USER="tester", TERM="xterm-256color",
+               PATH=os.pathsep.join([str(bin_dir), env["PATH"]]))
     env.pop("SSH_CONNECTION", None)  # a local terminal, not the SSH frame rate
     return Installed(wheel=found[0], venv=pipx_home / "venvs" / "incident-response",
                      program=bin_dir / "incident-response", home=home, cwd=cwd, env=env)
 
 
-def run(installed: Installed, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(installed.program), *args], cwd=installed.cwd, env=installed.env,
+def home_environment(home: Path) -> dict[str, str]:
+    return dict(HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"), XDG_CONFIG_HOME=str(home / ".config"),
+                XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"))
+
+
+def run(installed: Installed, *args: str, check: bool = True, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(installed.program), *args], cwd=installed.cwd, env=env or installed.env,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     if check:
         assert result.returncode == 0, (args, result.stdout, result.stderr)
@@ -201,3 +206,23 @@ def test_the_command_center_shows_the_incident_and_q_quits(installed, declared, 
         assert terminal.proc.wait(timeout=15) == 0, terminal.text()[-2000:]
     finally:
         terminal.close()
+
+
+def test_a_new_team_runs_init_then_config_check(installed, tmp_path):
+    # A HOME of its own: the other tests run on no configuration file at all.
+    env = dict(installed.env, **home_environment(tmp_path / "newcomer"))
+    config = tmp_path / "newcomer/.config/incident-response"
+    written = run(installed, "init", "--playbooks", env=env).stdout
+    assert f"Wrote {config / 'config.toml'} (owner-only)" in written
+    assert (config / "config.toml").stat().st_mode & 0o077 == 0
+    # --playbooks copies the built-in playbooks out of the installed package.
+    shipped = {name.removeprefix("playbooks/builtin/") for name in zipfile.ZipFile(installed.wheel).namelist()
+               if name.startswith("playbooks/builtin/") and name.endswith(".toml")}
+    copied = {str(path.relative_to(config / "playbooks")) for path in (config / "playbooks").rglob("*.toml")}
+    assert copied == shipped and "workflows/outage.toml" in copied
+    assert f"Copied {len(shipped)} built-in playbook file(s)" in written
+
+    checked = run(installed, "config", "check", env=env)
+    assert checked.returncode == 0
+    assert f"config: {config / 'config.toml'} - valid" in checked.stdout
+    assert run(installed, "init", env=env, check=False).returncode == 2  # never overwritten without --force
