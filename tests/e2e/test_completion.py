@@ -157,6 +157,7 @@ def test_incident_ids_follow_config_store_url_and_stay_silent_on_a_broken_config
     config.parent.mkdir(parents=True)
     config.write_text(f'[store]\nurl = "{db}"\n')
     assert ir("completion", "--incident-ids").stdout.splitlines() == [open_id]
+    assert [path.name for path in tmp_path.glob("team.db*")] == ["team.db"]  # no -wal or -shm left behind
     config.write_text(f'[sotre]\nurl = "{db}"\n')
     broken = ir("completion", "--incident-ids")
     assert (broken.returncode, broken.stdout, broken.stderr) == (0, "", "")

@@ -94,6 +94,7 @@ def open_incident_ids(url: str) -> list[str]:
 
 def _sqlite_open_ids(url: str) -> list[str]:
     import sqlite3
+    from contextlib import closing
     from pathlib import Path
 
     found = re.fullmatch(r"sqlite(?:\+\w+)?:///([^?]*)(?:\?.*)?", url)
@@ -103,11 +104,13 @@ def _sqlite_open_ids(url: str) -> list[str]:
         path = Path(found.group(1)).expanduser().absolute()
         if not path.is_file():
             return []  # a typo in --db must not create a file, nor a missing store one
-        # mode=ro: never creates, migrates or writes the database; WAL readers never wait for writers.
-        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=2) as connection:
+        # mode=rw never creates the file (mode=ro would leave SQLite's -wal and -shm files behind,
+        # which only a writable connection removes on close); query_only: nothing is written.
+        # WAL readers never wait for writers.
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=2)) as connection:
+            connection.execute("PRAGMA query_only = ON")
             rows = connection.execute(_OPEN_IDS_SQL.format(f"({','.join('?' * len(OPEN_STATUSES))})"),
                                       OPEN_STATUSES).fetchall()
-        connection.close()
     except (sqlite3.Error, OSError, RuntimeError):  # RuntimeError: ~name of an unknown user
         return []
     return [row[0] for row in rows]
