@@ -424,6 +424,7 @@ _incident_response_spec=(
 
 # Offer the values of a spec (w:WORDS, ids, files); $2 is the --db typed on the line, $3 the program.
 _incident_response_values() {
+    emulate -L zsh  # whatever options the user's shell has set (ksharrays, shwordsplit ...)
     local spec=$1 db=$2 prog=$3
     local -a ids
     case $spec in
@@ -437,6 +438,7 @@ _incident_response_values() {
 }
 
 _incident_response() {
+    emulate -L zsh
     local -A s
     s=("${(@kv)_incident_response_spec}")
     local ctx=/ pos=0 pending= db= dashdash= word slot n i
