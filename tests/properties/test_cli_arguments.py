@@ -363,6 +363,9 @@ GRAMMAR = {
     "backup": line(st.just("backup"), FILE, opt("--format", value(["sqlite", "json"])),
                    opt("--force", SAY, flag=True)),
     "restore": line(st.just("restore"), FILE),
+    "completion": line(st.just("completion"), value(["bash", "zsh", "fish"]), opt("--incident-ids", SAY, flag=True)),
+    "init": line(st.just("init"), opt("--playbooks", SAY, flag=True), opt("--force", SAY, flag=True)),
+    "config": line(st.just("config"), value(["check", "show"]), opt("--timeout", NUMBER)),
 }
 
 
