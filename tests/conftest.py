@@ -20,6 +20,20 @@ def pytest_configure(config):
         tie_to_parent()
 
 
+# Tests that load both cores on purpose (eight writers, fault injection, the benchmarks) or
+# assert a wall-clock latency: under pytest-xdist's --dist loadgroup they share one group,
+# so they run one after another on one worker instead of starving each other.
+TIMED_OR_CPU_HEAVY = ("tests/load/", "tests/e2e/test_bench.py", "tests/team/test_live_updates.py",
+                      "tests/tui/test_live_pty.py", "tests/store/test_crash_and_concurrency.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(TIMED_OR_CPU_HEAVY):
+            item.add_marker(pytest.mark.xdist_group("timed-or-cpu-heavy"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
     """Never touch the developer's real data, config or state."""
