@@ -42,7 +42,8 @@ async def test_dashboard_lists_open_incidents_and_counts(make, tui_store, incide
         assert [r.id for r in table.rows_shown] == ["INC-2024-0118-002", incident.id]
         assert "SEV-1 1" in text_of(app.screen.query_one("#counts")) and "SEV-2 1" in text_of(app.screen.query_one("#counts"))
         assert str(table.get_cell(incident.id, "title")) == "Checkout down"
-        assert "No metric source is configured" in text_of(app.screen.query_one("#health"))
+        # Before the first sample the pane says what it waits for (the Settings' sources: this host).
+        assert "Waiting for the first samples from this host" in text_of(app.screen.query_one("#health"))
 
 
 async def test_j_k_enter_and_esc_navigate(make, tui_store, incident):
@@ -411,10 +412,10 @@ async def test_host_metrics_appear_with_no_configuration(make, tui_store):
         health = app.screen.query_one("#health")
         for _ in range(60):  # the first host poll, then the dashboard's next read
             await asyncio.sleep(0.25)
-            if "CPU" in text_of(health):
+            if "CPU" in text_of(health) and "Waiting" not in text_of(health):
                 break
         shown = text_of(health)
-        assert "CPU" in shown and "Memory" in shown and "No metric source" not in shown
+        assert "CPU" in shown and "Memory" in shown and "No metric source" not in shown and "Waiting" not in shown
 
 
 async def test_the_outbox_backlog_shows_while_a_vendor_is_down(make, tui_store):

@@ -44,6 +44,12 @@ class HealthPane(Static):
 
     def render(self):
         if not any(h.value is not None for h in self.health):
+            from tui.widgets.welcome import metric_sources_text
+
+            # Say what is coming rather than "nothing configured" while the first sample is on its way.
+            sources = getattr(getattr(self.app, "settings", None), "metric_sources", ())
+            if sources:
+                return Text(f"Waiting for the first samples from {metric_sources_text(sources)}.", style="dim")
             return Text("No metric source is configured yet: live health will appear here "
                         "once a source reports (host metrics, Prometheus, ...).", style="dim")
         table = Table.grid(padding=(0, 1), expand=True)
