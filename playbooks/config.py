@@ -62,7 +62,7 @@ class StoreTable(Table):
         "--db and IR_DATABASE_URL win over it; a password belongs in ~/.pgpass, not here"))
     group: str | None = Field(None, min_length=1, description=(
         "a group every member of the team belongs to (see `id -Gn`): the SQLite file is then 0660 "
-        "and its folder 2770, so the team on one host shares it"))
+        "and its folder 2770, so the team on one host shares it"), examples=['oncall'])
 
 
 # --- [tui] -----------------------------------------------------------------------------------
@@ -70,9 +70,9 @@ class TuiTable(Table):
     """The command center."""
 
     export_dir: str | None = Field(None, min_length=1, description=(
-        "folder where `x` writes the handover snapshot (SVG + Markdown); default: the current folder"))
+        "folder where `x` writes the handover snapshot (SVG + Markdown); default: the current folder"), examples=['~/handovers'])
     keymap: dict[str, str] = Field(default_factory=dict, description=(
-        'keys by binding id, e.g. "war_room.tick" = "t" (press ? in the command center for the ids)'))
+        "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 't'}])
 
 
 # --- [sources.*]: metric sources -------------------------------------------------------------
@@ -86,9 +86,9 @@ class HostSource(Table):
 class PrometheusSource(Table):
     """A Prometheus server's instant queries, one metric each (in the rules' units: percent, ms)."""
 
-    url: str = Field(pattern=HTTP_URL, description="the server's base URL, e.g. http://127.0.0.1:9090")
+    url: str = Field(pattern=HTTP_URL, description="the server's base URL", examples=['http://127.0.0.1:9090'])
     queries: dict[str, str] = Field(min_length=1, description=(
-        "metric name = PromQL, e.g. error_rate = 'sum(rate(http_errors[5m])) / sum(rate(http_requests[5m])) * 100'"))
+        "metric name = PromQL query, in the rules' units"), examples=[{'error_rate': 'sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m])) * 100'}])
     interval: Seconds = _seconds(15, 0.2, 3600, "time between polls")
     timeout: Seconds = _seconds(5, 0.1, 60, "how long one query may take")
 
@@ -96,8 +96,8 @@ class PrometheusSource(Table):
 class HealthCheck(Table):
     """One URL to GET, and the status it must answer."""
 
-    name: str = Field(pattern=r"^[a-z0-9_-]+$", description="lowercase letters, digits, '_' or '-'; the metric name")
-    url: str = Field(pattern=HTTP_URL, description="the URL to GET")
+    name: str = Field(pattern=r"^[a-z0-9_-]+$", description="lowercase letters, digits, '_' or '-'; the metric name", examples=['api'])
+    url: str = Field(pattern=HTTP_URL, description="the URL to GET", examples=['https://api.example.com/healthz'])
     expect_status: int = Field(200, ge=100, le=599, description="the HTTP status that means healthy")
     timeout: Seconds = _seconds(5, 0, 60, "how long the check may take")
 
@@ -121,7 +121,7 @@ class HealthSource(Table):
 class DatadogSource(Table):
     """Datadog metric queries (v1 query API)."""
 
-    queries: dict[str, str] = Field(min_length=1, description="metric name = Datadog query, e.g. 'sum:...{service:api}'")
+    queries: dict[str, str] = Field(min_length=1, description="metric name = Datadog query", examples=[{'error_rate': 'sum:trace.http.request.errors{service:api}.as_rate()'}])
     url: str = Field("https://api.datadoghq.com", pattern=HTTP_URL, description="the site's API URL")
     api_key_env: str = Field("DD_API_KEY", description="variable holding the API key")
     app_key_env: str = Field("DD_APP_KEY", description="variable holding the application key")
@@ -133,8 +133,8 @@ class DatadogSource(Table):
 class NewRelicSource(Table):
     """New Relic NRQL queries (NerdGraph)."""
 
-    account_id: int = Field(gt=0, description="your numeric account id")
-    queries: dict[str, str] = Field(min_length=1, description="metric name = NRQL")
+    account_id: int = Field(gt=0, description="your numeric account id", examples=[1234567])
+    queries: dict[str, str] = Field(min_length=1, description="metric name = NRQL", examples=[{'response_time': 'SELECT average(duration) * 1000 FROM Transaction SINCE 5 minutes ago'}])
     url: str = Field("https://api.newrelic.com", pattern=HTTP_URL, description="the NerdGraph base URL")
     api_key_env: str = Field("NEW_RELIC_API_KEY", description="variable holding the user API key")
     timeout: Seconds = _seconds(10, 0, 86400, "how long one request may take")
@@ -144,17 +144,17 @@ class NewRelicSource(Table):
 class CloudWatchMetric(Table):
     """One CloudWatch metric: [sources.cloudwatch.queries.NAME]."""
 
-    namespace: str = Field(min_length=1, description="e.g. AWS/ApplicationELB")
-    metric_name: str = Field(min_length=1, description="e.g. TargetResponseTime")
+    namespace: str = Field(min_length=1, description="the metric's namespace", examples=['AWS/ApplicationELB'])
+    metric_name: str = Field(min_length=1, description="the metric's name", examples=['TargetResponseTime'])
     stat: str = Field("Average", description="Average, Sum, Minimum, Maximum, SampleCount or an extended statistic")
     period: int = Field(60, gt=0, description="seconds per datapoint")
-    dimensions: dict[str, str] = Field(default_factory=dict, description="e.g. { LoadBalancer = \"app/web/...\" }")
+    dimensions: dict[str, str] = Field(default_factory=dict, description="the metric's dimensions", examples=[{'LoadBalancer': 'app/web/50dc6c495c0c9188'}])
 
 
 class CloudWatchSource(Table):
     """AWS CloudWatch GetMetricData, signed here with SigV4 (or through boto3)."""
 
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", description="an AWS region such as eu-west-1")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", description="the AWS region", examples=['eu-west-1'])
     queries: dict[str, CloudWatchMetric] = Field(default_factory=dict, description="metric name = its table")
     url: str | None = Field(None, pattern=HTTP_URL, description="default: the region's monitoring endpoint")
     access_key_id_env: str = Field("AWS_ACCESS_KEY_ID", description="variable holding the access key id")
@@ -194,7 +194,7 @@ class SourcesTable(Table):
 class SplunkLogs(Table):
     """Splunk search (REST, export endpoint) for log collection."""
 
-    url: str = Field(pattern=HTTP_URL, description="the management URL, e.g. https://splunk.example.com:8089")
+    url: str = Field(pattern=HTTP_URL, description="the management (REST) URL", examples=['https://splunk.example.com:8089'])
     token_env: str = Field("SPLUNK_TOKEN", description="variable holding the bearer token")
     index: str = Field("main", min_length=1, description="the index searched")
     timeout: Seconds = _seconds(30, 0, 600, "how long a search may take")
@@ -203,7 +203,7 @@ class SplunkLogs(Table):
 class ElasticsearchLogs(Table):
     """Elasticsearch search for log collection."""
 
-    url: str = Field(pattern=HTTP_URL, description="the cluster URL, e.g. https://es.example.com:9200")
+    url: str = Field(pattern=HTTP_URL, description="the cluster URL", examples=['https://es.example.com:9200'])
     index: str = Field("logs-*", min_length=1, description="the index pattern searched")
     api_key_env: str = Field("ES_API_KEY", description="variable holding the API key")
     service_field: str = Field("service.name", min_length=1, description="the field naming the service")
@@ -257,11 +257,11 @@ class SlackIntegration(Integration):
 class StatuspageIntegration(Integration):
     """Atlassian Statuspage: one public incident per incident, walked through its statuses."""
 
-    page_id: str = Field(min_length=1, description="the page's id")
+    page_id: str = Field(min_length=1, description="the page's id", examples=['your-page-id'])
     url: str = Field("https://api.statuspage.io", pattern=HTTP_URL, description="the API base URL")
     api_key_env: str = Field("STATUSPAGE_API_KEY", description="variable holding the API key")
     component_mapping: dict[str, str] | bool | None = Field(None, description=(
-        "service = component id; the components are marked with the incident"))
+        "service = component id; the components are marked with the incident"), examples=[{'checkout': 'component-id'}])
     auto_updates: bool = Field(True, description="post each status update to the page")
     timeout: float | None = Timeout
 
@@ -278,11 +278,11 @@ class OpsgenieIntegration(Integration):
 class JiraIntegration(Integration):
     """Jira Cloud REST v3: an incident ticket, and action items filed as issues."""
 
-    url: str = Field(pattern=HTTP_URL, description="your site, e.g. https://example.atlassian.net")
+    url: str = Field(pattern=HTTP_URL, description="your Jira Cloud site", examples=['https://example.atlassian.net'])
     project_key: str = Field("INC", min_length=1, description="the project tickets go to")
     email_env: str = Field("JIRA_EMAIL", description="variable holding the account's e-mail")
     token_env: str = Field("JIRA_API_TOKEN", description="variable holding the API token")
-    priority_mapping: dict[str, str] | bool | None = Field(None, description="SEV-1 = \"Highest\", ...")
+    priority_mapping: dict[str, str] | bool | None = Field(None, description="severity = Jira priority", examples=[{'SEV-1': 'Highest', 'SEV-2': 'High'}])
     issue_type: str = Field("Incident", min_length=1, description="issue type of incident tickets")
     labels: list[str] = Field(["incident-response"], description="labels on every ticket")
     auto_ticket_creation: bool = Field(True, description="file a ticket when an incident is declared")
@@ -293,7 +293,7 @@ class JiraIntegration(Integration):
 class ServiceNowIntegration(Integration):
     """ServiceNow Table API: an incident record kept in step."""
 
-    url: str = Field(pattern=HTTP_URL, description="your instance, e.g. https://example.service-now.com")
+    url: str = Field(pattern=HTTP_URL, description="your instance", examples=['https://example.service-now.com'])
     user_env: str = Field("SERVICENOW_USER", description="variable holding the user name")
     password_env: str = Field("SERVICENOW_PASSWORD", description="variable holding the password")
     category: str = Field("software", min_length=1, description="the record's category")
@@ -307,11 +307,11 @@ class EmailIntegration(Integration):
 
     OPTIONAL_SECRETS: ClassVar[frozenset[str]] = frozenset({"username_env", "password_env"})  # no login
 
-    host: str = Field(min_length=1, description="the SMTP server")
+    host: str = Field(min_length=1, description="the SMTP server", examples=['smtp.example.com'])
     port: int = Field(587, ge=1, le=65535, description="its port")
-    sender: str = Field(min_length=3, description="the From address")
+    sender: str = Field(min_length=3, description="the From address", examples=['incidents@example.com'])
     recipients: dict[str, list[str]] | None = Field(None, description=(
-        'group = addresses, e.g. "Executive Team" = ["cto@example.com"]'))
+        "stakeholder group = its addresses"), examples=[{'Executive Team': ['cto@example.com']}])
     starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
     username_env: str = Field("SMTP_USERNAME", description="variable holding the user name (unset: no login)")
     password_env: str = Field("SMTP_PASSWORD", description="variable holding the password")
@@ -328,11 +328,11 @@ class EmailIntegration(Integration):
 class SmsIntegration(Integration):
     """SMS through Twilio's Messages API."""
 
-    account_sid: str = Field(min_length=1, description="the Twilio account SID")
+    account_sid: str = Field(min_length=1, description="the Twilio account SID", examples=['ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'])
     url: str = Field("https://api.twilio.com", pattern=HTTP_URL, description="the API base URL")
     auth_token_env: str = Field("TWILIO_AUTH_TOKEN", description="variable holding the auth token")
-    from_number: str = Field(min_length=1, description="the sending number, E.164")
-    on_call_contacts: list[str] = Field(description="numbers texted, E.164")
+    from_number: str = Field(min_length=1, description="the sending number, E.164", examples=['+15005550006'])
+    on_call_contacts: list[str] = Field(description="numbers texted, E.164", examples=[['+15005550001']])
     critical_only: bool = Field(True, description="text on SEV-1 only")
     timeout: float | None = Timeout
 
@@ -340,7 +340,7 @@ class SmsIntegration(Integration):
 class WebhookIntegration(Integration):
     """A signed JSON webhook (HMAC-SHA256 in X-Signature-256, an Idempotency-Key per message)."""
 
-    url: str = Field(pattern=HTTP_URL, description="where to POST")
+    url: str = Field(pattern=HTTP_URL, description="where to POST", examples=['https://hooks.example.com/incidents'])
     secret_env: str = Field("IR_WEBHOOK_SIGNING_SECRET", description="variable holding the signing secret")
     name: str = Field("webhook", min_length=1, description="how it is named on screen")
     timeout: float | None = Timeout

@@ -16,41 +16,6 @@ from pydantic_core import PydanticUndefined
 from playbooks.config import Configuration, Table
 
 # Examples for keys that have no default (a table that names them needs them).
-EXAMPLES: dict[str, Any] = {
-    "sources.prometheus.url": "http://127.0.0.1:9090",
-    "sources.prometheus.queries": {"error_rate": "sum(rate(http_errors_total[5m])) / "
-                                                 "sum(rate(http_requests_total[5m])) * 100"},
-    "sources.health.checks.name": "api",
-    "sources.health.checks.url": "https://api.example.com/healthz",
-    "sources.datadog.queries": {"error_rate": "sum:trace.http.request.errors{service:api}.as_rate()"},
-    "sources.newrelic.account_id": 1234567,
-    "sources.newrelic.queries": {"response_time": "SELECT average(duration) * 1000 FROM Transaction "
-                                                  "SINCE 5 minutes ago"},
-    "sources.cloudwatch.region": "eu-west-1",
-    "sources.cloudwatch.queries.namespace": "AWS/ApplicationELB",
-    "sources.cloudwatch.queries.metric_name": "TargetResponseTime",
-    "logs.splunk.url": "https://splunk.example.com:8089",
-    "logs.elasticsearch.url": "https://es.example.com:9200",
-    "integrations.statuspage.page_id": "your-page-id",
-    "integrations.jira.url": "https://example.atlassian.net",
-    "integrations.servicenow.url": "https://example.service-now.com",
-    "integrations.email.host": "smtp.example.com",
-    "integrations.email.sender": "incidents@example.com",
-    "integrations.sms.account_sid": "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    "integrations.sms.from_number": "+15005550006",
-    "integrations.sms.on_call_contacts": ["+15005550001"],
-    "integrations.webhook.url": "https://hooks.example.com/incidents",
-}
-# Keys shown in the example with a value other than their default, to show their form.
-SHOWN: dict[str, Any] = {
-    "store.group": "oncall",
-    "tui.export_dir": "~/handovers",
-    "tui.keymap": {"war_room.tick": "t"},
-    "integrations.email.recipients": {"Executive Team": ["cto@example.com"]},
-    "integrations.statuspage.component_mapping": {"checkout": "component-id"},
-    "integrations.jira.priority_mapping": {"SEV-1": "Highest", "SEV-2": "High"},
-    "sources.cloudwatch.queries.dimensions": {"LoadBalancer": "app/web/50dc6c495c0c9188"},
-}
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -177,7 +142,9 @@ def _table_section(dotted: str, header: str, cls: type[Table]) -> list[str]:
             default = _default(info)
             shown = "required" if default is PydanticUndefined else (
                 "not set" if default is None else f"`{toml_value(default)}`")
-            description = (info.description or "").replace("|", "\\|")
+            description = (info.description or "") + (
+                f"; e.g. `{toml_value(info.examples[0])}`" if info.examples else "")
+            description = description.replace("|", "\\|")
             lines.append(f"| `{name}` | {_type_name(info.annotation)} | {shown} | {description} |")
         lines.append("")
     return lines
@@ -185,8 +152,9 @@ def _table_section(dotted: str, header: str, cls: type[Table]) -> list[str]:
 
 # --- the example file ------------------------------------------------------------------------
 def example_toml() -> str:
-    """Every table with every key, set to its default or an example: valid TOML that the model
-    accepts (a test holds it so). `init` writes it commented out."""
+    """Every table with every key, set to its example (`examples=` in the model) or default:
+    valid TOML that the model accepts (a test holds it so, so a new table's required key needs
+    an example). `init` writes it commented out."""
     lines = [
         "# incident-response configuration. Every table is optional and commented out: remove the",
         "# '# ' in front of a table's lines to use it. Reference: docs/configuration.md in the",
@@ -201,9 +169,9 @@ def example_toml() -> str:
         lines += ["", "# " + " ".join((cls.__doc__ or "").split()),
                   header.replace("NAME", "response_time") if header.endswith(".NAME]") else header]
         for name, info in rows:
-            path = f"{dotted}.{name}"
             default = _default(info)
-            value = SHOWN.get(path, EXAMPLES.get(path, default))
+            # A key's example (in the model) shows its form; else its default.
+            value = info.examples[0] if info.examples else default
             if value is PydanticUndefined or value is None:
                 lines.append(f"# {toml_key(name)} =    # {info.description} (not set)")
                 continue
