@@ -37,18 +37,22 @@ def shared_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _config(tmp_path, monkeypatch, body: str) -> None:
+def _config(tmp_path, monkeypatch, body: str) -> str | None:
+    """Write config.toml and read it as every program does at its door: its [store] group."""
+    from tui.configuration import load_checked_configuration
+
     config = tmp_path / "config.toml"
     config.write_text(body)
     monkeypatch.setenv("IR_CONFIG", str(config))
+    return load_checked_configuration().store.group
 
 
 def test_a_configured_group_shares_the_file_its_wal_and_its_folder(tmp_path, monkeypatch, policy, clock,
                                                                      shared_root):
     group = _a_group()
-    _config(tmp_path, monkeypatch, f'[store]\ngroup = "{group.gr_name}"\n')
+    configured = _config(tmp_path, monkeypatch, f'[store]\ngroup = "{group.gr_name}"\n')
     path = shared_root / "incidents" / "incidents.db"
-    db = open_database(f"sqlite:///{path}")
+    db = open_database(f"sqlite:///{path}", group=configured)
     try:
         IncidentStore(db, policy, clock).declare("critical", "outage", "production", actor="alice", title="shared")
         folder = path.parent.stat()
@@ -79,16 +83,17 @@ def test_a_file_made_owner_only_is_shared_once_the_group_is_configured(tmp_path,
     open_database(f"sqlite:///{path}").dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     group = _a_group()
-    _config(tmp_path, monkeypatch, f'[store]\ngroup = "{group.gr_name}"\n')
-    open_database(f"sqlite:///{path}").dispose()
+    configured = _config(tmp_path, monkeypatch, f'[store]\ngroup = "{group.gr_name}"\n')
+    open_database(f"sqlite:///{path}", group=configured).dispose()
     assert (stat.S_IMODE(path.stat().st_mode), path.stat().st_gid) == (0o660, group.gr_gid)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o2770
 
 
 def test_without_a_group_the_file_stays_owner_only(tmp_path, monkeypatch, shared_root):
-    _config(tmp_path, monkeypatch, "[tui]\nwatch = true\n")
+    configured = _config(tmp_path, monkeypatch, "[tui]\nexport_dir = \"~/handovers\"\n")
+    assert configured is None
     path = shared_root / "incidents" / "incidents.db"
-    open_database(f"sqlite:///{path}").dispose()
+    open_database(f"sqlite:///{path}", group=configured).dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert path.stat().st_gid == os.getegid()
@@ -96,15 +101,14 @@ def test_without_a_group_the_file_stays_owner_only(tmp_path, monkeypatch, shared
 
 @pytest.mark.parametrize("body,expected", [
     ('[store]\ngroup = "no-such-group-xyz"\n', "'no-such-group-xyz' is not a group on this host; accepted: "),
-    ("[store]\ngroup = 7\n", "[store] group = 7 is not a group name; accepted: group = \"NAME\""),
-    ('store = "oncall"\n', "[store] must be a table; accepted: "),
+    ("[store]\ngroup = 7\n", "config.toml: store.group is 7; accepted: a string"),
+    ('store = "oncall"\n', "config.toml: store is 'oncall'; accepted: a table"),
 ])
 def test_a_wrong_group_is_refused_in_one_sentence_and_creates_nothing(tmp_path, monkeypatch, shared_root, body,
                                                                        expected):
-    _config(tmp_path, monkeypatch, body)
     path = shared_root / "incidents" / "incidents.db"
     with pytest.raises(PlaybookError) as refused:
-        open_database(f"sqlite:///{path}")
+        open_database(f"sqlite:///{path}", group=_config(tmp_path, monkeypatch, body))
     assert expected in str(refused.value) and "\n" not in str(refused.value)
     assert not path.parent.exists()
 
