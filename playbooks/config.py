@@ -74,6 +74,17 @@ class TuiTable(Table):
     keymap: dict[str, str] = Field(default_factory=dict, description=(
         "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 't'}])
 
+    @field_validator("export_dir")
+    @classmethod
+    def _home_known(cls, folder: str | None) -> str | None:
+        if folder is not None:
+            try:
+                Path(folder).expanduser()
+            except RuntimeError:  # ~name of a user this host does not know
+                raise ValueError(f"{folder!r} starts with the home of a user this host does not know; accepted: "
+                                 "a folder path, ~ or ~USER of a user on this host") from None
+        return folder
+
 
 # --- [sources.*]: metric sources -------------------------------------------------------------
 class HostSource(Table):
@@ -526,6 +537,9 @@ def load_configuration(path: Path) -> Configuration:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise PlaybookError(f"{path}: {exc}; accepted: a TOML file (see docs/configuration.md)") from None
+    except RecursionError:
+        raise PlaybookError(f"{path}: values are nested too deeply; accepted: a TOML file (see "
+                            "docs/configuration.md)") from None
     except UnicodeDecodeError:
         raise PlaybookError(f"{path} is not UTF-8 text; accepted: a TOML file in UTF-8") from None
     except OSError as exc:

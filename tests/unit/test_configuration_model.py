@@ -104,6 +104,9 @@ def test_the_init_template_is_the_example_commented_out():
      "integrations.sms.on_call_contacts is missing; accepted: a value for it"),
     ("[tui.keymap]\n\"war_room.tick\" = 5\n", "tui.keymap.\"war_room.tick\" is 5; accepted: a string"),
     ("[store\n", "accepted: a TOML file"),
+    ("a = " + "[" * 5000 + "1" + "]" * 5000 + "\n", "values are nested too deeply; accepted: a TOML file"),
+    ("[tui]\nexport_dir = \"~no-such-user-xyz/handovers\"\n",
+     "tui.export_dir: '~no-such-user-xyz/handovers' starts with the home of a user this host does not know"),
 ])
 def test_each_mistake_is_one_sentence_naming_the_key_and_the_file(tmp_path, text, sentence):
     path = tmp_path / "config.toml"
