@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ import pytest
 from tests.conftest import IN_CI
 from tests.tui.test_live_pty import Terminal
 
-pytestmark = pytest.mark.slow
+# One build and install per worker that runs any of these: under xdist's --dist loadgroup
+# they all go to one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed-program")]
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
@@ -110,6 +113,8 @@ def installed(tmp_path_factory) -> Installed:
     env.update(home_environment(home), USER="tester", TERM="xterm-256color",
                PATH=os.pathsep.join([str(bin_dir), env["PATH"]]))
     env.pop("SSH_CONNECTION", None)  # a local terminal, not the SSH frame rate
+    for name in ("COLUMNS", "LINES"):  # set by xdist's workers; the size is the pty's
+        env.pop(name, None)
     return Installed(wheel=found[0], venv=pipx_home / "venvs" / "incident-response",
                      program=bin_dir / "incident-response", home=home, cwd=cwd, env=env)
 
@@ -194,6 +199,15 @@ def test_a_user_works_an_incident_from_the_shell(installed, declared):
     assert list(installed.cwd.iterdir()) == []
 
 
+def exit_status(terminal: Terminal, timeout: float) -> int | None:
+    """The program's exit status, reading the pty meanwhile: a full pty buffer would block the
+    program's last writes (a 160x48 repaint, the terminal restored), and so its exit."""
+    deadline = time.monotonic() + timeout
+    while terminal.proc.poll() is None and time.monotonic() < deadline:
+        terminal.pump(0.05)
+    return terminal.proc.poll()
+
+
 def test_the_command_center_shows_the_incident_and_q_quits(installed, declared, monkeypatch):
     monkeypatch.chdir(installed.cwd)  # the pty's child starts in the user's folder
     # 160 columns: at 80 the dashboard shortens ids to their date and number.
@@ -203,7 +217,7 @@ def test_the_command_center_shows_the_incident_and_q_quits(installed, declared, 
         for needle in (declared, TITLE, "SEV-1"):
             assert terminal.wait_for(needle, timeout=15) is not None, (needle, terminal.text()[-2000:])
         terminal.send("q")
-        assert terminal.proc.wait(timeout=15) == 0, terminal.text()[-2000:]
+        assert exit_status(terminal, timeout=30) == 0, terminal.text()[-2000:]
     finally:
         terminal.close()
 
