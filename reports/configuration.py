@@ -9,7 +9,6 @@ import re
 import typing
 from typing import Any, Iterator
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -212,7 +211,7 @@ def _effective_table(table: Table, header: str, lines: list[str], secret_state: 
         elif name.endswith("_env") and isinstance(value, str):
             plain.append(f"{toml_key(name)} = {toml_value(value)}    # {secret_state.get(value, 'not set')}")
         else:
-            plain.append(f"{toml_key(name)} = {toml_value(_masked(value))}")
+            plain.append(f"{toml_key(name)} = {toml_value(masked(value))}")
     if header and (plain or header.startswith("[[")):
         lines += ["", header]
     lines += plain
@@ -236,7 +235,8 @@ def _items(value: list | dict) -> list:
 URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.IGNORECASE)
 
 
-def _masked(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """`value` with any password in a URL replaced by ***."""
     if isinstance(value, str):
         return URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", value)
     return value

@@ -115,6 +115,7 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     from automation.config import log_sources_from_config, sources_from_config
     from automation.notifiers import notifiers_from_config
     from automation.readiness import reachability, secret_findings, stakeholder_reach
+    from reports.configuration import masked
     from store.paths import default_database_url
 
     # Build everything a program would build from it: a notifier's or source's own rules too.
@@ -122,7 +123,7 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     sources = sources_from_config(configuration)
     log_sources = log_sources_from_config(configuration)
     explicit = getattr(args, "database_url", None)
-    url = _masked_url(explicit or default_database_url(configuration.store.url))
+    url = masked(explicit or default_database_url(configuration.store.url))
 
     print(f"config: {configuration.path or 'no config file (the embedded default); `incident-response init` writes one'}"
           " - valid")
@@ -155,9 +156,3 @@ def _print_findings(findings) -> int:
     for finding in findings:
         print(f"  {'ok ' if finding.ok else 'BAD'} {finding.subject}: {one_line(finding.detail)}")
     return sum(not finding.ok for finding in findings)
-
-
-def _masked_url(url: str) -> str:
-    from reports.configuration import _masked
-
-    return _masked(url)
