@@ -232,11 +232,10 @@ def _items(value: list | dict) -> list:
     return list(value.values()) if isinstance(value, dict) else list(value)
 
 
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.IGNORECASE)
-
-
 def masked(value: Any) -> Any:
     """`value` with any password in a URL replaced by ***."""
-    if isinstance(value, str):
-        return URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", value)
+    if isinstance(value, str) and "://" in value:
+        from store.database import masked_url
+
+        return masked_url(value)
     return value

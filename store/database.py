@@ -236,3 +236,17 @@ def ensure_schema(db: Database) -> int:
         raise DatabaseUnavailable(str(exc)) from None
     except OperationalError as exc:
         raise DatabaseUnavailable(_explain(exc, db.sqlite_path)) from exc
+
+
+def masked_url(url: str) -> str:
+    """`url` fit to show a person: any password, in the user part or as ?password=, is ***."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not parseable: show its scheme only rather than risk a secret
+        return url.split("://", 1)[0] + "://***" if "://" in url else url
+    # ?password=... is a password too; a plain placeholder survives the URL's escaping.
+    placeholder = "IRPASSWORDMASKED"
+    secret = {key: placeholder for key in parsed.query if key.lower() == "password"}
+    if secret:
+        parsed = parsed.update_query_dict(secret)
+    return parsed.render_as_string(hide_password=True).replace(placeholder, "***")

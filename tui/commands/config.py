@@ -115,7 +115,7 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     from automation.config import log_sources_from_config, sources_from_config
     from automation.notifiers import notifiers_from_config
     from automation.readiness import reachability, secret_findings, stakeholder_reach
-    from reports.configuration import masked
+    from store.database import masked_url
     from store.paths import default_database_url
 
     # Build everything a program would build from it: a notifier's or source's own rules too.
@@ -123,7 +123,7 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     sources = sources_from_config(configuration)
     log_sources = log_sources_from_config(configuration)
     explicit = getattr(args, "database_url", None)
-    url = masked(explicit or default_database_url(configuration.store.url))
+    url = masked_url(explicit or default_database_url(configuration.store.url))
 
     print(f"config: {configuration.path or 'no config file (the embedded default); `incident-response init` writes one'}"
           " - valid")

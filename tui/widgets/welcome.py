@@ -22,25 +22,15 @@ HOST_METRICS = "this host (CPU, memory, load, disk, network)"
 # [sources.NAME] as automation.config names them; a name not listed is shown as it is.
 SOURCE_NAMES = {"host": HOST_METRICS, "prometheus": "Prometheus", "health": "HTTP health checks",
                 "datadog": "Datadog", "newrelic": "New Relic", "cloudwatch": "CloudWatch"}
-MASK = "***"
 
 
 def database_location(db: "Database") -> str:
     """The SQLite file, or the database URL with any password masked."""
     if db.sqlite_path is not None:
         return str(db.sqlite_path)
-    from sqlalchemy.engine import make_url
+    from store.database import masked_url
 
-    try:
-        url = make_url(db.url)
-    except Exception:  # not parseable: show its scheme only rather than risk a secret
-        return db.url.split("://", 1)[0] + "://" + MASK
-    # ?password=... is a password too; a plain placeholder survives the URL's escaping.
-    placeholder = "IRPASSWORDMASKED"
-    secret = {key: placeholder for key in url.query if key.lower() == "password"}
-    if secret:
-        url = url.update_query_dict(secret)
-    return url.render_as_string(hide_password=True).replace(placeholder, MASK)
+    return masked_url(db.url)
 
 
 def metric_sources_text(sources: tuple[str, ...]) -> str:
