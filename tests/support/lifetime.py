@@ -48,6 +48,11 @@ def _die_with(parent_pid: int) -> None:
     # The parent may have died between fork and prctl: then nobody will send the signal.
     if os.getppid() != parent_pid:
         os.kill(os.getpid(), signal.SIGKILL)
+    # A run started in the background by a non-interactive shell (CI, `make test &`) ignores
+    # SIGINT and SIGQUIT, and a child would inherit that: tests that stop a server with
+    # SIGINT (Ctrl-C) must reach it with the default disposition a user's terminal gives.
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def die_with_this_process():
