@@ -4,7 +4,7 @@ tui.cli.main(argv) runs in-process on a copy of a small seeded SQLite database (
 database file that does not exist yet, or on a URL that cannot be reached), with IR_NOW
 frozen. For every generated argv:
 
-  * main() returns 0, 1 or 2 (a SystemExit only from --help, with status 0);
+  * main() returns 0, 1 or 2 (a SystemExit only from --help or --version, with status 0);
   * nothing printed contains "Traceback"; 1 is never the "internal error" catch-all;
   * exit 2 (and 1) is exactly one line on stderr, and the database is unchanged: the digest
     of every table is the same, and a database file that did not exist still does not.
@@ -220,7 +220,7 @@ def harness(template_db, tmp_path, fast_dir, monkeypatch):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 status = cli.main(["--db", url, *argv])
-            except SystemExit as exc:  # argparse's --help
+            except SystemExit as exc:  # argparse's --help and --version
                 status = ("SystemExit", exc.code)
         return status, out.getvalue(), err.getvalue(), before, table_digest(path), path, database
 
@@ -232,8 +232,8 @@ def check(result, argv) -> None:
     note(f"exit {status if isinstance(status, int) else 'help'}")
     shown = f"argv={argv!r}\nstatus={status!r}\nstderr={err[:2000]!r}"
     assert "Traceback" not in err and "Traceback" not in out, shown
-    if isinstance(status, tuple):  # only --help (or -h) leaves through SystemExit, successfully
-        assert status[1] in (0, None) and any(w in ("-h", "--help") for w in argv), shown
+    if isinstance(status, tuple):  # only --help (or -h) and --version leave through SystemExit, successfully
+        assert status[1] in (0, None) and any(w in ("-h", "--help", "--version") for w in argv), shown
         return
     assert isinstance(status, int) and status in (0, 1, 2), shown
     if status == 0:
@@ -258,6 +258,7 @@ def check(result, argv) -> None:
 @example(argv=["critical", "outage", "production", "--no-tui"], database="unknown-home")  # found: internal error
 @example(argv=["ack", "ack", "\n", "-o", "out.txt"], database="seeded")  # found: a two-line error
 @example(argv=["--title", "\x1b[2J", "critical", "outage", "production"], database="missing")
+@example(argv=["critical", "outage", "production", "--version", "-o", "out.txt"], database="missing")  # --version exits 0
 def test_any_command_line_answers_in_one_line_and_a_refusal_writes_nothing(harness, argv, database):
     check(harness(argv, database), argv)
 
