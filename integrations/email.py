@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.pagerduty import truncate
 from integrations.secrets import secret_from_env
 
@@ -100,10 +100,10 @@ def body_for(message: OutboxMessage, group: str | None) -> str:
     event = one_line(message.event).replace("_", " ")
     lines = [f"{incident} {title}".strip(), f"Event: {event}"]
     lines += [f"{label}: {one_line(payload[key])}" for label, key in _FIELDS if payload.get(key) not in (None, "")]
-    for key in ("summary", "message"):
-        text = str(payload.get(key) or "").strip()
-        if text:
-            lines += ["", text]
+    # A status update in the engineer's words (with Affected and Next Update); else the change.
+    text = update_text(payload) or str(payload.get("summary") or "").strip()
+    if text:
+        lines += ["", text]
     url = payload.get("url")
     if isinstance(url, str) and url.startswith(("http://", "https://")):
         lines += ["", f"Details: {one_line(url)}"]

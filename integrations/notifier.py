@@ -26,7 +26,9 @@ class OutboxMessage:
     integration: str          # "pagerduty", ...
     event: str                # "declared" | "acknowledged" | "resolved" | "status_update" | "escalated" | "severity_changed"
     idempotency_key: str      # stable per message; PagerDuty uses the incident's dedup_key
-    payload: dict             # what the change said: id, title, severity (SEV-1..4), type, environment, service, status, summary, message, url
+    # What the change said: id, title, severity (SEV-1..4), type, environment, service, status,
+    # summary; a status update adds the engineer's words: message, affected, next_update_due_at.
+    payload: dict
     attempts: int
     # What this integration answered for this incident before (Slack thread ts, Statuspage
     # incident id, Jira issue key, ServiceNow sys_id...), or None on the first message.
@@ -42,6 +44,35 @@ class Delivery:
     detail: str               # one sentence, never a secret
     retry_after: float | None = None   # seconds, from Retry-After when the vendor gave one
     reference: str | None = None  # the vendor's id for the incident's thread/ticket/page, kept for next time
+
+
+def update_text(payload: dict) -> str:
+    """A status update as the engineer composed it: their words, then Affected and Next
+    Update when they gave them ("" when the message carries no update). The one wording
+    every channel that publishes an update uses (Statuspage, Slack, e-mail)."""
+    words = str(payload.get("message") or "").strip()
+    if not words:
+        return ""
+    lines = [words]
+    affected = " ".join(str(payload.get("affected") or "").split())
+    due = str(payload.get("next_update_due_at") or "").strip()
+    if affected or due:
+        lines.append("")
+    if affected:
+        lines.append(f"Affected: {affected}")
+    if due:
+        lines.append(f"Next Update: {_utc_minute(due)}")
+    return "\n".join(lines)
+
+
+def _utc_minute(iso: str) -> str:
+    """'2024-01-18T15:30:00Z' -> '2024-01-18 15:30 UTC' (the text as it came when unparseable)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return " ".join(iso.split())
 
 
 class Notifier(Protocol):

@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -159,7 +159,9 @@ class SlackNotifier:
         """Block Kit: a header, a section with the event and its fields, a context with the link."""
         facts = self._facts(message)
         header = truncate(_headline(facts, with_event=False), HEADER_MAX)
-        detail = str((message.payload or {}).get("message") or (message.payload or {}).get("summary") or "").strip()
+        payload = message.payload or {}
+        # A status update in the engineer's words (with Affected and Next Update); else the change.
+        detail = update_text(payload) or str(payload.get("summary") or "").strip()
         lead = f"*{escape(facts['event'].capitalize())}*"
         text = lead + ("\n" + _fit(detail, SECTION_TEXT_MAX - len(lead) - 1) if detail else "")
         fields = [{"type": "mrkdwn", "text": f"*{name}*\n{_fit(facts[key] or '-', FIELD_MAX - len(name) - 3)}"}

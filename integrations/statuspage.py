@@ -24,8 +24,9 @@ network trouble are retried.
 What is published (the page is public, so only the title and the public text go out: never
 the internal summary, the incident id or the incident's URL):
 - declared: a new incident, named after the title, in the incident's status;
-- status_update, resolved: an update with the new status and `payload["message"]` when the
-  comms lead wrote one, else Statuspage's stock sentence for that status;
+- status_update, resolved: an update with the new status and the comms lead's words when
+  they wrote one (`payload["message"]`, then "Affected: ..." and "Next Update: ..."), else
+  Statuspage's stock sentence for that status;
 - severity_changed: the components' statuses only, no public text;
 - acknowledged, escalated: nothing (internal news); answered "sent" without a request.
 With auto_updates = false, status_update and severity_changed are not published either: the
@@ -49,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage, request_or_retry
+from integrations.notifier import Delivery, OutboxMessage, request_or_retry, update_text
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -208,7 +209,7 @@ class StatuspageNotifier:
 
     @staticmethod
     def _public_text(payload: dict[str, Any], status: str) -> str:
-        text = str(payload.get("message") or "").strip()
+        text = update_text(payload)  # the comms lead's words, Affected and Next Update
         return truncate(text, BODY_MAX) if text else STOCK_BODIES[status]
 
     # -- one attempt ------------------------------------------------------------------------------

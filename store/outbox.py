@@ -30,10 +30,18 @@ def outbox_event(kind: str, data: dict) -> str | None:
     return NOTIFYING.get(kind)
 
 
-def payload_of(incident: Incident, event: str, summary: str) -> dict:
-    return {"id": incident.id, "title": incident.title, "severity": incident.severity, "type": incident.type,
-            "environment": incident.environment, "service": incident.service, "status": incident.status,
-            "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at)}
+def payload_of(incident: Incident, event: str, summary: str, kind: str = "", data: dict | None = None) -> dict:
+    """What a message says. A status update carries the engineer's words as they typed them
+    (message, affected, next update): the channels that publish it use those, never the
+    internal summary of a status change."""
+    payload = {"id": incident.id, "title": incident.title, "severity": incident.severity, "type": incident.type,
+               "environment": incident.environment, "service": incident.service, "status": incident.status,
+               "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at)}
+    if kind == "status_update":
+        data = data or {}
+        payload.update(message=summary, affected=data.get("affected"),
+                       next_update_due_at=data.get("next_update_due_at"))
+    return payload
 
 
 def enqueue(session: Session, router: Router, incident: Incident, kind: str, data: dict, summary: str,
@@ -47,7 +55,7 @@ def enqueue(session: Session, router: Router, incident: Incident, kind: str, dat
         session.add(Notification(
             incident_id=incident.id, integration=integration, stakeholder_group=group, event=event,
             idempotency_key=f"{incident.id}:{seq}:{integration}:{group or '-'}"[:128],
-            payload=json.dumps(payload_of(incident, event, summary), sort_keys=True), state="pending",
+            payload=json.dumps(payload_of(incident, event, summary, kind, data), sort_keys=True), state="pending",
             attempts=0, next_attempt_at=now, created_at=now))
         count += 1
     return count
