@@ -1,14 +1,24 @@
 """Who hears about a change: the comms matrix (playbooks/comms.toml) over the integrations
-configured on this installation."""
+configured on this installation, within what the incident may set off: a drill reaches only
+the integrations `[drills]` lists, and an environment that does not page or publish reaches
+no pager and no public page. What may not go out is still written, as a skipped row with the
+reason, so the war room and the outbox say who was not told and why."""
 from __future__ import annotations
 
+from playbooks.config import Configuration
 from store import outbox
 
+# Integrations that wake a person up, and the one that speaks to the public.
+PAGING = frozenset({"pagerduty", "opsgenie", "sms"})
+PUBLISHING = frozenset({"statuspage"})
 
-def route_by_matrix(policy, enabled: set[str]) -> outbox.Router:
+
+def route_by_matrix(policy, enabled: set[str], configuration: Configuration | None = None) -> outbox.Router:
     """The comms matrix decides who hears what: each stakeholder group of the incident's
     severity, on each of its channels that is configured here."""
-    def route(incident, event: str) -> list[tuple[str, str | None]]:
+    configuration = configuration or Configuration()
+
+    def wanted(incident, event: str) -> list[tuple[str, str | None]]:
         if event == "action_item_ticket":  # follow-up work goes to the tracker, nowhere else
             return [("jira", None)] if "jira" in enabled else []
         if event == "update_overdue":  # a nudge for the comms lead, on internal channels only
@@ -17,4 +27,22 @@ def route_by_matrix(policy, enabled: set[str]) -> outbox.Router:
         level = policy.level(incident.severity)
         return [(integration, group.name) for group in policy.stakeholders(level)
                 for integration in group.integrations if integration in enabled]
+
+    def route(incident, event: str) -> list[tuple[str, str | None, str | None]]:
+        return [(integration, group, why_not(configuration, incident, integration))
+                for integration, group in wanted(incident, event)]
     return route
+
+
+def why_not(configuration: Configuration, incident, integration: str) -> str | None:
+    """Why a message of this incident may not go out on this integration; None when it may."""
+    if incident.is_drill and integration not in configuration.drills.integrations:
+        return "drill: a drill reaches only the integrations [drills] integrations lists"
+    environment = configuration.environment(incident.environment)
+    if integration in PAGING and not environment.pages:
+        return (f"{incident.environment}: this environment pages nobody "
+                f"([environments.{incident.environment}] pages = true to change it)")
+    if integration in PUBLISHING and not environment.publishes:
+        return (f"{incident.environment}: this environment publishes nothing "
+                f"([environments.{incident.environment}] publishes = true to change it)")
+    return None

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         fake.rate_per_second = rate
         fake.down(refuse=True)
         for n in range(backlog_size):
-            store.declare("low", "data", "development", actor="bench", title=f"backlog {n}")
+            store.declare("low", "data", "production", actor="bench", title=f"backlog {n}")
         fake.up()
         paced = PagerDutyNotifier(url=fake.url)
         paced.max_per_second = rate  # as `max_per_second = 200` in its config table

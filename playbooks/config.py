@@ -166,7 +166,8 @@ class CloudWatchSource(Table):
     """AWS CloudWatch GetMetricData, signed here with SigV4 (or through boto3)."""
 
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", description="the AWS region", examples=['eu-west-1'])
-    queries: dict[str, CloudWatchMetric] = Field(default_factory=dict, description="metric name = its table")
+    queries: dict[str, CloudWatchMetric] = Field(default_factory=dict, description="metric name = its table",
+                                                 examples=[{"response_time": {}}])
     url: str | None = Field(None, pattern=HTTP_URL, description="default: the region's monitoring endpoint")
     access_key_id_env: str = Field("AWS_ACCESS_KEY_ID", description="variable holding the access key id")
     secret_access_key_env: str = Field("AWS_SECRET_ACCESS_KEY", description="variable holding the secret key")
@@ -377,6 +378,39 @@ class IntegrationsTable(Table):
         return {name: table for name, table in tables.items() if table is not None and table.enabled}
 
 
+# --- [drills], [environments.*]: who real notifications may reach ----------------------------
+class DrillsTable(Table):
+    """Drills reach no one real: a drill's messages go only to the integrations listed here;
+    every other one is recorded as skipped ("drill"), never sent."""
+
+    integrations: list[str] = Field(default_factory=list, description=(
+        "integrations a drill may use (default none), e.g. a practice Slack channel"), examples=[["slack"]])
+
+    @field_validator("integrations")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        known = list(IntegrationsTable.model_fields)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not an integration; accepted: {', '.join(known)}")
+        return names
+
+
+class EnvironmentPolicy(Table):
+    """What an incident in this environment may set off. Defaults: production (and "all")
+    pages and publishes; staging and development tell only their chat and e-mail groups."""
+
+    pages: bool = Field(description="page people: PagerDuty, Opsgenie, SMS", examples=[False])
+    publishes: bool = Field(description="publish on the public status page", examples=[False])
+
+
+DEFAULT_ENVIRONMENTS = {
+    "production": EnvironmentPolicy(pages=True, publishes=True),
+    "staging": EnvironmentPolicy(pages=False, publishes=False),
+    "development": EnvironmentPolicy(pages=False, publishes=False),
+}
+
+
 # --- the whole file --------------------------------------------------------------------------
 class Configuration(Table):
     """config.toml: every table is optional; with no file at all the command center runs on the
@@ -387,6 +421,23 @@ class Configuration(Table):
     sources: SourcesTable = Field(default_factory=SourcesTable, description="[sources.*]")
     logs: LogsTable = Field(default_factory=LogsTable, description="[logs.*]")
     integrations: IntegrationsTable = Field(default_factory=IntegrationsTable, description="[integrations.*]")
+    drills: DrillsTable = Field(default_factory=DrillsTable, description="[drills]")
+    environments: dict[str, EnvironmentPolicy] = Field(default_factory=dict, description=(
+        "[environments.NAME]: production, staging or development"), examples=[{"staging": {}}])
+
+    @field_validator("environments")
+    @classmethod
+    def _environments_known(cls, tables: dict[str, EnvironmentPolicy]) -> dict[str, EnvironmentPolicy]:
+        unknown = [name for name in tables if name not in DEFAULT_ENVIRONMENTS]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not an environment; accepted: {', '.join(DEFAULT_ENVIRONMENTS)} "
+                             "(\"all\" follows production)")
+        return tables
+
+    def environment(self, name: str) -> EnvironmentPolicy:
+        """The policy of an incident's environment ("all", and any other, as production)."""
+        name = name if name in DEFAULT_ENVIRONMENTS else "production"
+        return self.environments.get(name) or DEFAULT_ENVIRONMENTS[name]
 
     # Where it came from (None: no file, the embedded default); not a key of the file.
     _path: Path | None = PrivateAttr(None)

@@ -19,7 +19,8 @@ from playbooks.schema import (
     Workflow,
 )
 
-ENVIRONMENTS = ("production", "staging", "development")
+# "all": an incident that hits every environment (routed as production).
+ENVIRONMENTS = ("production", "staging", "development", "all")
 ENVIRONMENT_ALIASES = {"prod": "production", "stage": "staging", "stg": "staging", "dev": "development"}
 # Statuspage's words, in lifecycle order.
 STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")

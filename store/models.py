@@ -247,7 +247,7 @@ class Notification(SQLModel, table=True):
     event: str = Field(max_length=32)
     idempotency_key: str = Field(unique=True, max_length=128)
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(default="pending", max_length=16, index=True)  # pending|sent|dead
+    state: str = Field(default="pending", max_length=16, index=True)  # pending|sent|dead|skipped (why: last_error)
     attempts: int = 0
     next_attempt_at: UTCNaive | None = None
     last_error: str | None = None

@@ -20,8 +20,11 @@ NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_c
 MAX_ATTEMPTS = 12
 BACKOFF_CAP = timedelta(minutes=10)
 
-# (incident, outbox event) -> [(integration, stakeholder group)]: who must hear it.
-Router = Callable[[Incident, str], list[tuple[str, str | None]]]
+# (incident, outbox event) -> [(integration, stakeholder group[, why not])]: who must hear it,
+# and, for a message that may not go out (a drill, an environment that pages nobody), why:
+# it is written as a skipped row with that reason, never sent.
+Router = Callable[[Incident, str], list[tuple]]
+STATES = ("pending", "sent", "dead", "skipped")
 
 
 def outbox_event(kind: str, data: dict) -> str | None:
@@ -51,12 +54,14 @@ def enqueue(session: Session, router: Router, incident: Incident, kind: str, dat
     if event is None:
         return 0
     count = 0
-    for integration, group in router(incident, event):
+    for integration, group, *reason in router(incident, event):
+        skipped = reason[0] if reason else None
         session.add(Notification(
             incident_id=incident.id, integration=integration, stakeholder_group=group, event=event,
             idempotency_key=f"{incident.id}:{seq}:{integration}:{group or '-'}"[:128],
-            payload=json.dumps(payload_of(incident, event, summary, kind, data), sort_keys=True), state="pending",
-            attempts=0, next_attempt_at=now, created_at=now))
+            payload=json.dumps(payload_of(incident, event, summary, kind, data), sort_keys=True),
+            state="skipped" if skipped else "pending", attempts=0, next_attempt_at=None if skipped else now,
+            last_error=skipped, created_at=now))
         count += 1
     return count
 
@@ -94,7 +99,7 @@ def backlog(session: Session) -> list[IntegrationBacklog]:
     result = []
     for integration, states in sorted(counts.items()):
         error = session.execute(sa_select(Notification.last_error).where(
-            Notification.integration == integration, Notification.state != "sent",
+            Notification.integration == integration, Notification.state.not_in(("sent", "skipped")),
             Notification.last_error.is_not(None)).order_by(Notification.id.desc()).limit(1)).scalar()
         result.append(IntegrationBacklog(integration, states.get("pending", 0), states.get("dead", 0),
                                          states.get("sent", 0), error))
@@ -113,7 +118,7 @@ def retry_dead(session: Session, notification_id: int, now: datetime) -> Notific
 
 STATES = ("pending", "dead", "sent")
 # Dead letters first (they need a person), then what is waiting, then what went out.
-_STATE_ORDER = {"dead": 0, "pending": 1, "sent": 2}
+_STATE_ORDER = {"dead": 0, "pending": 1, "sent": 2, "skipped": 3}
 
 
 def messages(session: Session, *, incident_id: str | None = None, state: str | None = None,

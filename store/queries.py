@@ -162,17 +162,22 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
 
 
 def _told(notifications) -> list[dict[str, Any]]:
-    """Per stakeholder group: what was sent, when, and what is still waiting."""
+    """Per stakeholder group: what was sent, when, what is still waiting, and what was
+    skipped and why (a drill, an environment that pages nobody)."""
     groups: dict[str, dict[str, Any]] = {}
     for n in notifications:
         entry = groups.setdefault(n.stakeholder_group or n.integration,
                                   {"group": n.stakeholder_group or n.integration, "sent": 0, "pending": 0,
-                                   "failed": 0, "last_sent_at": None, "integrations": []})
-        entry[{"sent": "sent", "pending": "pending", "dead": "failed"}[n.state]] += 1
+                                   "failed": 0, "skipped": 0, "skip_reasons": [], "last_sent_at": None,
+                                   "integrations": []})
+        entry[{"sent": "sent", "pending": "pending", "dead": "failed", "skipped": "skipped"}[n.state]] += 1
+        if n.state == "skipped" and n.last_error and n.last_error not in entry["skip_reasons"]:
+            entry["skip_reasons"].append(n.last_error)
         if n.integration not in entry["integrations"]:
             entry["integrations"].append(n.integration)
         if n.sent_at and (entry["last_sent_at"] is None or iso_z(n.sent_at) > entry["last_sent_at"]):
             entry["last_sent_at"] = iso_z(n.sent_at)
     for entry in groups.values():
-        entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else "sent")
+        entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else
+                          "sent" if entry["sent"] else "skipped")
     return list(groups.values())

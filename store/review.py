@@ -310,7 +310,7 @@ def ticket_action_item(store, item_id: int | str, *, actor: str) -> ActionItem:
         item, incident = _load_item(store, session, item_id)
         if item.ticket:
             raise ChangeRefused(f"action item {item.id} is already Jira ticket {item.ticket}; accepted: an item without a ticket")
-        routes = [(integration, group) for integration, group in
+        routes = [(integration, group) for integration, group, *_why_not in
                   (store.router(incident, TICKET_EVENT) if store.router is not None else []) if integration == "jira"]
         if not routes:
             raise ChangeRefused("Jira is not configured, so action items cannot become tickets; accepted: an "

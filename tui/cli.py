@@ -294,7 +294,7 @@ class Context:
 
             self.notifiers = notifiers_from_config(configuration)
             # Configured integrations: every change writes its outbox rows in its transaction.
-            router = route_by_matrix(self.policy, set(self.notifiers)) if self.notifiers else None
+            router = route_by_matrix(self.policy, set(self.notifiers), configuration) if self.notifiers else None
             self._store = IncidentStore(open_database(url, group=configuration.store.group), self.policy,
                                         clock_from_environment(), router=router)
         return self._store

@@ -20,7 +20,7 @@ from tui.commands import completion
 BIN = Path(sys.executable).parent
 SEVERITIES = {"critical", "high", "medium", "low"}
 TYPES = {"outage", "security", "performance", "data", "integration"}
-ENVIRONMENTS = {"production", "staging", "development"}
+ENVIRONMENTS = {"production", "staging", "development", "all"}
 STATUSES = {"investigating", "identified", "monitoring", "resolved", "closed"}
 
 
@@ -102,7 +102,7 @@ def test_the_real_command_line_in_the_table():
     assert table["/show/|slot|0"] == table["/note/|slot|0"] == table["/outbox/|opt|--incident"] == "ids"
     assert table["/export/|opt|--format"] == "w:json md svg html"
     assert table["/report/|opt|--format"] == "w:text md html json"  # the module's FORMATS
-    assert table["/outbox/|opt|--state"] == "w:all pending dead sent"  # the module's STATE_CHOICES
+    assert table["/outbox/|opt|--state"] == "w:all pending dead sent skipped"  # the module's STATE_CHOICES
     assert table["/import/|slot|0"] == "files"
     assert set(table["/@declare/|slot|0"][2:].split()) == SEVERITIES
     assert set(table["/@declare/|slot|1"][2:].split()) == TYPES

@@ -166,7 +166,7 @@ def test_a_backlog_is_paced_below_the_vendors_limit_without_429s(routed, pagerdu
     from playbooks.config import parse_configuration
 
     for n in range(60):
-        routed.declare("low", "data", "development", actor="a", title=f"backlog {n}")
+        routed.declare("low", "data", "production", actor="a", title=f"backlog {n}")
     pagerduty.rate_per_second = 20
     notifiers = notifiers_from_config(parse_configuration(
         {"integrations": {"pagerduty": {"url": pagerduty.url, "max_per_second": 20}}}, tmp_path / "config.toml"))

@@ -1,7 +1,7 @@
 """`incident-response outbox`: what was sent to whom, what waits, what failed; and a
 person's retry of dead-lettered messages.
 
-  incident-response outbox [--incident ID] [--state pending|dead|sent|all] [--json]
+  incident-response outbox [--incident ID] [--state pending|dead|sent|skipped|all] [--json]
   incident-response outbox retry N [N ...]       # these dead-lettered messages
   incident-response outbox retry dead            # every dead-lettered message (of --incident)
 """
@@ -11,14 +11,14 @@ import argparse
 import json
 
 HELP = {"outbox": "show the notification outbox (sent, waiting, failed) or retry failed messages"}
-STATE_CHOICES = ("all", "pending", "dead", "sent")
+STATE_CHOICES = ("all", "pending", "dead", "sent", "skipped")
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("retry",), help="retry dead-lettered messages")
     parser.add_argument("targets", nargs="*", metavar="N|dead", help="message numbers, or `dead` for all failed")
     parser.add_argument("--incident", metavar="ID", help="only this incident's messages")
-    parser.add_argument("--state", default="all", help="all (default), pending, dead or sent")
+    parser.add_argument("--state", default="all", help="all (default), pending, dead, sent or skipped")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -28,7 +28,9 @@ def _row(row) -> dict:
     return {"id": row.id, "incident": row.incident_id, "integration": row.integration,
             "group": row.stakeholder_group, "event": row.event, "state": row.state, "attempts": row.attempts,
             "next_attempt_at": iso_z(row.next_attempt_at) if row.state == "pending" and row.next_attempt_at else None,
-            "sent_at": iso_z(row.sent_at) if row.sent_at else None, "last_error": row.last_error}
+            "sent_at": iso_z(row.sent_at) if row.sent_at else None, "last_error": row.last_error,
+            # A skipped message was never sent, on purpose: why (drill, environment policy).
+            "reason": row.last_error if row.state == "skipped" else None}
 
 
 def _targets(words: list[str]) -> list[int] | None:

@@ -18,9 +18,9 @@ from tui.formatting import countdown
 from tui.screens.base import StoreScreen
 
 REFRESH_S = 2.0  # deliveries change rows without timeline events: look again this often
-FILTERS = (("all", None), ("waiting", "pending"), ("failed", "dead"))
-STATE_STYLE = {"dead": "bold white on red", "pending": "bold black on yellow", "sent": "green"}
-STATE_LABEL = {"dead": "FAILED", "pending": "waiting", "sent": "sent"}
+FILTERS = (("all", None), ("waiting", "pending"), ("failed", "dead"), ("skipped", "skipped"))
+STATE_STYLE = {"dead": "bold white on red", "pending": "bold black on yellow", "sent": "green", "skipped": "dim"}
+STATE_LABEL = {"dead": "FAILED", "pending": "waiting", "sent": "sent", "skipped": "skipped"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ def explain(row: OutboxRow, now: datetime) -> str:
     """One line on what became of a message: when it went, or when it tries again and why."""
     if row.state == "sent":
         return f"sent {row.sent_at:%d %b %H:%M:%S}" if row.sent_at else "sent"
+    if row.state == "skipped":  # never sent, on purpose
+        return f"not sent — {row.last_error or 'skipped'}"
     if row.state == "pending":
         why = f"next try in {countdown(row.next_attempt_at, now)}" if row.next_attempt_at else "waiting"
         return why + (f" — {row.last_error}" if row.last_error else "")

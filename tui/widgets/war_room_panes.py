@@ -93,6 +93,9 @@ class SidePane(Static):
                 status = Text(f"sent {_hhmm(state['last_sent_at'])}", style="green")
             elif state["state"] == "pending":
                 status = Text(f"{state['pending']} waiting", style="yellow")
+            elif state["state"] == "skipped":  # nobody was told, on purpose: say why in a word
+                reason = (state["skip_reasons"] or ["skipped"])[0].split(":", 1)[0]
+                status = Text(f"skipped ({reason})", style="dim")
             else:
                 status = Text(f"{state['failed']} failed", style="bold red")
             groups.add_row(group["group"], status, group["channel"])
