@@ -49,6 +49,19 @@ def tables(model: type[Table] = Configuration, prefix: str = "") -> Iterator[tup
         yield from tables(cls, dotted + ".")
 
 
+def example_header(dotted: str, header: str) -> str:
+    """The header as the example writes it: a map's NAME is the first name its field's
+    examples give (e.g. [environments.staging])."""
+    if not header.endswith(".NAME]"):
+        return header
+    parent, _, name = dotted.rpartition(".")
+    model = Configuration
+    for part in parent.split(".") if parent else []:
+        model = _table_of(model.model_fields[part].annotation)[1]
+    examples = model.model_fields[name].examples
+    return header.replace("NAME", next(iter(examples[0])) if examples else "name")
+
+
 def keys(model: type[Table]) -> Iterator[tuple[str, FieldInfo]]:
     """The plain keys of a table (not its sub-tables)."""
     for name, info in model.model_fields.items():
@@ -165,8 +178,7 @@ def example_toml() -> str:
         rows = list(keys(cls))
         if not rows:
             continue
-        lines += ["", "# " + " ".join((cls.__doc__ or "").split()),
-                  header.replace("NAME", "response_time") if header.endswith(".NAME]") else header]
+        lines += ["", "# " + " ".join((cls.__doc__ or "").split()), example_header(dotted, header)]
         for name, info in rows:
             default = _default(info)
             # A key's example (in the model) shows its form; else its default.

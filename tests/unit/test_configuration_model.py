@@ -13,7 +13,7 @@ import pytest
 from automation.notifiers import COMMON_KEYS, NOTIFIERS, notifier_class
 from playbooks.config import Configuration, IntegrationsTable, load_configuration, parse_configuration
 from playbooks.errors import PlaybookError
-from reports.configuration import commented_config, example_toml, reference_markdown, tables
+from reports.configuration import commented_config, example_header, example_toml, reference_markdown, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +81,7 @@ def test_the_init_template_is_the_example_commented_out():
     assert parse_configuration(tomllib.loads(text)) == Configuration()
     for _dotted, header, _cls in tables():
         if _cls.model_fields and header not in ("[sources]", "[logs]", "[integrations]"):
-            shown = header.replace("NAME", "response_time")
+            shown = example_header(_dotted, header)
             assert f"# {shown}" in text, header
     # Every setting of the example is there, commented out, in the same order.
     settings = [line for line in example_toml().splitlines() if line and not line.startswith("#")]
