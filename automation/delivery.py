@@ -106,6 +106,8 @@ class Deliverer:
                 elif reference and row.incident_id:
                     session.merge(VendorReference(incident_id=row.incident_id, integration=row.integration,
                                                   reference=reference[:256]))
+            elif result_outcome == "skipped":  # the notifier addressed no one: not sent, and why
+                current.state, current.last_error, current.next_attempt_at = "skipped", detail, None
             elif result_outcome == "rejected" or current.attempts >= outbox.MAX_ATTEMPTS:
                 current.state, current.last_error = "dead", detail
             else:

@@ -193,12 +193,12 @@ class EmailNotifier:
         what = f"{message.incident_id or 'the message'} {message.event}"
         name = (group or "").strip().casefold()
         if name in self.executive_groups and not self.executive_notifications:
-            return Delivery("sent", f"Executive email notifications are off; {group} not emailed about {what}.")
+            return Delivery("skipped", f"Executive email notifications are off; {group} not emailed about {what}.")
         if name in self.customer_groups and not self.customer_updates:
-            return Delivery("sent", f"Customer email updates are off; {group} not emailed about {what}.")
+            return Delivery("skipped", f"Customer email updates are off; {group} not emailed about {what}.")
         recipients = self.recipients_for(group)
         if not recipients:
-            return Delivery("sent", f"Email: no recipients for {group or 'a message without stakeholder group'}.")
+            return Delivery("skipped", f"Email: no recipients for {group or 'a message without stakeholder group'}.")
         username = secret_from_env(self.username_env).strip() if self.username_env else ""
         password = secret_from_env(self.password_env) if self.password_env else ""
         if username and not password:

@@ -325,7 +325,7 @@ class JiraNotifier:
             return self._comment(call, message, incident_id, key)
         if not self.auto_ticket_creation:
             # Nothing is wrong and nothing will change by retrying: the message is done.
-            return Delivery("sent", f"No Jira issue is labelled {_label(incident_id)} and auto_ticket_creation is off; "
+            return Delivery("skipped", f"No Jira issue is labelled {_label(incident_id)} and auto_ticket_creation is off; "
                                     f"nothing filed for the {message.event} of {incident_id}.")
         return self._create(call, message, incident_id)
 

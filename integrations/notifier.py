@@ -3,9 +3,12 @@
 The outbox stores an `OutboxMessage` per notification in the same transaction as the
 change that caused it; the deliverer hands each due message to the `Notifier` of its
 integration together with an httpx client, and records the `Delivery` it gets back:
-`sent` marks the row done, `retry` schedules another attempt with backoff (honouring
-`retry_after` when the vendor gave one), `rejected` dead-letters it at once because the
-vendor will never accept it as it is.
+`sent` marks the row done — only when the vendor accepted a message addressed to someone;
+`skipped` marks it done without sending, because this notifier addresses no one for it (the
+channel is off for this event, no recipient for the group, SMS for SEV-1 only), with the
+reason; `retry` schedules another attempt with backoff (honouring `retry_after` when the
+vendor gave one); `rejected` dead-letters it at once because the vendor will never accept
+it as it is.
 
 A notifier never raises for a vendor's or the network's trouble: it answers a Delivery.
 """
@@ -40,7 +43,7 @@ class OutboxMessage:
 class Delivery:
     """What became of one attempt to deliver an OutboxMessage."""
 
-    outcome: Literal["sent", "retry", "rejected"]
+    outcome: Literal["sent", "skipped", "retry", "rejected"]
     detail: str               # one sentence, never a secret
     retry_after: float | None = None   # seconds, from Retry-After when the vendor gave one
     reference: str | None = None  # the vendor's id for the incident's thread/ticket/page, kept for next time

@@ -187,7 +187,7 @@ class SlackNotifier:
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
         """Post `message` to Slack; sent / retry / rejected as the module docstring says."""
         if message.event == "status_update" and not self.status_updates:
-            return Delivery("sent", "Slack status updates off (integrations.slack.status_updates); not posted.")
+            return Delivery("skipped", "Slack status updates off (integrations.slack.status_updates); not posted.")
         if self.mode == "webhook":
             return self._deliver_webhook(message, client)
         return self._deliver_web_api(message, client)

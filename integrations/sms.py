@@ -97,9 +97,9 @@ class TwilioNotifier:
         what = f"{payload.get('id') or message.incident_id or 'the message'} {message.event}"
         if self.critical_only and severity_for(payload.get("severity")) != "critical":
             severity = str(payload.get("severity") or "unknown severity")
-            return Delivery("sent", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
+            return Delivery("skipped", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
         if not self.on_call_contacts:
-            return Delivery("sent", f"Not texted: no on-call contacts configured for sms ({what}).")
+            return Delivery("skipped", f"Not texted: no on-call contacts configured for sms ({what}).")
         token = secret_from_env(self.auth_token_env).strip()
         if not token:
             return Delivery("retry", f"Twilio auth token missing: set the environment variable {self.auth_token_env}.")

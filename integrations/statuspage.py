@@ -28,7 +28,7 @@ the internal summary, the incident id or the incident's URL):
   they wrote one (`payload["message"]`, then "Affected: ..." and "Next Update: ..."), else
   Statuspage's stock sentence for that status;
 - severity_changed: the components' statuses only, no public text;
-- acknowledged, escalated: nothing (internal news); answered "sent" without a request.
+- acknowledged, escalated: nothing (internal news); answered "skipped" without a request.
 With auto_updates = false, status_update and severity_changed are not published either: the
 comms lead words the page by hand between the automatic open and resolve.
 Components come from component_mapping[payload["service"]] (a comma-separated service
@@ -219,7 +219,7 @@ class StatuspageNotifier:
         reference = message.reference
         try:
             if self.action_for(message.event) == _SKIP:
-                return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+                return Delivery("skipped", f"Nothing to publish on Statuspage for {message.event}.",
                                 reference=reference)
         except ValueError as error:
             return Delivery("rejected", str(error))
@@ -238,7 +238,7 @@ class StatuspageNotifier:
         except ValueError as error:
             return Delivery("rejected", str(error))
         if body is None:
-            return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+            return Delivery("skipped", f"Nothing to publish on Statuspage for {message.event}.",
                             reference=reference)
         if reference is None:
             found = call.find(_incident_id(message))
@@ -251,7 +251,7 @@ class StatuspageNotifier:
                 reference = found
                 body = self.incident_for(message, create=False, by_name=by_name)
                 if body is None:
-                    return Delivery("sent", f"Nothing to publish on Statuspage for {message.event}; skipped.",
+                    return Delivery("skipped", f"Nothing to publish on Statuspage for {message.event}.",
                                     reference=reference)
         if reference is None:
             return call.create(body)

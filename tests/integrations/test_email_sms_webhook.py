@@ -179,16 +179,16 @@ def test_recipients_follow_the_stakeholder_group(smtp_server, smtp_env):
     assert notifier.deliver(message(group="customer support"), None).outcome == "sent"
     assert smtp_server.mailbox.envelopes[-1].rcpt_tos == SUPPORT
     delivery = clean(notifier.deliver(message(group="Legal/Compliance"), None))
-    assert delivery.outcome == "sent" and "no recipients for Legal/Compliance" in delivery.detail
+    assert delivery.outcome == "skipped" and "no recipients for Legal/Compliance" in delivery.detail
     assert len(smtp_server.mailbox.envelopes) == 1
 
 
 def test_executive_and_customer_switches(smtp_server, smtp_env):
     quiet = mailer(smtp_server.port, executive_notifications=False)
     delivery = clean(quiet.deliver(message(group="Executive Team"), None))
-    assert delivery.outcome == "sent" and "Executive email notifications are off" in delivery.detail
+    assert delivery.outcome == "skipped" and "Executive email notifications are off" in delivery.detail
     delivery = clean(quiet.deliver(message(group="External Customers"), None))  # customer_updates defaults off
-    assert delivery.outcome == "sent" and "Customer email updates are off" in delivery.detail
+    assert delivery.outcome == "skipped" and "Customer email updates are off" in delivery.detail
     assert smtp_server.mailbox.envelopes == []
     assert mailer(smtp_server.port, customer_updates=True).deliver(message(group="External Customers"), None).outcome == "sent"
     assert smtp_server.mailbox.envelopes[-1].rcpt_tos == ["status@example.com"]
@@ -330,7 +330,7 @@ def test_sev1_texts_every_contact_form_encoded(twilio, texter, client):
 
 def test_sev2_is_not_texted_when_critical_only(twilio, texter, client, monkeypatch):
     delivery = clean(texter.deliver(sms(severity="SEV-2"), client))
-    assert delivery.outcome == "sent" and "sms is for SEV-1 only" in delivery.detail
+    assert delivery.outcome == "skipped" and "sms is for SEV-1 only" in delivery.detail
     assert twilio.received == []
     everything = TwilioNotifier(ACCOUNT_SID, url=twilio.url, from_number=FROM_NUMBER, on_call_contacts=ONCALL,
                                 critical_only=False)

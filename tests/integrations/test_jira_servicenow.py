@@ -133,7 +133,7 @@ def test_jira_without_auto_ticket_creation_only_comments_on_a_labelled_issue(jir
     monkeypatch.setenv("JIRA_API_TOKEN", jira_fake.API_TOKEN)
     notifier = JiraNotifier(url=jira.url, auto_ticket_creation=False)
     skipped = deliver(notifier, client, message("jira"))
-    assert skipped.outcome == "sent" and skipped.reference is None and "auto_ticket_creation" in skipped.detail
+    assert skipped.outcome == "skipped" and skipped.reference is None and "auto_ticket_creation" in skipped.detail
     assert jira.issues == {}
     # a person files the ticket with the incident's label: later events land on it
     filed = client.post(f"{jira.url}/rest/api/3/issue", auth=(jira_fake.EMAIL, jira_fake.API_TOKEN), json={"fields": {

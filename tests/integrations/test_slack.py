@@ -150,11 +150,11 @@ def test_first_message_returns_a_reference_and_updates_thread_under_it(fake, api
     assert float(replies[1]["ts"]) > float(replies[0]["ts"]) > float(ts)
 
 
-def test_status_updates_off_skips_them_as_sent(fake, client, monkeypatch):
+def test_status_updates_off_skips_them(fake, client, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     notifier = SlackNotifier(mode="web_api", url=fake.url, status_updates=False)
     skipped = deliver(notifier, client, message("status_update", reference="C000000001|1705588200.000100"))
-    assert skipped.outcome == "sent" and "status updates off" in skipped.detail
+    assert skipped.outcome == "skipped" and "status updates off" in skipped.detail
     assert fake.received == []
     assert deliver(notifier, client, message("declared")).outcome == "sent"  # other events still go
 

@@ -149,7 +149,7 @@ def test_statuspage_severity_change_moves_components_only(page, statuspage, clie
 def test_statuspage_has_nothing_to_say_about_acknowledgements(page, statuspage, client):
     for event in ("acknowledged", "escalated"):
         delivery = sp(statuspage, client, message(event, reference="abc"))
-        assert (delivery.outcome, delivery.reference) == ("sent", "abc")
+        assert (delivery.outcome, delivery.reference) == ("skipped", "abc")
     assert page.received == []
 
 
@@ -179,7 +179,7 @@ def test_statuspage_without_auto_updates_publishes_open_and_resolve_only(page, c
     ref = sp(notifier, client, message()).reference
     for event, changes in (("status_update", {"status": "identified"}), ("severity_changed", {"severity": "SEV-3"})):
         skipped = sp(notifier, client, message(event, reference=ref, **changes))
-        assert (skipped.outcome, skipped.reference) == ("sent", ref) and "skipped" in skipped.detail
+        assert (skipped.outcome, skipped.reference) == ("skipped", ref) and "Nothing to publish" in skipped.detail
     assert sp(notifier, client, message("resolved", reference=ref)).outcome == "sent"
     assert page.statuses(ref) == ["investigating", "resolved"]
 
