@@ -9,9 +9,11 @@ import json
 import threading
 import time
 from collections import deque
+from datetime import timedelta
 from typing import Callable
 
 import httpx
+from sqlalchemy import update
 
 from integrations.notifier import Notifier, OutboxMessage
 from integrations.secrets import SecretFileError
@@ -73,9 +75,27 @@ class Deliverer:
                 return
             time.sleep(PACING_WINDOW_S - (now - sent[0]))
 
+    def _claim(self, row: Notification) -> bool:
+        """Take the message for this attempt, so another deliverer (a `watch`, a command
+        center, a shell command's own attempt) does not send it at the same time. The claim
+        is a later next try: if this process dies mid-send, the message is tried again then."""
+        now = self.store.now()
+        hold = now + timedelta(seconds=self.client.timeout.read or 10.0) * 2 + timedelta(seconds=10)
+        with self.store.db.write() as session:
+            taken = session.execute(update(Notification).where(
+                Notification.id == row.id, Notification.state == "pending",
+                Notification.next_attempt_at == row.next_attempt_at).values(next_attempt_at=hold)).rowcount
+        return taken == 1
+
+    def deliver_one(self, row: Notification) -> int:
+        """One attempt at one message (1 if it was sent)."""
+        return self._deliver(row)
+
     def _deliver(self, row: Notification) -> int:
         notifier = self.notifiers.get(row.integration)
         self._pace(row.integration, notifier)
+        if not self._claim(row):
+            return 0  # another deliverer has it
         with self.store.db.read() as session:
             known = session.get(VendorReference, (row.incident_id, row.integration)) if row.incident_id else None
         message = OutboxMessage(row.id, row.incident_id, row.integration, row.event, row.idempotency_key,

@@ -256,6 +256,7 @@ class Context:
         self._store = None
         self._configuration = None
         self.notifiers: dict = {}
+        self.outbox_mark: int | None = None
 
     @property
     def configuration(self):
@@ -297,6 +298,10 @@ class Context:
             router = route_by_matrix(self.policy, set(self.notifiers), configuration) if self.notifiers else None
             self._store = IncidentStore(open_database(url, group=configuration.store.group), self.policy,
                                         clock_from_environment(), router=router)
+            if self.notifiers:
+                from automation.shell_delivery import outbox_mark
+
+                self.outbox_mark = outbox_mark(self._store)  # this command's messages come after it
         return self._store
 
     @property
@@ -327,13 +332,15 @@ def run_declare(argv: Sequence[str]) -> int:
     incident = ctx.store.declare(args.severity, args.type, args.environment, actor=ctx.actor,
                                  title=args.title, service=args.service)
     if args.no_tui:
-        print(incident.id)
+        print(incident.id, flush=True)
+        _tell_now(ctx)
         return 0
     if _interactive():
         return _run_tui(ctx, open_incident=incident.id)
     from tui.cli_output import incident_text
 
-    print(incident_text(ctx.detail(incident.id), timeline_limit=5))
+    print(incident_text(ctx.detail(incident.id), timeline_limit=5), flush=True)
+    _tell_now(ctx)
     return 0
 
 
@@ -379,9 +386,29 @@ def run_command(argv: Sequence[str]) -> int:
     if args.command is None:
         return _open_command_center(ctx)
     if args.command in COMMAND_MODULES:
-        return importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
-    handler = globals()[f"_cmd_{args.command}"]
-    return handler(ctx, args) or 0
+        status = importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
+    else:
+        status = globals()[f"_cmd_{args.command}"](ctx, args) or 0
+    if args.command not in KEEPS_DELIVERING:
+        _tell_now(ctx)
+    return status
+
+
+# Commands that deliver the outbox themselves, all the time.
+KEEPS_DELIVERING = ("watch", "serve")
+
+
+def _tell_now(ctx: Context) -> None:
+    """The messages this command queued: one bounded attempt right after its commit, and
+    what went where on stderr (stdout stays the command's own output, e.g. --json)."""
+    if ctx.opened_store is None or not ctx.notifiers or ctx.outbox_mark is None:
+        return
+    from automation.shell_delivery import deliver_now, told_lines
+    from store.activity_log import activity_log_from_config
+
+    activity = activity_log_from_config(ctx.configuration, clock=ctx.store.now)
+    for line in told_lines(deliver_now(ctx.store, ctx.notifiers, ctx.outbox_mark, activity=activity)):
+        print(f"told: {one_line(line)}", file=sys.stderr)
 
 
 def _open_command_center(ctx: Context) -> int:

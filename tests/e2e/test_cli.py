@@ -376,9 +376,11 @@ def test_declare_then_watch_delivers_to_pagerduty_and_no_secret_is_stored(tmp_pa
         env = dict(os.environ, IR_CONFIG=str(config), PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
         run = lambda *a: subprocess.run([IR, "--db", f"sqlite:///{db_path}", *a], capture_output=True, text=True,
                                         env=env, timeout=60)
+        fake.down(refuse=True)  # the commands' own attempt fails: `watch` delivers
         incident = run("critical", "outage", "production", "--no-tui", "--title", "Checkout down").stdout.strip()
         run("ack", incident)
-        watched = run("watch", "--seconds", "4")
+        fake.up()
+        watched = run("watch", "--seconds", "8")
         assert watched.returncode == 0, watched.stderr
         assert fake.actions(incident) == ["trigger", "acknowledge"]
         exported = run("export", incident, "--format", "json").stdout
@@ -386,6 +388,7 @@ def test_declare_then_watch_delivers_to_pagerduty_and_no_secret_is_stored(tmp_pa
     activity_log = Path(os.environ["XDG_STATE_HOME"]) / "incident-response" / "activity.jsonl"
     records = [json.loads(line) for line in activity_log.read_text().splitlines()]
     assert [(r["integration"], r["message_event"], r["outcome"]) for r in records if r["event"] == "delivery"] == [
+        ("pagerduty", "declared", "retry"), ("pagerduty", "acknowledged", "retry"),  # the commands' own tries
         ("pagerduty", "declared", "sent"), ("pagerduty", "acknowledged", "sent")]
     for blob in (db_path.read_bytes(), (tmp_path / "a.db-wal").read_bytes() if (tmp_path / "a.db-wal").exists() else b"",
                  exported.encode(), watched.stdout.encode(), watched.stderr.encode(), activity_log.read_bytes()):
