@@ -8,6 +8,8 @@ from __future__ import annotations
 from playbooks.config import Configuration
 from store import outbox
 
+# Who hears that a regulator's clock started, whatever the incident's severity (comms-matrix rows).
+COMPLIANCE_GROUPS = ("Legal/Compliance", "Security Team")
 # Integrations that wake a person up, and the one that speaks to the public.
 PAGING = frozenset({"pagerduty", "opsgenie", "sms"})
 PUBLISHING = frozenset({"statuspage"})
@@ -24,6 +26,9 @@ def route_by_matrix(policy, enabled: set[str], configuration: Configuration | No
         if event == "update_overdue":  # a nudge for the comms lead, on internal channels only
             return [(integration, "Communications lead") for integration in ("slack", "email")
                     if integration in enabled]
+        if event == "compliance_clock_started":  # a legal deadline: Legal and Security, any severity
+            return [(integration, group.name) for group in policy.comms.groups if group.name in COMPLIANCE_GROUPS
+                    for integration in group.integrations if integration in enabled]
         level = policy.level(incident.severity)
         return [(integration, group.name) for group in policy.stakeholders(level)
                 for integration in group.integrations if integration in enabled]

@@ -40,6 +40,7 @@ ACTIONS: dict[str, str] = {
     "escalated": "trigger",
     "severity_changed": "trigger",
     "status_update": "trigger",
+    "compliance_clock_started": "trigger",
     "acknowledged": "acknowledge",
     "resolved": "resolve",
 }

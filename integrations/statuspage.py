@@ -84,7 +84,9 @@ STOCK_BODIES: dict[str, str] = {
 # What each outbox event does on the page (see the module docstring).
 _CREATE, _UPDATE, _COMPONENTS, _SKIP = "create", "update", "components", "skip"
 ACTIONS: dict[str, str] = {"declared": _CREATE, "status_update": _UPDATE, "resolved": _UPDATE,
-                           "severity_changed": _COMPONENTS, "acknowledged": _SKIP, "escalated": _SKIP}
+                           "severity_changed": _COMPONENTS, "acknowledged": _SKIP, "escalated": _SKIP,
+                           # a regulator's clock is never public news
+                           "compliance_clock_started": _SKIP}
 
 _REJECTED_STATUSES = frozenset({400, 413, 415, 422})
 _SEVERITY_ALIASES: dict[str, str] = {
