@@ -26,7 +26,7 @@ def route_by_matrix(policy, enabled: set[str], configuration: Configuration | No
         if event == "update_overdue":  # a nudge for the comms lead, on internal channels only
             return [(integration, "Communications lead") for integration in ("slack", "email")
                     if integration in enabled]
-        if event == "compliance_clock_started":  # a legal deadline: Legal and Security, any severity
+        if event in ("compliance_clock_started", "compliance_reminder"):  # a legal deadline: any severity
             return [(integration, group.name) for group in policy.comms.groups if group.name in COMPLIANCE_GROUPS
                     for integration in group.integrations if integration in enabled]
         level = policy.level(incident.severity)

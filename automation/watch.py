@@ -10,6 +10,7 @@ from typing import Callable
 from sqlalchemy import delete
 
 from automation.detector import Detector
+from automation.compliance_reminders import remind_compliance
 from automation.escalation import escalate_overdue, nudge_overdue_updates
 from automation.sources import PolledSource, SourcePoller
 from store.activity_log import ActivityLog
@@ -61,6 +62,8 @@ class Watch:
                     self.on_event(f"escalated {incident_id}")
                 for incident_id in nudge_overdue_updates(self.store):
                     self.on_event(f"status update overdue on {incident_id}")
+                for incident_id, regime, stage in remind_compliance(self.store):
+                    self.on_event(f"{regime} reminder ({stage}) on {incident_id}")
                 if time.monotonic() - last_prune > PRUNE_EVERY_S:
                     self.prune()
                     last_prune = time.monotonic()

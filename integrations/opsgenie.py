@@ -47,7 +47,7 @@ DETAILS_MAX = 8_000
 #: Which Alert API request each outbox event becomes.
 ACTIONS: dict[str, str] = {"declared": "create", "escalated": "create", "acknowledged": "acknowledge",
                            "resolved": "close", "status_update": "note", "severity_changed": "priority",
-                           "compliance_clock_started": "note"}
+                           "compliance_clock_started": "note", "compliance_reminder": "note"}
 
 #: SEV-1..SEV-4 to Opsgenie's priority.
 PRIORITIES: dict[str, str] = {"SEV-1": "P1", "SEV-2": "P2", "SEV-3": "P3", "SEV-4": "P4"}

@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "severity_changed": "trigger",
     "status_update": "trigger",
     "compliance_clock_started": "trigger",
+    "compliance_reminder": "trigger",
     "acknowledged": "acknowledge",
     "resolved": "resolve",
 }

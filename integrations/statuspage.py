@@ -86,7 +86,7 @@ _CREATE, _UPDATE, _COMPONENTS, _SKIP = "create", "update", "components", "skip"
 ACTIONS: dict[str, str] = {"declared": _CREATE, "status_update": _UPDATE, "resolved": _UPDATE,
                            "severity_changed": _COMPONENTS, "acknowledged": _SKIP, "escalated": _SKIP,
                            # a regulator's clock is never public news
-                           "compliance_clock_started": _SKIP}
+                           "compliance_clock_started": _SKIP, "compliance_reminder": _SKIP}
 
 _REJECTED_STATUSES = frozenset({400, 413, 415, 422})
 _SEVERITY_ALIASES: dict[str, str] = {

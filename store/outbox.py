@@ -17,7 +17,7 @@ from store.models import Incident, Notification
 # Timeline event kinds that tell stakeholders something, and the outbox event they become.
 NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_changed": "severity_changed",
              "status_update": "status_update", "escalated": "escalated", "update_overdue": "update_overdue",
-             "compliance_clock_started": "compliance_clock_started"}
+             "compliance_clock_started": "compliance_clock_started", "compliance_reminder": "compliance_reminder"}
 MAX_ATTEMPTS = 12
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -45,10 +45,10 @@ def payload_of(incident: Incident, event: str, summary: str, kind: str = "", dat
         data = data or {}
         payload.update(message=summary, affected=data.get("affected"),
                        next_update_due_at=data.get("next_update_due_at"))
-    elif kind == "compliance_clock_started":  # who must act by when, whatever the severity
+    elif kind in ("compliance_clock_started", "compliance_reminder"):  # who must act by when
         data = data or {}
         payload["compliance"] = {key: data.get(key) for key in ("regime", "data_class", "aware_at", "due_at",
-                                                                 "deadline")}
+                                                                 "deadline", "stage") if key in data}
     return payload
 
 

@@ -36,3 +36,32 @@ def test_a_gdpr_clock_on_a_sev2_reaches_legal_and_security(store, vendors):  # n
     assert clock_rows and {row.state for row in clock_rows} == {"sent"}
     assert {row.integration for row in clock_rows} == {"webhook"}
     assert len(vendors["statuspage"].received) == before
+
+
+def test_halfway_and_overdue_remind_legal_once_each(store, vendors, clock):  # noqa: F811
+    from automation.compliance_reminders import remind_compliance
+    from store.compliance import mark_obligation_met
+
+    routed, notifiers = routed_store(store, parse_configuration(every_channel(vendors)))
+    incident = routed.declare("high", "security", "production", actor="alice", title="Customer data exposed")
+    mark_exposure(routed, incident.id, ["card_data"], actor="erin")  # PCI-DSS: 24 hours
+    assert remind_compliance(routed) == []
+    clock.advance(hours=12)
+    assert remind_compliance(routed) == [(incident.id, "PCI-DSS", "halfway")]
+    assert remind_compliance(routed) == []  # once
+    clock.advance(hours=12, minutes=1)
+    assert remind_compliance(routed) == [(incident.id, "PCI-DSS", "overdue")]
+    assert remind_compliance(routed) == []
+    vendors["webhook"].requests.clear()
+    Deliverer(routed, notifiers, timeout=5).deliver_due()
+    hooks = [json.loads(r["body"]) for r in vendors["webhook"].requests if r["valid"]]
+    reminders = sorted((hook["stakeholder_group"], hook["payload"]["compliance"]["stage"]) for hook in hooks
+                       if hook["event"] == "compliance_reminder")
+    assert reminders == [("Legal/Compliance", "halfway"), ("Legal/Compliance", "overdue"),
+                         ("Security Team", "halfway"), ("Security Team", "overdue")]
+    assert all(hook["payload"]["compliance"]["due_at"] == "2024-01-19T14:30:00Z" for hook in hooks
+               if hook["event"] == "compliance_reminder")
+    # Met: no more reminders, however late it gets (SOC 2's own 72 hours run on).
+    mark_obligation_met(routed, incident.id, "PCI-DSS", actor="erin")
+    clock.advance(days=3)
+    assert remind_compliance(routed) == [(incident.id, "SOC2", "overdue")]
