@@ -189,3 +189,12 @@ def test_online_goes_with_check_only(config_file):
     assert refused.returncode == 2
     assert refused.stderr == ("incident-response: --online goes with `config check`; accepted: "
                               "incident-response config check --online\n")
+
+
+def test_names_from_files_are_shown_as_data(config_file, tmp_path):
+    """A group name or store URL holding an escape sequence is printed escaped, never acted on."""
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('[store]\nurl = "sqlite:////tmp/x\\u001b[2J.db"\n')
+    checked = ir("config", "check", check=False)
+    assert "\x1b" not in checked.stdout
+    assert "store: sqlite:////tmp/x%1B%5B2J.db" in checked.stdout  # the URL's own escaping of it

@@ -125,9 +125,13 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     explicit = getattr(args, "database_url", None)
     url = masked_url(explicit or default_database_url(configuration.store.url))
 
-    print(f"config: {configuration.path or 'no config file (the embedded default); `incident-response init` writes one'}"
-          " - valid")
-    print(f"store: {url}" + (f" (shared with group {configuration.store.group})" if configuration.store.group else ""))
+    from playbooks.errors import one_line
+
+    # Paths, URLs and group names come from files and the environment: shown as data.
+    where = configuration.path or "no config file (the embedded default); `incident-response init` writes one"
+    print(one_line(f"config: {where} - valid"))
+    print(one_line(f"store: {url}" + (f" (shared with group {configuration.store.group})"
+                                      if configuration.store.group else "")))
     print("sources: " + (", ".join(f"{s.name} every {s.interval:g}s" for s in sources) or "none"))
     print("logs: " + (", ".join(log_sources) or "none"))
     print("integrations: " + (", ".join(notifiers) or "none: nobody outside this tool is told"))
@@ -137,8 +141,8 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
         print("secrets:")
         problems += _print_findings(secrets)
     print("stakeholder groups (comms matrix):")
-    for finding in stakeholder_reach(configuration, ctx.policy):
-        print(f"  {'ok ' if finding.ok else '-- '} {finding.subject}: {finding.detail}")
+    for finding in stakeholder_reach(configuration, ctx.policy):  # names from files: shown as data
+        print(f"  {'ok ' if finding.ok else '-- '} {one_line(finding.subject)}: {one_line(finding.detail)}")
     print("schedules: none (on-call schedules are not configurable yet)")
     if args.online:
         print("reachable from this host:")
