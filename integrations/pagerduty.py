@@ -18,14 +18,13 @@ does not page twice: a second trigger with the same dedup_key updates the open a
 """
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+# parse_retry_after lives in the shared toolkit; it is re-exported here for the notifiers that import it from PagerDuty.
+from integrations.http import parse_retry_after, truncate as _truncate
 from integrations.notifier import Delivery, OutboxMessage, request_or_retry
 from integrations.secrets import secret_from_env
 
@@ -77,28 +76,8 @@ def severity_for(value: Any) -> str:
 
 
 def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
-    """`text` cut to `limit` characters, ending in an ellipsis when it was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
+    """`text` cut to `limit` characters (PagerDuty's summary limit unless told), ending in an ellipsis when it was cut."""
+    return _truncate(text, limit)
 
 
 class PagerDutyNotifier:
