@@ -6,14 +6,14 @@ import threading
 from datetime import datetime
 from typing import Callable, Iterable
 
+from automation.rule_actions import Facts, RuleActions
 from playbooks.rules import RuleEvent, RuleTracker, incident_spec, rule_actions
 from store.clock import utc_now
 from store.detection import Sample, clear_condition, raise_condition, record_anomaly, record_samples
 from store.operations import IncidentStore
 
-# Actions that open the incident itself; the rest are recorded on its timeline for the
-# notifiers (issue 5) and for people (a runbook command is only ever run after a person
-# confirms it).
+# Actions that open the incident itself; automation/rule_actions.py carries out the rest
+# (pages, status page, war room, security alert, log collection, proposed runbooks).
 OPENING_ACTIONS = {"create_incident", "create_security_incident"}
 
 
@@ -55,19 +55,6 @@ class Detector:
                 events.append(event)
         return events
 
-    def _collect_logs(self, incident_id: str) -> None:
-        """Off the sampling thread: a slow log source must not delay detection."""
-        from automation.log_collection import collect_logs
-
-        def run() -> None:
-            try:
-                bundle = collect_logs(self.store, incident_id, self.log_sources, actor=self.actor)
-                self.on_event(f"collected {bundle.lines} log lines for {incident_id}")
-            except Exception as exc:  # recorded for people; detection goes on
-                self.store.add_note(incident_id, f"Log collection failed: {exc}", actor=self.actor)
-
-        threading.Thread(target=run, name="log-collection", daemon=True).start()
-
     def _handle(self, rule, event: RuleEvent) -> None:
         key = self.dedup_key(rule.name)
         if event.kind == "breach_started":
@@ -90,16 +77,14 @@ class Detector:
             opening = next(a for a in rule_actions(rule) if a.name in OPENING_ACTIONS)
             incident, created = raise_condition(
                 self.store, key, severity=severity, incident_type=incident_type,
-                environment=opening.args.get("environment", self.environment), service=opening.args.get("service"),
+                environment=opening.args.get("environment", self.environment),
+                service=opening.args.get("service") or getattr(rule, "service", None),
                 title=opening.args.get("title", title), actor=self.actor, detected_at=event.since if isinstance(event.since, datetime) else None,
                 is_drill=self.is_drill, detail=detail)
             self.incidents[rule.name] = incident.id
-            if created:
-                for action in rule_actions(rule):
-                    if action.name == "begin_log_collection" and self.log_sources and incident.service:
-                        self._collect_logs(incident.id)
-                    elif action.name not in OPENING_ACTIONS:
-                        self.store.add_note(incident.id, f"Rule {rule.name} requests {action}", actor=self.actor)
+            if created:  # log collection runs off the sampling thread: a slow source must not delay detection
+                RuleActions(self.store, actor=self.actor, log_sources=self.log_sources, on_event=self.on_event) \
+                    .carry_out(incident.id, rule, Facts(conditions=tuple(str(h) for h in event.holding)))
             self.on_event(f"{'opened' if created else 'still open'} {incident.id}: {event.describe()}")
         elif event.kind == "cleared":
             incident = clear_condition(self.store, key, actor=self.actor, detail={"rule": rule.name})

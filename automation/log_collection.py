@@ -73,8 +73,12 @@ def evidence_dir(incident_id: str, evidence_root: Path | str | None = None) -> P
 
 def collect_logs(store: IncidentStore, incident_id: str, sources: Mapping[str, LogSource], *, actor: str,
                  window_before: timedelta = timedelta(minutes=30), evidence_root: Path | str | None = None,
-                 clock: Callable[[], datetime] | None = None, limit: int = DEFAULT_LIMIT) -> EvidenceBundle:
+                 clock: Callable[[], datetime] | None = None, limit: int = DEFAULT_LIMIT,
+                 service: str | None = None, query: str | None = None) -> EvidenceBundle:
     """Collect the incident's logs from every source into an evidence bundle.
+
+    `service` (default: the incident's) names whose logs; `query` (a rule's or an alert's
+    `log_query`) narrows them, passed to each source as data, never spliced into its syntax.
 
     The window runs from `window_before` ahead of the start of impact (or of detection,
     when the start is unknown) until now. Raises PolicyValueError / ChangeRefused /
@@ -92,12 +96,12 @@ def collect_logs(store: IncidentStore, incident_id: str, sources: Mapping[str, L
         raise PolicyValueError(f"the window before the incident is {window_before!r}; accepted: a duration of 0 or more")
     with store.db.read() as session:
         incident = get_incident(session, incident_id)
-        incident_id, service = incident.id, incident.service
+        incident_id, service = incident.id, service or incident.service
         anchor = incident.started_at or incident.detected_at
         status = incident.status
     if not service:
         raise PolicyValueError(f"{incident_id} names no service, so there are no logs to collect; "
-                               "accepted: an incident declared with --service")
+                               "accepted: an incident declared with --service, or a rule or alert naming one")
     if status == "closed":
         raise ChangeRefused(f"{incident_id} is closed, so it cannot collect logs; accepted: notes only")
     now = to_utc_naive((clock or store.clock)())
@@ -105,7 +109,8 @@ def collect_logs(store: IncidentStore, incident_id: str, sources: Mapping[str, L
     end = max(now, start)
     window = {"start": iso_z(start), "end": iso_z(end)}
 
-    outcomes = _query_all(sources, service, start, end, limit)
+    query = " ".join(str(query).split()) or None if query is not None else None
+    outcomes = _query_all(sources, service, start, end, limit, query)
 
     directory = evidence_dir(incident_id, evidence_root)
     bundle = EvidenceBundle(incident_id=incident_id, directory=directory)
@@ -125,6 +130,8 @@ def collect_logs(store: IncidentStore, incident_id: str, sources: Mapping[str, L
         summary = _summary(bundle)
         data = {"service": service, "window": window, "directory": str(directory), "files": bundle.files,
                 "failed": bundle.failures}
+        if query:
+            data["query"] = query
         with store.db.write() as session:
             incident = get_incident(session, incident_id)
             if incident.status == "closed":
@@ -170,12 +177,14 @@ def verify_bundle(store: IncidentStore, incident_id: str, *,
 
 # -- internals ------------------------------------------------------------------------
 def _query_all(sources: Mapping[str, LogSource], service: str, start: datetime, end: datetime,
-               limit: int) -> dict[str, tuple[list[dict], str | None]]:
+               limit: int, query: str | None = None) -> dict[str, tuple[list[dict], str | None]]:
     """Every source at once; (rows, None) or ([], one-sentence reason) per source."""
     outcomes: dict[str, tuple[list[dict], str | None]] = {}
     pool = ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="log-collection")
     try:
-        futures = {name: pool.submit(source.search, service, start, end, limit) for name, source in sources.items()}
+        narrowing = {"query": query} if query else {}  # sources that take no query are asked as before
+        futures = {name: pool.submit(source.search, service, start, end, limit, **narrowing)
+                   for name, source in sources.items()}
         began = time.monotonic()
         for name, future in futures.items():
             allowed = _timeout_of(sources[name]) + DEADLINE_GRACE

@@ -25,7 +25,10 @@ Generic JSON (for anything else: cron jobs, scripts, other monitors)::
       "type": "outage",                  # optional, default "outage"; or security, performance, data, integration
       "environment": "production",       # optional, default "production"; or staging, development (prod/stage/dev)
       "service": "checkout",             # optional
-      "description": "free text"         # optional, kept on the timeline event
+      "description": "free text",        # optional, kept on the timeline event
+      "rule": "security_anomaly",        # optional: a rule of rules.toml whose actions apply
+      "log_query": "failed password",    # optional: narrows the rule's log collection
+      "source_ip": "203.0.113.7"         # optional: the address a rule proposes to isolate
     }
 
     Dedup key ``generic:<key>``. ``incident_type`` is accepted for ``type`` and ``env``
@@ -34,7 +37,12 @@ Generic JSON (for anything else: cron jobs, scripts, other monitors)::
 Mapping (Alertmanager and Grafana): the labels ``severity``, ``type`` (or
 ``incident_type``), ``environment`` (or ``env``) and ``service`` of each alert, falling
 back to ``commonLabels``; missing ones default to severity ``high``, type ``outage``,
-environment ``production``. Besides the policy's own severity names and aliases, the
+environment ``production``. An alert that names a rule of ``rules.toml`` (its ``rule``
+label, else its ``alertname``) takes that rule's severity and type where its labels give
+none, and the rule's actions apply to the incident it opens; its ``log_query`` label and its
+source address (``source_ip``, ``src_ip``, ``client_ip``, ``remote_addr``,
+``source_address``, ``address``, else ``instance``) fill the actions' arguments. Besides
+the policy's own severity names and aliases, the
 Prometheus conventions ``warning``/``warn`` (medium), ``error`` (high) and ``info``
 (low) are understood. The title is the alert's ``annotations.summary`` (falling back to
 ``commonAnnotations.summary``), else its ``alertname`` label, else "Alert".
@@ -53,11 +61,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from playbooks.errors import PolicyValueError
+from playbooks.rules import incident_spec
 
 SOURCES = ("alertmanager", "grafana", "generic")
 STATUSES = ("firing", "resolved")
@@ -74,6 +83,12 @@ SEVERITY_LABELS = ("severity",)
 TYPE_LABELS = ("type", "incident_type")
 ENVIRONMENT_LABELS = ("environment", "env")
 SERVICE_LABELS = ("service",)
+RULE_LABELS = ("rule",)
+LOG_QUERY_LABELS = ("log_query",)
+# Where an alert names the address it is about, most specific first: `instance` (Prometheus's
+# scrape target, often host:port) only when nothing names the source itself.
+ADDRESS_LABELS = ("source_ip", "src_ip", "client_ip", "remote_addr", "source_address", "address", "instance")
+MAX_LOG_QUERY = 1000
 
 MAX_DEDUP_KEY = 128  # the store's incident.dedup_key column
 MAX_TITLE = 200  # the store's one-line limit
@@ -103,6 +118,9 @@ class Alert:
     generator_url: str | None = None
     starts_at: datetime | None = None  # aware UTC; None when absent or the zero time
     description: str | None = None
+    rule: str | None = None  # the `rule` label, else the alertname (a rule only if rules.toml has it)
+    log_query: str | None = None
+    address: str | None = None  # raw text: checked as an IP address only when an action uses it
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,9 @@ class ConditionChange:
     service: str | None = None
     detected_at: datetime | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    rule: str | None = None  # the rule of rules.toml the alert named: its actions apply
+    log_query: str | None = None
+    address: str | None = None
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -271,6 +292,9 @@ def _alertmanager_like(body: Any) -> tuple[dict[str, Any], list[Alert]]:
             generator_url=_detail_text(_optional_string(raw, "generatorURL", f"{what}'s generatorURL")),
             starts_at=_timestamp(raw.get("startsAt")),
             description=_detail_text(annotations.get("description") or common_annotations.get("description")),
+            rule=one_line(_label(labels, common_labels, RULE_LABELS)) or one_line(alertname),
+            log_query=one_line(_label(labels, common_labels, LOG_QUERY_LABELS), MAX_LOG_QUERY),
+            address=one_line(_label(labels, common_labels, ADDRESS_LABELS), 100),
         ))
     return body, parsed
 
@@ -348,6 +372,9 @@ def parse_generic(body: Any) -> Notification:
         service=one_line(_generic_value(body, ("service",), "service")),
         title=one_line(title) or DEFAULT_TITLE,
         description=_detail_text(_generic_value(body, ("description",), "description")),
+        rule=one_line(_generic_value(body, RULE_LABELS, "rule")),
+        log_query=one_line(_generic_value(body, LOG_QUERY_LABELS, "log_query"), MAX_LOG_QUERY),
+        address=one_line(_generic_value(body, ADDRESS_LABELS, "the source address"), 100),
     )
     return Notification(source="generic", dedup_key=dedup_key("generic", str(key).strip()), status=status,
                         alerts=(alert,))
@@ -394,6 +421,12 @@ def plan(notification: Notification, policy) -> ConditionChange:
     several = len(notification.alerts) > 1 or notification.source != "generic"
     checked = []
     for number, alert in enumerate(notification.alerts, start=1):
+        rule = named_rule(policy, alert)
+        spec = incident_spec(rule) if rule is not None else None
+        if rule is None and alert.rule is not None:
+            alert = replace(alert, rule=None)  # an alertname that is no rule: nothing to carry out
+        elif spec is not None:  # the rule's incident where the labels say nothing
+            alert = replace(alert, severity=alert.severity or spec[0], incident_type=alert.incident_type or spec[1])
         try:
             level = severity_level(policy, alert.severity)
             workflow = policy.workflow(alert.incident_type or DEFAULT_TYPE)
@@ -424,6 +457,8 @@ def plan(notification: Notification, policy) -> ConditionChange:
         detail["externalURL"] = notification.external_url
     if alert.description:
         detail["description"] = alert.description
+    if alert.rule:
+        detail["rule"] = alert.rule
     if notification.source != "generic":
         detail["alerts_firing"] = len(firing)
         detail["alerts_resolved"] = len(resolved)
@@ -436,8 +471,17 @@ def plan(notification: Notification, policy) -> ConditionChange:
     return ConditionChange(
         dedup_key=notification.dedup_key, firing=True, resolve=False, severity=level.id,
         incident_type=incident_type, environment=environment, title=alert.title, service=alert.service,
-        detected_at=min(starts) if starts else None, detail=detail,
+        detected_at=min(starts) if starts else None, detail=detail, rule=alert.rule, log_query=alert.log_query,
+        address=alert.address,
     )
+
+
+def named_rule(policy, alert: Alert):
+    """The rule of the policy's rules.toml the alert names, or None."""
+    if not alert.rule:
+        return None
+    rules = getattr(getattr(policy, "rules", None), "rules", None) or []
+    return next((rule for rule in rules if rule.name == alert.rule), None)
 
 
 def understand(source: str, body: Any, policy) -> ConditionChange:

@@ -27,6 +27,9 @@ against the policy before the first write.
 Mapping (see integrations.alert_payloads): firing -> ``raise_condition`` (one open incident
 per dedup key; firing again adds a 'condition_firing' event); a notification whose status
 is ``resolved`` (every alert of the group cleared) -> ``clear_condition(resolve=True)``.
+An incident the alert opened is handed to ``on_opened(incident_id, change)`` when the
+caller gives one (``automation.rule_actions.for_alerts`` carries out the actions of the rule
+the alert names); the answer does not wait for what those actions do.
 
 Use::
 
@@ -87,7 +90,8 @@ class AlertReceiver:
     """Authentication and notification handling, independent of HTTP plumbing."""
 
     def __init__(self, store, *, token: str | None = None, secret: str | None = None,
-                 actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY) -> None:
+                 actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY,
+                 on_opened: Callable[[str, ConditionChange], None] | None = None) -> None:
         token = os.environ.get(TOKEN_ENV) if token is None else token
         secret = os.environ.get(SECRET_ENV) if secret is None else secret
         self._token = token.strip().encode("utf-8") if token and token.strip() else None
@@ -106,6 +110,7 @@ class AlertReceiver:
         self.store = store
         self.max_body = max_body
         self.activity = None  # a store.activity_log.ActivityLog, when the caller keeps one
+        self.on_opened = on_opened
 
     # -- authentication ---------------------------------------------------------------
     def bearer_ok(self, authorization: str | None) -> bool:
@@ -169,6 +174,11 @@ class AlertReceiver:
                 self.store, change.dedup_key, severity=change.severity, incident_type=change.incident_type,
                 environment=change.environment, title=change.title, actor=self.actor, service=change.service,
                 detected_at=detected, detail=change.detail)
+            if created and self.on_opened is not None:
+                try:
+                    self.on_opened(incident.id, change)
+                except Exception:  # the incident is open: what its rule does after must not lose the answer
+                    log.exception("the actions for %s failed", incident.id)
             return {"incident": incident.id, "created": created}
         incident = clear_condition(self.store, change.dedup_key, actor=self.actor, resolve=change.resolve,
                                    detail=change.detail)
@@ -384,8 +394,10 @@ class AlertServer:
     """
 
     def __init__(self, store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, token: str | None = None,
-                 secret: str | None = None, actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY) -> None:
-        self.receiver = AlertReceiver(store, token=token, secret=secret, actor=actor, max_body=max_body)
+                 secret: str | None = None, actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY,
+                 on_opened: Callable[[str, ConditionChange], None] | None = None) -> None:
+        self.receiver = AlertReceiver(store, token=token, secret=secret, actor=actor, max_body=max_body,
+                                      on_opened=on_opened)
         self.host = host
         self.port = port
         self._httpd: _Server | None = None
@@ -436,7 +448,8 @@ class AlertServer:
 def serve(store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
           secret: str | None = None, actor: str = "alertmanager", max_body: int = DEFAULT_MAX_BODY,
           stop_event: threading.Event | None = None,
-          on_start: Callable[[AlertServer], None] | None = None, activity=None) -> None:
+          on_start: Callable[[AlertServer], None] | None = None, activity=None,
+          on_opened: Callable[[str, ConditionChange], None] | None = None) -> None:
     """Run the receiver until `stop_event` is set (or Ctrl-C); what `incident-response serve` calls.
 
     token / secret default to $IR_WEBHOOK_TOKEN / $IR_WEBHOOK_SECRET (pass "" to mean
@@ -445,7 +458,8 @@ def serve(store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str 
     `server.port` is the port bound). Ctrl-C propagates as KeyboardInterrupt after a
     clean stop.
     """
-    server = AlertServer(store, host, port, token=token, secret=secret, actor=actor, max_body=max_body)
+    server = AlertServer(store, host, port, token=token, secret=secret, actor=actor, max_body=max_body,
+                         on_opened=on_opened)
     server.receiver.activity = activity
     stop_event = stop_event or threading.Event()
     server.start()

@@ -8,7 +8,9 @@
   timeout = 30                     # seconds the whole search may take
 
 The service name goes into a JSON `term` filter, never into a query string, so any
-value is safe to send.
+value is safe to send. A log query (a rule's or an alert's `log_query`) is a
+`simple_query_string` filter: Elasticsearch's forgiving syntax, which never fails the search
+and cannot run scripts.
 """
 from __future__ import annotations
 
@@ -38,12 +40,16 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds") + "Z"
 
 
-def search_body(service_field: str, service: str, start: datetime, end: datetime, limit: int) -> dict[str, Any]:
+def search_body(service_field: str, service: str, start: datetime, end: datetime, limit: int,
+                query: str | None = None) -> dict[str, Any]:
+    filters: list[dict[str, Any]] = [
+        {"term": {service_field: service}},
+        {"range": {"@timestamp": {"gte": iso(start), "lte": iso(end)}}},
+    ]
+    if query and str(query).strip():
+        filters.append({"simple_query_string": {"query": str(query).strip(), "default_operator": "and"}})
     return {
-        "query": {"bool": {"filter": [
-            {"term": {service_field: service}},
-            {"range": {"@timestamp": {"gte": iso(start), "lte": iso(end)}}},
-        ]}},
+        "query": {"bool": {"filter": filters}},
         "size": checked_limit(limit),
         "sort": [{"@timestamp": {"order": "asc"}}],
     }
@@ -58,7 +64,7 @@ class ElasticsearchSource:
     timeout: float = 30.0
 
     def search(self, service: str, start: datetime, end: datetime, limit: int = 10000,
-               client: httpx.Client | None = None) -> list[dict]:
+               client: httpx.Client | None = None, query: str | None = None) -> list[dict]:
         """The `_source` of each matching document, oldest first. Raises SourceUnavailable
         (one sentence) when Elasticsearch cannot answer."""
         if not INDEX_PATTERN.fullmatch(str(self.index)) or str(self.index).startswith(("_", "-", "+")):
@@ -69,7 +75,7 @@ class ElasticsearchSource:
                                    "accepted: letters, digits, underscore, dot, at sign and hyphen")
         if service is None or not str(service).strip():
             raise PolicyValueError("the service name is empty; accepted: the incident's service")
-        body = search_body(self.service_field, str(service), start, end, limit)
+        body = search_body(self.service_field, str(service), start, end, limit, query)
         key = secret_from_env(self.api_key_env).strip()
         site = where(self.url)
         if not key:

@@ -47,7 +47,9 @@ DETAILS_MAX = 8_000
 #: Which Alert API request each outbox event becomes.
 ACTIONS: dict[str, str] = {"declared": "create", "escalated": "create", "acknowledged": "acknowledge",
                            "resolved": "close", "status_update": "note", "severity_changed": "priority",
-                           "compliance_clock_started": "note", "compliance_reminder": "note"}
+                           "compliance_clock_started": "note", "compliance_reminder": "note",
+                           # a rule's page and security alert: an alert (the same alias updates it)
+                           "page": "create", "security_alert": "create"}
 
 #: SEV-1..SEV-4 to Opsgenie's priority.
 PRIORITIES: dict[str, str] = {"SEV-1": "P1", "SEV-2": "P2", "SEV-3": "P3", "SEV-4": "P4"}

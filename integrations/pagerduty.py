@@ -41,6 +41,8 @@ ACTIONS: dict[str, str] = {
     "status_update": "trigger",
     "compliance_clock_started": "trigger",
     "compliance_reminder": "trigger",
+    "page": "trigger",            # a rule pages the on-call engineer now
+    "security_alert": "trigger",  # a rule alerts the Security Team (when it is reached by PagerDuty)
     "acknowledged": "acknowledge",
     "resolved": "resolve",
 }

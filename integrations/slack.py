@@ -27,6 +27,9 @@ Block Kit):
   posted to it by name), else to incident_channel. The Delivery's reference is
   "<channel id>|<ts>" of that message; every later message of the incident is posted with
   thread_ts so the updates thread under it (the resolution is also broadcast to the channel).
+- A rule's start_war_room() (outbox event `war_room`) opens the incident's channel whatever
+  war_room_creation says, posts there, and later messages thread under that post. A webhook
+  cannot open a channel, so in webhook mode the message is skipped with that reason.
 - Block Kit limits kept: header text plain_text <= 150 characters, section text mrkdwn
   <= 3000, at most 10 section fields of <= 2000 each; `&`, `<` and `>` in text are escaped
   so a title cannot mention @channel or forge a link.
@@ -69,7 +72,12 @@ EVENT_LABELS: dict[str, str] = {
     "escalated": "escalated",
     "severity_changed": "severity changed",
     "resolved": "resolved",
+    "war_room": "war room opened",
+    "page": "on-call paged",
+    "security_alert": "security alert",
 }
+#: The event that opens the incident's own channel (a rule's start_war_room()).
+WAR_ROOM_EVENT = "war_room"
 #: Events whose threaded reply is also shown in the channel, not only in the thread.
 BROADCAST_EVENTS = frozenset({"resolved"})
 
@@ -189,6 +197,9 @@ class SlackNotifier:
         if message.event == "status_update" and not self.status_updates:
             return Delivery("skipped", "Slack status updates off (integrations.slack.status_updates); not posted.")
         if self.mode == "webhook":
+            if message.event == WAR_ROOM_EVENT:
+                return Delivery("skipped", "Slack webhook mode cannot open a war-room channel "
+                                           "(integrations.slack.mode = \"web_api\" can); not posted.")
             return self._deliver_webhook(message, client)
         return self._deliver_web_api(message, client)
 
@@ -243,7 +254,7 @@ class SlackNotifier:
             return Delivery("retry", f"Slack bot token missing: set the environment variable {self.token_env}.")
         what = self._what(message)
         body: dict[str, Any] = {"text": self.text_for(message), "blocks": self.blocks_for(message)}
-        parent = parse_reference(message.reference)
+        parent = None if message.event == WAR_ROOM_EVENT else parse_reference(message.reference)
         if parent is not None:
             channel, thread_ts = parent
             threaded = dict(body, channel=channel, thread_ts=thread_ts)
@@ -261,7 +272,7 @@ class SlackNotifier:
 
         channel = self.incident_channel
         incident_id = str((message.payload or {}).get("id") or message.incident_id or "").strip()
-        if self.war_room_creation and incident_id:
+        if (self.war_room_creation or message.event == WAR_ROOM_EVENT) and incident_id:
             name = war_room_name(incident_id)
             created = self._call(client, "conversations.create", {"name": name, "is_private": False}, token,
                                  f"the war room #{name}")

@@ -9,7 +9,9 @@
 The export endpoint streams newline-delimited JSON objects as the search runs; each
 ``{"result": {...}, "preview": false}`` line is one event. The service name comes from
 incident data, so it is checked against a narrow alphabet instead of being escaped into
-SPL (a quote or a pipe there would change the search).
+SPL (a quote or a pipe there would change the search). A log query (a rule's or an alert's
+`log_query`) is searched as one quoted phrase, its quotes and backslashes escaped, so it
+narrows the events and can never become a command.
 """
 from __future__ import annotations
 
@@ -64,11 +66,20 @@ def epoch(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def search_string(index: str, service: str, start: datetime, end: datetime, limit: int) -> str:
+def phrase(query: str) -> str:
+    """A log query as one SPL quoted phrase: control characters become spaces, backslashes and
+    quotes are escaped, so nothing in it can end the phrase or start a command."""
+    text = " ".join(re.sub(r"[\x00-\x1f\x7f]+", " ", str(query)).split())
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def search_string(index: str, service: str, start: datetime, end: datetime, limit: int,
+                  query: str | None = None) -> str:
     """The SPL sent to Splunk. `latest` is exclusive in Splunk, so it is the second after `end`."""
     earliest = math.floor(epoch(start))
     latest = math.floor(epoch(end)) + 1
-    return (f'search index={index} service="{checked_service(service)}" '
+    narrowed = f"{phrase(query)} " if query and str(query).strip() else ""
+    return (f'search index={index} service="{checked_service(service)}" {narrowed}'
             f"earliest={earliest} latest={latest} | head {checked_limit(limit)}")
 
 
@@ -80,13 +91,14 @@ class SplunkSource:
     timeout: float = 30.0
 
     def search(self, service: str, start: datetime, end: datetime, limit: int = 10000,
-               client: httpx.Client | None = None) -> list[dict]:
-        """Events of `service` between `start` and `end` (at most `limit`), oldest first as
-        Splunk streams them. Raises SourceUnavailable (one sentence) when Splunk cannot answer."""
+               client: httpx.Client | None = None, query: str | None = None) -> list[dict]:
+        """Events of `service` between `start` and `end` (at most `limit`; holding the phrase
+        `query` when given), oldest first as Splunk streams them. Raises SourceUnavailable (one
+        sentence) when Splunk cannot answer."""
         if not INDEX_PATTERN.fullmatch(str(self.index)):
             raise PolicyValueError(f"the Splunk index {str(self.index)[:60]!r} is not a plain index name; "
                                    "accepted: letters, digits, asterisk, underscore, dot, colon and hyphen")
-        query = search_string(self.index, service, start, end, limit)
+        query = search_string(self.index, service, start, end, limit, query)
         token = secret_from_env(self.token_env).strip()
         site = where(self.url)
         if not token:

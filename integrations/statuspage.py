@@ -27,6 +27,8 @@ the internal summary, the incident id or the incident's URL):
 - status_update, resolved: an update with the new status and the comms lead's words when
   they wrote one (`payload["message"]`, then "Affected: ..." and "Next Update: ..."), else
   Statuspage's stock sentence for that status;
+- status_page (a rule's update_status_page('identified')): the incident opened, or moved, in
+  the status the rule named (`payload["page_status"]`), with Statuspage's stock sentence for it;
 - severity_changed: the components' statuses only, no public text;
 - acknowledged, escalated: nothing (internal news); answered "skipped" without a request.
 With auto_updates = false, status_update and severity_changed are not published either: the
@@ -86,7 +88,10 @@ _CREATE, _UPDATE, _COMPONENTS, _SKIP = "create", "update", "components", "skip"
 ACTIONS: dict[str, str] = {"declared": _CREATE, "status_update": _UPDATE, "resolved": _UPDATE,
                            "severity_changed": _COMPONENTS, "acknowledged": _SKIP, "escalated": _SKIP,
                            # a regulator's clock is never public news
-                           "compliance_clock_started": _SKIP, "compliance_reminder": _SKIP}
+                           "compliance_clock_started": _SKIP, "compliance_reminder": _SKIP,
+                           # a rule's update_status_page('<status>') opens or moves the page's
+                           # incident to that status; its other actions are internal news
+                           "status_page": _UPDATE, "page": _SKIP, "war_room": _SKIP, "security_alert": _SKIP}
 
 _REJECTED_STATUSES = frozenset({400, 413, 415, 422})
 _SEVERITY_ALIASES: dict[str, str] = {
@@ -182,7 +187,8 @@ class StatuspageNotifier:
         if action == _SKIP:
             return None
         payload = message.payload or {}
-        status = "resolved" if message.event == "resolved" else incident_status_for(payload.get("status"))
+        named = payload.get("page_status") if message.event == "status_page" else payload.get("status")
+        status = "resolved" if message.event == "resolved" else incident_status_for(named)
         components = self.components_for(payload, status, by_name)
         incident: dict[str, Any] = {}
         if create:

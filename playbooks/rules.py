@@ -136,6 +136,9 @@ ACTION_KEYWORDS: dict[str, tuple[str, ...]] = {
     "create_security_incident": ("severity", "environment", "service", "title"),
 }
 INCIDENT_ACTIONS = ("create_incident", "create_security_incident")
+# The statuses a public status page incident can be put in (Statuspage's words), for
+# update_status_page('investigating') or update_status_page(status='identified').
+STATUS_PAGE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 DEFAULT_SEVERITY = "high"
 DEFAULT_TYPE = "outage"
 
@@ -188,6 +191,11 @@ def parse_action(text: str) -> Action:
             raise ValueError(f"{text!r} gives {key!r} twice; accepted: each keyword once")
         args[key] = value
         pos = arg.end()
+    if name == "update_status_page":
+        status = args.get("status", args.get("0"))
+        if status is not None and status not in STATUS_PAGE_STATUSES:
+            raise ValueError(f"{text!r} names the status page status {status!r}; accepted: "
+                             f"{', '.join(STATUS_PAGE_STATUSES)}")
     keywords = ACTION_KEYWORDS.get(name)
     if keywords is not None:
         unknown = [k for k in args if k not in keywords]

@@ -191,6 +191,8 @@ class StakeholderGroup(Strict):
     severities: list[Literal["SEV-1", "SEV-2", "SEV-3", "SEV-4"]]
     channel: str  # the spec's words, e.g. "Phone/SMS"
     integrations: list[str]  # notifier kinds that carry it, e.g. ["sms"]
+    # Contacts (config.toml [contacts.NAME]) in the group, besides config.toml's [groups."NAME"] members.
+    members: list[str] = []
 
 
 class CommsMatrix(Strict):
@@ -204,6 +206,11 @@ class DetectionRule(Strict):
     match: Literal["any", "all"] = "any"
     duration: str
     actions: list[str] = Field(min_length=1)
+    # What the rule's actions act on when the rule (or an alert naming it) fires: the
+    # service whose logs begin_log_collection() collects, and the search it narrows them
+    # by. An alert's `service` and `log_query` labels fill them when the rule names none.
+    service: str | None = Field(default=None, min_length=1, max_length=200)
+    log_query: str | None = Field(default=None, min_length=1, max_length=1000)
 
     check_duration_fields = field_validator("duration")(lambda cls, v: _duration(v))
 

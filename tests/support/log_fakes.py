@@ -7,12 +7,14 @@ shapes, record every request, and can be told to fail.
   `output_mode=json` (400 otherwise); answers newline-delimited JSON
   `{"preview": false, "offset": n, "result": {...}}` for the events whose index,
   service and `_time` (epoch seconds) match the search's index=, service=,
-  earliest= (inclusive) and latest= (exclusive), cut at `| head N`.
+  earliest= (inclusive) and latest= (exclusive), and whose `_raw` holds every free quoted
+  phrase of the search (backslash escapes honoured, as SPL does), cut at `| head N`.
 - ElasticsearchFake: POST /<index>/_search, `Authorization: ApiKey <key>` (401
   otherwise), `Content-Type: application/json` (406 otherwise, as Elasticsearch does),
   a body with query.bool.filter holding one `term` and a `range` on @timestamp with
-  gte/lte, an integer `size` <= 10000 and a `sort` (400 otherwise); answers
-  `{"hits": {"hits": [{"_source": ...}]}}` for the documents that match.
+  gte/lte, an integer `size` <= 10000 and a `sort` (400 otherwise), optionally a
+  `simple_query_string` filter (every word of its query must appear in a document's values,
+  ignoring case); answers `{"hits": {"hits": [{"_source": ...}]}}` for the documents that match.
 
 `fake.fail = "500" | "garbage" | "slow"` makes the next requests fail (slow waits
 `fake.delay` seconds before answering).
@@ -151,9 +153,11 @@ class SplunkFake(_FakeServer):
             return self._error(400, "this fake needs index=, service=, earliest= and latest= in the search")
         wanted = service.group(1) if service.group(1) is not None else service.group(2)
         low, high = float(earliest.group(1)), float(latest.group(1))
+        phrases = [re.sub(r"\\(.)", r"\1", p) for p in re.findall(r'(?<![=\w])"((?:[^"\\]|\\.)*)"', search)]
         matches = [e for e in self.events
                    if fnmatch.fnmatchcase(str(e.get("index", "main")), index.group(1))
-                   and str(e.get("service")) == wanted and low <= _epoch(e.get("_time")) < high]
+                   and str(e.get("service")) == wanted and low <= _epoch(e.get("_time")) < high
+                   and all(p in str(e.get("_raw", "")) for p in phrases)]
         matches.sort(key=lambda e: _epoch(e.get("_time")))
         if head:
             matches = matches[:int(head.group(1))]
@@ -216,9 +220,13 @@ class ElasticsearchFake(_FakeServer):
         bounds = next(f["range"]["@timestamp"] for f in filters if "range" in f)
         low, high = _epoch(bounds["gte"]), _epoch(bounds["lte"])
         patterns = unquote(match.group(1)).split(",")
+        texts = [f["simple_query_string"].get("query", "") for f in filters
+                 if isinstance(f.get("simple_query_string"), dict)]
+        words = [w.strip('"+-|()*~').lower() for text in texts for w in str(text).split()]
         hits = [d for d in self.documents
                 if any(fnmatch.fnmatchcase(d.get("_index", "logs-app"), p) for p in patterns)
-                and _field(d, field) == wanted and low <= _epoch(d.get("@timestamp")) <= high]
+                and _field(d, field) == wanted and low <= _epoch(d.get("@timestamp")) <= high
+                and all(w in json.dumps(d, ensure_ascii=False).lower() for w in words if w)]
         hits.sort(key=lambda d: _epoch(d.get("@timestamp")))
         total = len(hits)
         hits = hits[:request["size"]]
