@@ -19,6 +19,11 @@ Definitions (stated in every output, as DESIGN.md gives them):
 - Trend = percent change of each mean and of the total against the previous period,
   null when either side has no value.
 - Improvements = action items completed in the period (of incidents that are not drills).
+- Customer satisfaction = the mean of the 1.0-5.0 scores recorded on the period's incidents
+  that have one (`csat`, or the import's customer_satisfaction); change = that mean minus
+  the previous period's, in points on the same scale (not percent); null when either side
+  has no score. JSON: customer_satisfaction = {mean, scored_incidents, previous_mean,
+  change, vs}.
 
 The figures come from store.reporting (durations computed in SQL); this module only sums,
 sorts and formats them. Formats: text (the spec's "Monthly Incident Report"), md, html
@@ -61,6 +66,8 @@ DEFINITIONS = {
                   "where the policy says so; never acknowledged counts as outside once the deadline has passed "
                   "(not counted while it is still ahead)",
     "trend": "percent change of the mean (and of the total) against the previous period",
+    "customer_satisfaction": "mean of the 1.0-5.0 scores recorded on the period's incidents that have one; "
+                             "change = that mean minus the previous period's, in points (not percent)",
 }
 
 
@@ -161,6 +168,7 @@ class _Partial:
     resolution: list[float]
     within: int
     judged: int  # incidents with a verdict: acknowledged, or past their deadline unacknowledged
+    satisfaction: list[float]  # the scores of the incidents that have one
 
 
 def _present(values: tuple) -> list[float]:
@@ -172,7 +180,7 @@ def _present(values: tuple) -> list[float]:
 def _partial(part: PeriodColumns) -> _Partial:
     return _Partial(part.total, Counter(part.severity), _present(part.detection_s), _present(part.response_s),
                     _present(part.resolution_s), part.within_sla.count(True),  # True == 1: SQLite's 1 counts
-                    part.total - part.within_sla.count(None))
+                    part.total - part.within_sla.count(None), _present(part.satisfaction))
 
 
 def _merged(lists: list[list[float]]) -> list[float]:
@@ -222,6 +230,17 @@ def trend(current: dict[str, Any], previous: PeriodTotals, previous_key: str) ->
     }
 
 
+def satisfaction(scores: list[float], previous: PeriodTotals, previous_key: str) -> dict[str, Any]:
+    """The period's mean customer satisfaction over its scored incidents and its change in
+    points against the previous period's mean (pure). Means to two decimals, as the JSON
+    gives them; the change is taken before rounding."""
+    mean = _mean(scores)
+    before = previous.mean_satisfaction if previous.scored else None
+    change = None if mean is None or before is None else round(mean - before, 2)
+    return {"mean": _round(mean), "scored_incidents": len(scores), "previous_mean": _round(before),
+            "change": change, "vs": previous_key}
+
+
 def _public(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in figures.items() if not k.startswith("_")}
 
@@ -233,6 +252,8 @@ def build_report(period: Period, months: list[PeriodColumns], previous: PeriodTo
     report: dict[str, Any] = {period.kind: period.key}
     report.update(_public(figures))
     report["trend"] = trend(figures, previous, period.previous().key)
+    report["customer_satisfaction"] = satisfaction([s for p in partials for s in p.satisfaction], previous,
+                                                   period.previous().key)
     report["improvements"] = [
         {"title": a.title, "incident_id": a.incident_id, "category": a.category, "completed_at": iso_z(a.completed_at)}
         for a in actions
@@ -372,6 +393,19 @@ def sla_line(report: dict[str, Any]) -> str:
     return f"{pct:.1f}% of incidents acknowledged within their severity's response time"
 
 
+def satisfaction_line(report: dict[str, Any]) -> str:
+    """The spec's line: "Customer satisfaction: 4.2/5.0 (+0.3 vs. December 2023)"; without the
+    change when the previous period has no score; in words when this one has none."""
+    csat = report["customer_satisfaction"]
+    if csat["mean"] is None:
+        return f"Customer satisfaction: no scores recorded for the incidents of {period_label(report)}"
+    line = f"Customer satisfaction: {csat['mean']:.1f}/5.0"
+    if csat["change"] is None:
+        return line
+    change = f"{csat['change']:+.1f}"
+    return f"{line} ({'+0.0' if change == '-0.0' else change} vs. {previous_label(report)})"
+
+
 DEFAULT_NAMES = {"SEV-1": "critical", "SEV-2": "high", "SEV-3": "medium", "SEV-4": "low"}
 
 
@@ -394,7 +428,7 @@ def render_text(report: dict[str, Any], names: dict[str, str] | None = None) -> 
         f"Mean Time to Resolution (MTTR): {stat_text(report['mttr_hours'], 'hours')}",
     ])
     out += ["", "📈 Trends and Improvements"]
-    out += _tree(trend_lines(report) + [sla_line(report)])
+    out += _tree(trend_lines(report) + [sla_line(report), satisfaction_line(report)])
     out += ["", f"🎯 Key Improvements This {'Month' if kind == 'Monthly' else 'Year'}"]
     improvements = [f"{i['title']} ({i['incident_id']}, {i['category']}, {i['completed_at'][:10]})"
                     for i in report["improvements"]]
@@ -426,7 +460,8 @@ def render_markdown(report: dict[str, Any], names: dict[str, str] | None = None)
     for label, key in (("MTTD (minutes)", "mttd_minutes"), ("MTTA, time to response (minutes)", "mtta_minutes"),
                        ("MTTR, time to resolution (hours)", "mttr_hours")):
         out.append(f"| {label} | " + " | ".join(_md_stat(report[key])) + " |")
-    out += ["", "## Trends", ""] + [f"- {line}" for line in trend_lines(report) + [sla_line(report)]]
+    out += ["", "## Trends", ""] + [f"- {line}" for line in trend_lines(report) + [sla_line(report),
+                                                                                  satisfaction_line(report)]]
     out += ["", "## Improvements completed", ""]
     out += [f"- {_md_escape(i['title'])} ({i['incident_id']}, {i['category']}, {i['completed_at'][:10]})"
             for i in report["improvements"]] or ["- none recorded"]
@@ -468,7 +503,7 @@ def render_html(report: dict[str, Any], charts: dict[str, Any] | None, names: di
         parts.append(f"<tr><td>{label}</td>" + "".join(f"<td class=\"n\">{esc(v)}</td>" for v in _md_stat(report[key]))
                      + "</tr>")
     parts.append("</table><h2>Trends</h2><ul>")
-    parts += [f"<li>{esc(line)}</li>" for line in trend_lines(report) + [sla_line(report)]]
+    parts += [f"<li>{esc(line)}</li>" for line in trend_lines(report) + [sla_line(report), satisfaction_line(report)]]
     parts.append("</ul>")
     if charts:
         parts.append("<h2>Charts</h2><div class=\"charts\">")

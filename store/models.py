@@ -47,6 +47,9 @@ class Incident(SQLModel, table=True):
     detection_s: float | None = None   # detected_at - started_at (MTTD)
     response_s: float | None = None    # acknowledged_at - detected_at (MTTA)
     resolution_s: float | None = None  # resolved_at - detected_at (MTTR)
+    # What the customers said afterwards, 1.0..5.0 (schema 6); None until a survey comes
+    # back, so an unscored incident never drags the monthly mean towards zero.
+    customer_satisfaction: float | None = None
 
 
 def _seconds(later, earlier) -> float | None:

@@ -124,6 +124,7 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
         "declared_at": iso_z(incident.declared_at), "acknowledged_at": iso_z(incident.acknowledged_at),
         "mitigated_at": iso_z(incident.mitigated_at), "resolved_at": iso_z(incident.resolved_at),
         "closed_at": iso_z(incident.closed_at),
+        "customer_satisfaction": incident.customer_satisfaction,
         "policy": {
             "impact": level.impact, "customer_impact": level.customer_impact, "revenue_impact": level.revenue_impact,
             "response_time": level.response_time, "response_due_at": iso_z(incident.response_due_at),

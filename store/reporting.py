@@ -32,23 +32,28 @@ class PeriodColumns:
     response_s: tuple[float | None, ...]  # acknowledged_at - detected_at (MTTA)
     resolution_s: tuple[float | None, ...]  # resolved_at - detected_at (MTTR)
     within_sla: tuple[bool | int | None, ...]  # None: not acknowledged, deadline still ahead
+    satisfaction: tuple[float | None, ...] = ()  # customer_satisfaction, None where unscored
 
     @property
     def total(self) -> int:
         return len(self.severity)
 
 
-EMPTY = PeriodColumns((), (), (), (), ())
+EMPTY = PeriodColumns((), (), (), (), (), ())
 
 
 @dataclass(frozen=True)
 class PeriodTotals:
-    """Count and mean durations (seconds) of a period, aggregated by the database."""
+    """Count and mean durations (seconds) of a period, aggregated by the database; for the
+    trend, the mean customer satisfaction and how many incidents had a score."""
 
     total: int
     mean_detection_s: float | None
     mean_response_s: float | None
     mean_resolution_s: float | None
+    # Customer satisfaction over the incidents that have a score (None when none has).
+    mean_satisfaction: float | None = None
+    scored: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,24 +115,26 @@ def _raw(session: Session, sql: str, *moments: datetime) -> list[tuple]:
 
 def period_columns(session: Session, start: datetime, end: datetime, now: datetime) -> PeriodColumns:
     """Every non-drill incident declared in [start, end): severity, three durations, SLA verdict
-    as of `now` (unacknowledged with its deadline still ahead: None, pending)."""
+    as of `now` (unacknowledged with its deadline still ahead: None, pending), customer
+    satisfaction score."""
     dialect = _dialect(session)
     mark = "?" if dialect == "sqlite" else "%s"
     verdict = (f"CASE WHEN acknowledged_at IS NOT NULL THEN acknowledged_at <= response_due_at "
                f"WHEN response_due_at >= {mark} THEN NULL ELSE {'0' if dialect == 'sqlite' else 'false'} END")
-    sql = (f"SELECT severity, {', '.join(_DURATION_COLUMNS)}, {verdict} "
+    sql = (f"SELECT severity, {', '.join(_DURATION_COLUMNS)}, {verdict}, customer_satisfaction "
            f"FROM incident WHERE {_SQL[dialect]['where']}")
     rows = _raw(session, sql, now, start, end)
     return PeriodColumns(*zip(*rows)) if rows else EMPTY
 
 
 def period_totals(session: Session, start: datetime, end: datetime) -> PeriodTotals:
-    """Count and mean durations of [start, end) in one aggregate query (for trends)."""
+    """Count, mean durations and mean customer satisfaction of [start, end) in one aggregate
+    query (for trends)."""
     dialect = _dialect(session)
-    means = ", ".join(f"avg({d})" for d in _DURATION_COLUMNS)
-    (total, *values), = _raw(session, f"SELECT count(*), {means} FROM incident WHERE {_SQL[dialect]['where']}",
-                             start, end)
-    return PeriodTotals(int(total), *(None if v is None else float(v) for v in values))
+    means = ", ".join(f"avg({d})" for d in [*_DURATION_COLUMNS, "customer_satisfaction"])
+    (total, *values, scored), = _raw(session, f"SELECT count(*), {means}, count(customer_satisfaction) "
+                                     f"FROM incident WHERE {_SQL[dialect]['where']}", start, end)
+    return PeriodTotals(int(total), *(None if v is None else float(v) for v in values), int(scored))
 
 
 def monthly_means(session: Session, start: datetime, end: datetime) -> dict[str, PeriodTotals]:

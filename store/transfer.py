@@ -5,7 +5,8 @@ The import form is a list of objects, one per incident:
   title, severity (any alias), type, environment, status,
   started_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at,
   closed_at (ISO 8601; detected_at and declared_at required, the others optional, in
-  that order), and optionally id, service, is_drill.
+  that order), and optionally id, service, is_drill, customer_satisfaction (a number from
+  1.0 to 5.0, or null; kept to two decimals).
 The export adds fields the import ignores (policy, checklist, timeline, ...).
 Everything is validated before anything is written, and written in one transaction.
 """
@@ -24,6 +25,7 @@ from playbooks.policy import OPEN_STATUSES
 from store.clock import iso_z, to_utc_naive
 from store.models import Incident
 from store.operations import IncidentStore
+from store.satisfaction import score_problem
 from store.validation import checked_text as check_text
 
 LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
@@ -58,6 +60,7 @@ class ImportedIncident(BaseModel):
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    customer_satisfaction: float | None = None
 
     @field_validator(*LIFECYCLE)
     @classmethod
@@ -80,6 +83,17 @@ class ImportedIncident(BaseModel):
         if not match:
             raise ValueError(f"{value!r} is not an incident id; accepted: INC-YYYY-MMDD-NNN with a real date")
         return value
+
+    @field_validator("customer_satisfaction", mode="before")
+    @classmethod
+    def _satisfaction(cls, value: object) -> float | None:
+        # Before pydantic's own coercion: "4.5" (a string) or true would pass as a float there.
+        if value is None:
+            return None
+        problem = score_problem(value)
+        if problem:
+            raise ValueError(f"({value!r}) {problem}")
+        return round(float(value), 2)
 
     @field_validator("title")
     @classmethod
@@ -190,6 +204,7 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
                 id=record.id or store.allocate_id(session, record.declared_at, reserved),
                 title=record.title, severity=level.id, type=workflow.type, environment=record.environment,
                 service=record.service, status=record.status, declared_by=actor, is_drill=record.is_drill,
+                customer_satisfaction=record.customer_satisfaction,
                 **{name: getattr(record, name) for name in LIFECYCLE},
                 response_due_at=store.policy.response_deadline(level, record.detected_at),
                 next_update_due_at=(store.policy.next_update_due(level, now)
@@ -197,9 +212,11 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
                 version=0,
             )
             store.add_with_checklist(session, incident, workflow)
+            data = {name: iso_z(getattr(record, name)) for name in LIFECYCLE}
+            if record.customer_satisfaction is not None:  # the audit trail says who brought the score in
+                data["customer_satisfaction"] = record.customer_satisfaction
             store.record_event(session, incident, now, actor, "imported",
-                         f"Imported {level.id} {workflow.type} in {record.environment}: {record.title}",
-                         {name: iso_z(getattr(record, name)) for name in LIFECYCLE})
+                         f"Imported {level.id} {workflow.type} in {record.environment}: {record.title}", data)
             written.append(incident.id)
     return written
 

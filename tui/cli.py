@@ -41,6 +41,7 @@ COMMAND_MODULES: dict[str, str] = {
     "completion": "tui.commands.completion",
     "init": "tui.commands.config",
     "config": "tui.commands.config",
+    "csat": "tui.commands.csat",
 }
 
 

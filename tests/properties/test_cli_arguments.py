@@ -344,6 +344,8 @@ GRAMMAR = {
                    opt("--format", FORMAT), st.one_of(st.just([]), OUTPUT)),
     "exposure": line(st.just("exposure"), ID, st.lists(CLASS, min_size=1, max_size=3), opt("--aware-at", WHEN)),
     "comply": line(st.just("comply"), ID, REGIME, opt("--note", SAY)),
+    "csat": line(st.just("csat"), ID, value(["4.5", "1", "5", "3.25", "0.5", "5.01", "nan", "1e400", "4,5"])
+                 | NUMBER),
     "compliance": line(st.just("compliance"), st.one_of(st.just([]), ID.map(lambda v: [v])),
                        opt("--json", SAY, flag=True)),
     "rca": line(st.just("rca"), ID, opt("--root-cause", SAY), opt("--detail", SAY), opt("--factor", SAY),

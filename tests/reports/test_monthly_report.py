@@ -21,7 +21,7 @@ def imported(store, clock):
 def test_every_figure_of_the_february_report_matches_the_hand_computed_values(store, imported):
     report = monthly_report(store, "2024-02")
     assert set(report) == {"month", "total", "by_severity", "mttd_minutes", "mtta_minutes", "mttr_hours",
-                           "within_sla_pct", "trend", "improvements", "definitions"}
+                           "within_sla_pct", "trend", "customer_satisfaction", "improvements", "definitions"}
     assert {k: v for k, v in report.items() if k != "definitions"} == dataset.FEBRUARY_JSON
     # The json format is the same document.
     assert json.loads(render(report, "json"))["mtta_minutes"] == {"mean": 1660.0, "median": 300.0, "p90": 8640.0,
@@ -51,6 +51,9 @@ def test_january_and_march_by_hand(store, imported):
                                 "total_pct": None}
     # The item completed on 25 January is January's; the drill's item is nobody's.
     assert [i["title"] for i in january["improvements"]] == ["Cache warm-up after deploys"]
+    # P1 4 and P2 3; M has no score; nothing in December to compare with.
+    assert january["customer_satisfaction"] == {"mean": 3.5, "scored_incidents": 2, "previous_mean": None,
+                                                "change": None, "vs": "2023-12"}
 
     march = monthly_report(store, "2024-03")
     # N: detected in February, declared at 00:00:00 on 1 March.
@@ -63,6 +66,9 @@ def test_january_and_march_by_hand(store, imported):
     assert march["trend"] == {"vs": "2024-02", "mttd_pct": None, "mtta_pct": -99.3, "mttr_pct": -92.6,
                               "total_pct": -90.0}
     assert [i["title"] for i in march["improvements"]] == ["Index on search terms"]
+    # N has no score: no mean, so no change, though February has one.
+    assert march["customer_satisfaction"] == {"mean": None, "scored_incidents": 0, "previous_mean": 4.1,
+                                              "change": None, "vs": "2024-02"}
 
 
 def test_an_empty_month_has_every_key_with_nothing_in_it(store, imported):
@@ -91,7 +97,11 @@ def test_the_year_2024_by_hand(store, imported):
     months = report["months"]
     assert list(months) == [f"2024-{m:02d}" for m in range(1, 13)]
     assert [months[m]["total"] for m in months] == [3, 10, 1] + [0] * 9
-    february = {k: v for k, v in dataset.FEBRUARY_JSON.items() if k not in ("month", "trend", "improvements")}
+    # Customer satisfaction: January's 4 and 3, February's 20.5 over 5 -> 27.5 / 7 = 3.928.. -> 3.93.
+    assert report["customer_satisfaction"] == {"mean": 3.93, "scored_incidents": 7, "previous_mean": None,
+                                               "change": None, "vs": "2023"}
+    february = {k: v for k, v in dataset.FEBRUARY_JSON.items()
+                if k not in ("month", "trend", "customer_satisfaction", "improvements")}
     assert months["2024-02"] == february
 
 
@@ -118,7 +128,8 @@ def test_text_report_looks_like_the_spec_and_states_the_definitions(store, impor
                  "└── Mean Time to Resolution (MTTR): 40.3 hours (median 16.0, p90 216.0, n=9)",
                  "├── Detection time (MTTD) grew by 24.7% vs. January 2024",
                  "├── Incidents: 10 (+233.3% vs. January 2024)",
-                 "└── 60.0% of incidents acknowledged within their severity's response time",
+                 "├── 60.0% of incidents acknowledged within their severity's response time",
+                 "└── Customer satisfaction: 4.1/5.0 (+0.6 vs. January 2024)",
                  "├── Alarm on connection pool saturation (INC-2024-0201-001, short-term, 2024-02-10)"):
         assert line in lines, line
     assert "nearest-rank" in text and "acknowledged_at - detected_at" in text
@@ -131,6 +142,7 @@ def test_markdown_and_html_carry_the_same_figures(store, imported):
     md = render(report, "md")
     assert "| MTTA, time to response (minutes) | 1660.0 | 300.0 | 8640.0 | 9 |" in md
     assert "| SEV-3 (medium) | 4 |" in md
+    assert "- Customer satisfaction: 4.1/5.0 (+0.6 vs. January 2024)\n" in md
     charts = chart_series(store, parse_month("2024-02"))
     # 6 months (September 2023 to February 2024) of weeks; February's four SEV-3s are there.
     assert charts["weeks"][0]["week"] == "2023-08-28" and charts["weeks"][-1]["week"] == "2024-02-26"
@@ -142,6 +154,7 @@ def test_markdown_and_html_carry_the_same_figures(store, imported):
     page = render(report, "html", charts=charts)
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
     assert "<td class=\"n\">1660.0</td>" in page and "src=" not in page and "<script" not in page
+    assert "<li>Customer satisfaction: 4.1/5.0 (+0.6 vs. January 2024)</li>" in page
 
 
 def test_month_to_date_an_unacknowledged_incident_counts_only_once_its_deadline_passed(store, clock):

@@ -42,7 +42,8 @@ def test_text_report_of_february(history):
     assert out.startswith("Monthly Incident Report\n=======================\n")
     assert "├── Total Incidents: 10\n" in out
     assert "├── Mean Time to Response (MTTA): 1660.0 minutes (median 300.0, p90 8640.0, n=9)\n" in out
-    assert "└── 60.0% of incidents acknowledged within their severity's response time\n" in out
+    assert "├── 60.0% of incidents acknowledged within their severity's response time\n" in out
+    assert "└── Customer satisfaction: 4.1/5.0 (+0.6 vs. January 2024)\n" in out
     assert "MTTR: time to resolution = resolved_at - detected_at" in out
 
 
