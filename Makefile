@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/detection.py $(BENCH_ARGS)
 	$(BIN)/python bench/detection_latency.py $(BENCH_ARGS)
 	$(BIN)/python bench/delivery.py $(BENCH_ARGS)
+	$(BIN)/python bench/declare_to_received.py $(BENCH_ARGS)
 	$(BIN)/python bench/report.py $(BENCH_ARGS)
 	$(BIN)/python bench/mixed.py $(BENCH_ARGS)
 

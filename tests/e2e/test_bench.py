@@ -141,6 +141,29 @@ def test_delivery_benchmark_reports_latency_and_backlog_drain():
                                                              else "missed")
 
 
+def test_declare_to_received_benchmark_reports_both_modes_beside_the_bare_start():
+    result = run_bench("bench/declare_to_received.py", "--quick", timeout=600)
+    for label in ("CLI alone (its own attempt)", "with `watch` running"):
+        line = next((l for l in result.stdout.splitlines() if l.startswith(label)), None)
+        assert line is not None, (label, result.stdout)
+        assert len(re.findall(r"\d+\.\dx", line)) == 2, line  # each figure beside the --version baseline
+    figures = json.loads((ROOT / "bench" / "results" / "declare_to_received.json").read_text())
+    # Every stand-in heard of a SEV-1 (SMS: the Executive Team's member too, once contacts exist).
+    assert set(figures["expected_per_incident"]) == {"pagerduty", "slack", "statuspage", "email", "sms", "webhook"}
+    for mode in ("alone", "with_watch"):
+        f = figures[mode]
+        assert f["n"] == 5 and f["baseline_p50_ms"] > 0, f
+        if f["complete"] == f["n"]:
+            assert f["p99_ms"] >= f["p50_ms"] > 0 and f["p50_ms"] == pytest.approx(sorted(f["samples_ms"])[2], abs=0.01), f
+    assert_goals(result.stdout, figures["goals"],
+                 ["every configured stand-in told of a SEV-1", "declare to every stand-in, CLI alone, p99",
+                  "declare to every stand-in, with watch, p99",
+                  "each message received once, with watch beside the CLI"])
+    by_name = {v["name"]: v for v in figures["goals"]}
+    assert by_name["each message received once, with watch beside the CLI"]["verdict"] == (
+        "met" if figures["totals"] == figures["totals_wanted"] else "missed")
+
+
 def test_report_benchmark_reports_month_and_year_beside_raw_sqlite3():
     result = run_bench("bench/report.py", "--quick", timeout=300)
     for pattern in (r"^monthly report \d{4}-\d{2} \[\d+ incidents\]", r"^yearly report .*\[\d+ incidents\]"):
