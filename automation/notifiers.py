@@ -25,6 +25,8 @@ NOTIFIERS = {
     "email": ("integrations.email", "EmailNotifier"),
     "sms": ("integrations.sms", "TwilioNotifier"),
     "webhook": ("integrations.webhook", "WebhookNotifier"),
+    "teams": ("integrations.teams", "TeamsNotifier"),
+    "voice": ("integrations.voice", "VoiceNotifier"),
 }
 COMMON_KEYS = frozenset(Integration.model_fields)
 

@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from playbooks.errors import PlaybookError
 
 HTTP_URL = r"^https?://[^\s/?#]+([/?#]\S*)?$"
+E164 = r"^\+[1-9][0-9]{6,14}$"  # an international phone number: +, country code, at most 15 digits
+EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"  # one bare address; no display name, no list
+SLACK_MEMBER = r"^[UW][A-Z0-9]{2,20}$"  # a Slack member id (U…/W…), not a display name
 # The one place a default for a vendor's base URL is written for the docs; the notifiers
 # keep theirs too, and a test holds both equal.
 
@@ -358,6 +361,25 @@ class WebhookIntegration(Integration):
     timeout: float | None = Timeout
 
 
+class TeamsIntegration(Integration):
+    """Microsoft Teams: an Adaptive Card posted to a channel through its Workflows webhook
+    ("When a Teams webhook request is received")."""
+
+    webhook_url_env: str = Field("TEAMS_WEBHOOK_URL", description="variable holding the workflow's webhook URL")
+    timeout: float | None = Timeout
+
+
+class VoiceIntegration(Integration):
+    """A phone call through Twilio's Calls API that reads the message out to each recipient."""
+
+    account_sid: str = Field(min_length=1, description="the Twilio account SID", examples=['ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'])
+    url: str = Field("https://api.twilio.com", pattern=HTTP_URL, description="the API base URL")
+    auth_token_env: str = Field("TWILIO_AUTH_TOKEN", description="variable holding the auth token")
+    from_number: str = Field(pattern=E164, description="the calling number, E.164, one of the account's",
+                             examples=['+15005550006'])
+    timeout: float | None = Timeout
+
+
 class IntegrationsTable(Table):
     """Notifiers: who hears what is decided by the comms matrix (playbooks comms.toml);
     every message is an outbox row delivered with retries."""
@@ -371,6 +393,8 @@ class IntegrationsTable(Table):
     email: EmailIntegration | None = Field(None, description="[integrations.email]")
     sms: SmsIntegration | None = Field(None, description="[integrations.sms]")
     webhook: WebhookIntegration | None = Field(None, description="[integrations.webhook]")
+    teams: TeamsIntegration | None = Field(None, description="[integrations.teams]")
+    voice: VoiceIntegration | None = Field(None, description="[integrations.voice]")
 
     def configured(self) -> dict[str, Integration]:
         """The enabled integrations by name, in the table's order."""

@@ -1,9 +1,10 @@
-"""A contract fake of Twilio's Messages API: a real HTTP server on 127.0.0.1.
+"""A contract fake of Twilio's Messages and Calls APIs: a real HTTP server on 127.0.0.1.
 
   with TwilioFake() as fake:                       # knows ACCOUNT_SID / AUTH_TOKEN / FROM_NUMBER
       notifier = TwilioNotifier(ACCOUNT_SID, url=fake.url, from_number=FROM_NUMBER, ...)
       ...
       fake.messages      # every accepted message: {"sid", "account_sid", "to", "from", "body"}, in order
+      fake.calls         # every accepted call: {"sid", "account_sid", "to", "from", "twiml", "said"}, in order
       fake.received      # every request that reached the server, accepted or not
 
 What it enforces (Twilio's Messages resource and its error codes; answers in Twilio's
@@ -18,6 +19,16 @@ shape {"code", "message", "more_info", "status"}):
   "+" and 8 to 15 digits (21211 / 21212); From one of the account's numbers (21606);
   Body at most 1600 characters (21617).
 - 201 with the message resource ({"sid": "SM...", "status": "queued", ...}).
+
+The Calls resource (POST /2010-04-01/Accounts/{AccountSid}/Calls.json, same auth and
+form encoding):
+- To required (21201), From required (21213), instructions required: one of Url, Twiml or
+  ApplicationSid (21205); Url an absolute http(s) URL (21205); To and From in E.164 (21211 /
+  21212); From one of the account's numbers (21210 "not verified"); Twiml at most 4000
+  characters (32018) and a well-formed TwiML document whose root is <Response> (12100: Twilio
+  reports this when the call runs; the fake refuses it at once, so a test sees it).
+- 201 with the call resource ({"sid": "CA...", "status": "queued", ...}); the accepted call
+  records the TwiML, the verbs it holds and the words its <Say> verbs would speak.
 
 Failure switches: `fail_next(n, status=500 | 429 | ..., retry_after=None, body=None, to=None)`
 (only requests to `to` when given), `down()` / `up()` (refuse connections).
@@ -35,6 +46,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 from tests.support.postgres import free_port
 
@@ -44,7 +56,8 @@ FROM_NUMBER = "+15005550006"
 BODY_MAX = 1600
 
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/(Messages|Calls)\.json$")
+TWIML_MAX = 4000
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -96,6 +109,51 @@ def validate_message(params: dict[str, list[str]], from_numbers: set[str]) -> An
     return None
 
 
+def validate_call(params: dict[str, list[str]], from_numbers: set[str]) -> Answer | None:
+    """Twilio's first complaint about a create-call request's parameters, or None if valid."""
+    to = (params.get("To") or [""])[0]
+    sender = (params.get("From") or [""])[0]
+    url = (params.get("Url") or [""])[0]
+    twiml = (params.get("Twiml") or [""])[0]
+    application = (params.get("ApplicationSid") or [""])[0]
+    if not to:
+        return twilio_error(400, 21201, "No 'To' number is specified")
+    if not sender:
+        return twilio_error(400, 21213, "No 'From' number is specified")
+    if not (url or twiml or application):
+        return twilio_error(400, 21205, "Either Url, Twiml or ApplicationSid is required.")
+    if url and not re.match(r"^https?://[^\s/]+", url):
+        return twilio_error(400, 21205, f"Url is not a valid URL: {url}")
+    if not _E164.match(to):
+        return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
+    if not _E164.match(sender):
+        return twilio_error(400, 21212, f"Invalid 'From' Phone Number: {sender}")
+    if sender not in from_numbers:
+        return twilio_error(400, 21210, f"The source phone number provided, {sender}, is not yet verified for your "
+                                        "account. You may only make calls from phone numbers that you've verified "
+                                        "or purchased from Twilio.")
+    if twiml:
+        if len(twiml) > TWIML_MAX:
+            return twilio_error(400, 32018, "Twiml size exceeded maximum allowed value of 4000 characters")
+        try:
+            root = ElementTree.fromstring(twiml)
+        except ElementTree.ParseError:
+            return twilio_error(400, 12100, "Document parse failure: the Twiml is not well-formed XML.")
+        if root.tag != "Response":
+            return twilio_error(400, 12100, "Document parse failure: the root element must be <Response>.")
+    return None
+
+
+def twiml_verbs(twiml: str) -> list[str]:
+    """The verbs (child elements of <Response>, and theirs) of a TwiML document, in order."""
+    return [element.tag for element in ElementTree.fromstring(twiml).iter() if element.tag != "Response"]
+
+
+def twiml_said(twiml: str) -> list[str]:
+    """What each <Say> verb of a TwiML document speaks, as the words a listener hears."""
+    return ["".join(element.itertext()) for element in ElementTree.fromstring(twiml).iter("Say")]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -111,6 +169,7 @@ class TwilioFake:
         self.accounts = dict(accounts or {ACCOUNT_SID: AUTH_TOKEN})
         self.from_numbers = set(from_numbers)
         self.messages: list[dict[str, str]] = []
+        self.calls: list[dict[str, Any]] = []
         self.received: list[Received] = []
         self._failures: list[tuple[str | None, Answer]] = []
         self._down = False
@@ -122,6 +181,14 @@ class TwilioFake:
 
     def messages_path(self, account_sid: str = ACCOUNT_SID) -> str:
         return f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+    def calls_path(self, account_sid: str = ACCOUNT_SID) -> str:
+        return f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+
+    def called(self) -> list[str]:
+        """The To numbers of the accepted calls, in order."""
+        with self._lock:
+            return [c["to"] for c in self.calls]
 
     def texted(self) -> list[str]:
         """The To numbers of the accepted messages, in order."""
@@ -219,7 +286,7 @@ class TwilioFake:
         match = _PATH.match(request.path)
         if match is None:
             return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
-        account_sid = match.group(1)
+        account_sid, resource = match.group(1), match.group(2)
         if not self._authenticated(request, account_sid):
             return _json(401, {"code": 20003, "message": "Authenticate",
                                "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401},
@@ -234,6 +301,8 @@ class TwilioFake:
                 if target is None or target == to:
                     del self._failures[index]
                     return answer
+        if resource == "Calls":
+            return self._create_call(account_sid, params)
         problem = validate_message(params, self.from_numbers)
         if problem is not None:
             return problem
@@ -248,3 +317,25 @@ class TwilioFake:
                            "error_code": None, "error_message": None, "date_created": now, "date_updated": now,
                            "date_sent": None, "messaging_service_sid": None,
                            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"})
+
+    def _create_call(self, account_sid: str, params: dict[str, list[str]]) -> Answer:
+        problem = validate_call(params, self.from_numbers)
+        if problem is not None:
+            return problem
+        sid = "CA" + uuid.uuid4().hex
+        twiml = (params.get("Twiml") or [""])[0]
+        record: dict[str, Any] = {"sid": sid, "account_sid": account_sid, "to": params["To"][0],
+                                  "from": params["From"][0], "twiml": twiml,
+                                  "url": (params.get("Url") or [""])[0],
+                                  "verbs": twiml_verbs(twiml) if twiml else [],
+                                  "said": twiml_said(twiml) if twiml else []}
+        with self._lock:
+            self.calls.append(record)
+        now = formatdate(usegmt=True)
+        return _json(201, {"sid": sid, "account_sid": account_sid, "to": record["to"], "to_formatted": record["to"],
+                           "from": record["from"], "from_formatted": record["from"], "status": "queued",
+                           "direction": "outbound-api", "api_version": "2010-04-01", "answered_by": None,
+                           "caller_name": None, "duration": None, "price": None, "price_unit": "USD",
+                           "start_time": None, "end_time": None, "date_created": now, "date_updated": now,
+                           "parent_call_sid": None, "phone_number_sid": None, "queue_time": "0",
+                           "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{sid}.json"})
