@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Callable
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select as sa_select, update
 
 from integrations.notifier import Notifier, OutboxMessage
 from integrations.secrets import SecretFileError
@@ -91,7 +91,24 @@ class Deliverer:
         """One attempt at one message (1 if it was sent)."""
         return self._deliver(row)
 
+    def _waits_for_earlier(self, row: Notification) -> bool:
+        """True while an earlier message of the same incident to the same integration is still
+        pending. Later messages build on the first (the ticket a comment goes on, the thread a
+        reply joins, the alert an acknowledgement finds), so they go out in the order they were
+        written, also while the first waits out a vendor's outage (or another deliverer's claim);
+        without this, an update due before the retried create would file the ticket itself."""
+        if row.incident_id is None or row.event == TICKET_EVENT:
+            return False  # an action item's ticket is a ticket of its own
+        with self.store.db.read() as session:
+            earlier = session.execute(sa_select(Notification.id).where(
+                Notification.incident_id == row.incident_id, Notification.integration == row.integration,
+                Notification.state == "pending", Notification.event != TICKET_EVENT,
+                Notification.id < row.id).limit(1)).first()
+        return earlier is not None
+
     def _deliver(self, row: Notification) -> int:
+        if self._waits_for_earlier(row):
+            return 0  # tried after the earlier one is sent, skipped or dead-lettered
         notifier = self.notifiers.get(row.integration)
         self._pace(row.integration, notifier)
         if not self._claim(row):

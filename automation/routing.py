@@ -13,14 +13,32 @@ COMPLIANCE_GROUPS = ("Legal/Compliance", "Security Team")
 # Integrations that wake a person up, and the one that speaks to the public.
 PAGING = frozenset({"pagerduty", "opsgenie", "sms"})
 PUBLISHING = frozenset({"statuspage"})
+# Trackers that keep one ticket per incident. With auto_ticket_creation on, each follows the
+# incident's lifecycle whatever the matrix says (no stakeholder group: the ticket is the
+# incident's record, not a message to a group); "closed" reaches them and nothing else.
+TICKETING = frozenset({"jira", "servicenow", "remedy", "cherwell"})
+TICKET_LIFECYCLE = frozenset({"declared", "status_update", "severity_changed", "resolved", "closed"})
 
 
 def route_by_matrix(policy, enabled: set[str], configuration: Configuration | None = None) -> outbox.Router:
     """The comms matrix decides who hears what: each stakeholder group of the incident's
     severity, on each of its channels that is configured here."""
     configuration = configuration or Configuration()
+    # A tracker enabled here with no table in `configuration` (a caller that passed none) files
+    # tickets: auto_ticket_creation's default.
+    ticketing = sorted(name for name in TICKETING & enabled
+                       if getattr(getattr(configuration.integrations, name, None), "auto_ticket_creation", True))
 
     def wanted(incident, event: str) -> list[tuple[str, str | None]]:
+        if event in TICKET_LIFECYCLE:
+            tickets = [(integration, None) for integration in ticketing]
+            if event == "closed":
+                return tickets
+            return tickets + [(integration, group) for integration, group in matrix(incident, event)
+                              if integration not in ticketing]  # one ticket update per event, not one per group
+        return matrix(incident, event)
+
+    def matrix(incident, event: str) -> list[tuple[str, str | None]]:
         if event == "action_item_ticket":  # follow-up work goes to the tracker, nowhere else
             return [("jira", None)] if "jira" in enabled else []
         if event == "update_overdue":  # a nudge for the comms lead, on internal channels only

@@ -19,7 +19,14 @@ Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_tok
   -> 201 {"id", "key", "self"}; the key is the incident's reference from then on.
   The description MUST be an Atlassian Document Format document (a plain string is answered
   400 "Operation value must be an Atlassian Document").
-- Later events: POST {url}/rest/api/3/issue/{key}/comment {"body": ADF} -> 201.
+- Later events: POST {url}/rest/api/3/issue/{key}/comment {"body": ADF} -> 201; a status
+  update's comment is the engineer's words as they typed them (integrations.notifier.update_text).
+- Resolved and closed move the issue through its workflow: GET {url}/rest/api/3/issue/{key}
+  ?fields=status (an issue already there is not moved twice: a re-send after a crash finds it
+  done), GET .../transitions, then POST .../transitions {"transition": {"id"}, "update":
+  {"comment": [{"add": {"body": ADF}}]}} -> 204, the comment saying what happened. Resolved
+  takes the transition to "Resolved" (else "Done", else any status of the done category);
+  closed takes the one to "Closed", and, on a workflow with no Closed status, comments only.
 - Before creating, the incident's label is looked up with GET {url}/rest/api/3/search/jql
   (JQL `project = "INC" AND labels = "<incident id>"`): Jira does not deduplicate, so a
   re-send after a crash (or a lost answer) between create and mark-sent finds the issue it
@@ -42,7 +49,7 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -66,7 +73,10 @@ EVENT_TITLES: dict[str, str] = {
     "escalated": "Incident escalated",
     "severity_changed": "Severity changed",
     "resolved": "Incident resolved",
+    "closed": "Incident closed",
 }
+#: The workflow statuses each event moves the issue to, by preference (then any "done" status).
+TARGET_STATUSES: dict[str, tuple[str, ...]] = {"resolved": ("Resolved", "Done"), "closed": ("Closed",)}
 ACTION_ITEM_EVENT = "action_item_ticket"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
@@ -170,6 +180,9 @@ class JiraNotifier:
     def comment_endpoint(self, key: str) -> str:
         return f"{self.url}/rest/api/3/issue/{quote(key, safe='')}/comment"
 
+    def transitions_endpoint(self, key: str) -> str:
+        return f"{self.url}/rest/api/3/issue/{quote(key, safe='')}/transitions"
+
     # -- the requests -----------------------------------------------------------------------------
 
     def priority_for(self, severity: Any) -> str | None:
@@ -209,8 +222,9 @@ class JiraNotifier:
         heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
         title = str(payload.get("title") or "").strip()
         paragraphs: list[str | list[dict[str, Any]]] = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
-        for key in ("message", "summary"):
-            text = str(payload.get(key) or "").strip()
+        words = update_text(payload)  # a status update: the engineer's words, affected, next update
+        texts = [words] if words else [str(payload.get(key) or "").strip() for key in ("message", "summary")]
+        for text in dict.fromkeys(texts):  # a summary that repeats the message is said once
             if text and text != title:
                 paragraphs.append(truncate(text, TEXT_MAX // 2))
         if with_facts:
@@ -322,6 +336,8 @@ class JiraNotifier:
             if key and message.event == "declared":
                 return Delivery("sent", f"Jira issue {key} for {incident_id} already exists; not filed twice.", reference=key)
         if key:
+            if message.event in TARGET_STATUSES:
+                return self._transition(call, message, incident_id, key)
             return self._comment(call, message, incident_id, key)
         if not self.auto_ticket_creation:
             # Nothing is wrong and nothing will change by retrying: the message is done.
@@ -361,6 +377,57 @@ class JiraNotifier:
                 return Delivery("sent", f"Jira issue {key} commented: {message.event} of {incident_id}.", reference=key)
             return Delivery("retry", f"Jira answered {response.status_code} without a comment id; will comment again.")
         return call.failure(response, what)
+
+
+    def _transition(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str, key: str) -> Delivery:
+        """Move the issue to the event's status (see the module docstring); never twice."""
+        wanted = TARGET_STATUSES[message.event]
+        what = f"move {key} to {wanted[0]} ({message.event} of {incident_id})"
+        issue = call.send("GET", f"{self.issue_endpoint}/{quote(key, safe='')}", what, params={"fields": "status"})
+        if isinstance(issue, Delivery):
+            return issue
+        if not 200 <= issue.status_code < 300:
+            return call.failure(issue, what)
+        answer = _json_or_none(issue)
+        fields = answer.get("fields") if isinstance(answer, dict) else None
+        status = fields.get("status") if isinstance(fields, dict) and isinstance(fields.get("status"), dict) else {}
+        name, done = str(status.get("name") or ""), _category(status) == "done"
+        if name in wanted or (done and message.event == "resolved"):
+            return Delivery("sent", f"Jira issue {key} is already {name}: the {message.event} of {incident_id} "
+                                    f"was recorded before.", reference=key)
+        found = call.send("GET", self.transitions_endpoint(key), what)
+        if isinstance(found, Delivery):
+            return found
+        if not 200 <= found.status_code < 300:
+            return call.failure(found, what)
+        answer = _json_or_none(found)
+        listed = answer.get("transitions") if isinstance(answer, dict) else None
+        transitions = [t for t in listed if isinstance(t, dict)] if isinstance(listed, list) else []
+        by_status = {str((t.get("to") or {}).get("name") or ""): t for t in transitions}
+        chosen = next((by_status[status] for status in wanted if status in by_status), None)
+        if chosen is None and message.event == "resolved":
+            chosen = next((t for t in transitions if _category(t.get("to") or {}) == "done"), None)
+        if chosen is None:
+            if done:  # a workflow with no Closed status: the issue is done already; the comment records the close
+                return self._comment(call, message, incident_id, key)
+            return Delivery("rejected", f"Jira offers no transition from {sanitize(name, ())} to "
+                                        f"{' or '.join(wanted)} on {key}; move it by hand ({message.event} of {incident_id}).")
+        body = {"transition": {"id": str(chosen.get("id"))},
+                "update": {"comment": [{"add": {"body": self.comment_for(message, incident_id)["body"]}}]}}
+        response = call.send("POST", self.transitions_endpoint(key), what, json=body)
+        if isinstance(response, Delivery):
+            return response
+        if 200 <= response.status_code < 300:
+            target = str((chosen.get("to") or {}).get("name") or chosen.get("name") or "")
+            return Delivery("sent", f"Jira issue {key} moved to {sanitize(target, ())}: {message.event} of {incident_id}.",
+                            reference=key)
+        return call.failure(response, what)
+
+
+def _category(status: dict) -> str:
+    """The status category key ("new", "indeterminate", "done") of a Jira status object."""
+    category = status.get("statusCategory") if isinstance(status, dict) else None
+    return str(category.get("key") or "") if isinstance(category, dict) else ""
 
 
 def _jql_quote(text: str) -> str:

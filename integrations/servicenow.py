@@ -6,6 +6,8 @@
   password_env = "SERVICENOW_PASSWORD"           # its password from this one
   category = "software"
   close_code = "Solved (Permanently)"            # releases since Utah call it "Solution provided"
+  auto_ticket_creation = true                    # false: never create; update only a record whose
+                                                 # correlation_id is the incident id (made by a person)
 
 Contract (ServiceNow Table API): Basic auth, JSON in and out (Content-Type and Accept
 application/json).
@@ -16,7 +18,10 @@ application/json).
 - Later events: PATCH {url}/api/now/table/incident/{sys_id}: acknowledged -> state "2"
   (In Progress); resolved -> state "6" (Resolved) with close_code and close_notes (the
   instance's data policy makes both mandatory when resolving); escalated / severity changed
-  -> urgency and impact again; each with a work note. Status updates are work notes.
+  -> urgency and impact again; each with a work note. Status updates are work notes in the
+  engineer's words (integrations.notifier.update_text). Closed -> state "7" (Closed) with the
+  close code and notes again; a record already closed is not written twice (ServiceNow refuses
+  any change to a closed record, so a re-send after a crash looks first).
 - Before creating, GET {url}/api/now/table/incident?sysparm_query=correlation_id=<incident id>
   looks for the record made before: ServiceNow does not deduplicate, so a re-send after a
   crash (or a lost answer) between create and mark-sent updates that record instead of
@@ -34,7 +39,7 @@ from urllib.parse import quote
 import httpx
 
 from integrations.jira import EVENT_TITLES, BasicAuthCall, canonical_severity, one_line, sanitize
-from integrations.notifier import Delivery, OutboxMessage
+from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -51,6 +56,7 @@ FALLBACK_URGENCY_IMPACT = ("2", "2")
 
 STATE_IN_PROGRESS = "2"
 STATE_RESOLVED = "6"
+STATE_CLOSED = "7"
 
 _SAFE_QUERY_VALUE = re.compile(r"^[A-Za-z0-9._:/@+-]+$")  # no ^ = or spaces: safe in an encoded query
 
@@ -67,13 +73,17 @@ class ServiceNowNotifier:
 
     def __init__(self, url: str, user_env: str = "SERVICENOW_USER", password_env: str = "SERVICENOW_PASSWORD",
                  category: str = "software", close_code: str = "Solved (Permanently)",
-                 source: str = "incident-response", timeout: float | None = None) -> None:
+                 source: str = "incident-response", auto_ticket_creation: bool = True,
+                 timeout: float | None = None) -> None:
         self.url = url.rstrip("/")
         self.user_env = user_env
         self.password_env = password_env
         self.category = category
         self.close_code = close_code
         self.source = source
+        if not isinstance(auto_ticket_creation, bool):
+            raise ValueError("integrations.servicenow.auto_ticket_creation must be true or false.")
+        self.auto_ticket_creation = auto_ticket_creation
         self.timeout = timeout  # None: the client's own timeout
 
     @property
@@ -112,7 +122,7 @@ class ServiceNowNotifier:
         if message.event in ("escalated", "severity_changed", "declared"):
             urgency, impact = urgency_impact((message.payload or {}).get("severity"))
             update.update(urgency=urgency, impact=impact)
-        if message.event != "resolved":
+        if message.event not in ("resolved", "closed"):
             update["work_notes"] = truncate(self._text(message, incident_id, facts=message.event != "status_update"),
                                             TEXT_MAX)
         return update
@@ -120,8 +130,9 @@ class ServiceNowNotifier:
     def _state_change(self, message: OutboxMessage, incident_id: str) -> dict[str, Any]:
         if message.event == "acknowledged":
             return {"state": STATE_IN_PROGRESS}
-        if message.event == "resolved":
-            return {"state": STATE_RESOLVED, "close_code": self.close_code,
+        if message.event in ("resolved", "closed"):
+            return {"state": STATE_RESOLVED if message.event == "resolved" else STATE_CLOSED,
+                    "close_code": self.close_code,
                     "close_notes": truncate(self._text(message, incident_id, facts=False), TEXT_MAX)}
         return {}
 
@@ -130,8 +141,9 @@ class ServiceNowNotifier:
         heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
         title = str(payload.get("title") or "").strip()
         lines = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
-        for key in ("message", "summary"):
-            text = str(payload.get(key) or "").strip()
+        words = update_text(payload)  # a status update: the engineer's words, affected, next update
+        texts = [words] if words else [str(payload.get(key) or "").strip() for key in ("message", "summary")]
+        for text in dict.fromkeys(texts):  # a summary that repeats the message is said once
             if text and text != title:
                 lines.append(text)
         if facts:
@@ -180,6 +192,10 @@ class ServiceNowNotifier:
                                         f"not recorded twice.", reference=sys_id)
         if sys_id:
             return self._update(call, message, incident_id, sys_id)
+        if not self.auto_ticket_creation:
+            # Nothing is wrong and nothing will change by retrying: the message is done.
+            return Delivery("skipped", f"No ServiceNow record has correlation_id {incident_id} and "
+                                       f"auto_ticket_creation is off; nothing recorded for the {message.event}.")
         return self._create(call, message, incident_id)
 
     def _create(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str) -> Delivery:
@@ -198,6 +214,17 @@ class ServiceNowNotifier:
 
     def _update(self, call: "BasicAuthCall", message: OutboxMessage, incident_id: str, sys_id: str) -> Delivery:
         what = f"update {incident_id} ({message.event})"
+        if message.event == "closed":
+            found = call.send("GET", self.record_endpoint(sys_id), what, params={"sysparm_fields": "sys_id,number,state"})
+            if isinstance(found, Delivery):
+                return found
+            if not 200 <= found.status_code < 300:
+                return call.failure(found, what)
+            answer = _json_or_none(found)
+            record = answer.get("result") if isinstance(answer, dict) else None
+            if isinstance(record, dict) and str(record.get("state")) == STATE_CLOSED:
+                return Delivery("sent", f"ServiceNow incident {record.get('number') or sys_id} is already closed: "
+                                        f"the close of {incident_id} was recorded before.", reference=sys_id)
         response = call.send("PATCH", self.record_endpoint(sys_id), what, json=self.update_for(message, incident_id))
         if isinstance(response, Delivery):
             return response

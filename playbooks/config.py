@@ -314,6 +314,7 @@ class ServiceNowIntegration(Integration):
     category: str = Field("software", min_length=1, description="the record's category")
     close_code: str = Field("Solved (Permanently)", min_length=1, description="close code when resolved")
     source: str = Field("incident-response", min_length=1, description="the record's contact type / source")
+    auto_ticket_creation: bool = Field(True, description="record an incident when one is declared")
     timeout: float | None = Timeout
 
 

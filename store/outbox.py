@@ -30,7 +30,9 @@ STATES = ("pending", "sent", "dead", "skipped")
 
 def outbox_event(kind: str, data: dict) -> str | None:
     if kind == "status_changed":
-        return "resolved" if data.get("to") == "resolved" else ("status_update" if data.get("to") != "closed" else None)
+        # "closed" is for the trackers that keep the incident's ticket (the router sends it
+        # nowhere else): people were told at "resolved".
+        return {"resolved": "resolved", "closed": "closed"}.get(data.get("to"), "status_update")
     return NOTIFYING.get(kind)
 
 

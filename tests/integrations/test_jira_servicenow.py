@@ -92,7 +92,10 @@ def test_jira_issue_in_adf_with_mapped_priority_then_comments_on_the_same_key(ji
     assert "Bad deploy 4711\nrolling back" in comments[1]  # each line its own paragraph, no raw newlines
     assert comments[2].startswith("Incident resolved") and "Rollback complete" in comments[2]
     methods = [(method, path) for method, path, _ in jira.requests]
-    assert methods == [("POST", "/rest/api/3/issue")] + [("POST", "/rest/api/3/issue/INC-1/comment")] * 3
+    # Resolving moves the issue through its workflow, the comment riding on the transition.
+    assert methods == ([("POST", "/rest/api/3/issue")] + [("POST", "/rest/api/3/issue/INC-1/comment")] * 2
+                       + [("POST", "/rest/api/3/issue/INC-1/transitions")])
+    assert jira.issues["INC-1"]["status"] == "Resolved"
     auth = jira.received[-1].headers["authorization"]
     assert auth == "Basic " + base64.b64encode(f"{jira_fake.EMAIL}:{jira_fake.API_TOKEN}".encode()).decode()
 

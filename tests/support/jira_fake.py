@@ -23,7 +23,13 @@ What it enforces (Jira Cloud platform REST API v3; answers copy Jira's shape
   201 {"id", "key", "self"}; keys run PROJECT-1, PROJECT-2, ...
 - POST /rest/api/3/issue/{key}/comment {"body": ADF} -> 201 {"id", "self", "body", ...};
   404 "Issue does not exist or you do not have permission to see it." for an unknown key.
-- GET /rest/api/3/issue/{key}; GET /rest/api/3/search/jql?jql=... understands the JQL the
+- Workflow (Jira's classic one): a new issue is Open; GET /rest/api/3/issue/{key}/transitions
+  lists the transitions from its status ({"transitions": [{"id", "name", "to": {"name",
+  "statusCategory": {"key"}}}]}), POST .../transitions {"transition": {"id"}, "update":
+  {"comment": [{"add": {"body": ADF}}]}} moves it -> 204; a transition not available from the
+  current status is 400 "Transition id 'N' is not valid for this issue." (what Jira answers
+  to a transition sent twice); a comment in `update` must be ADF like any other.
+- GET /rest/api/3/issue/{key} (fields.status included); GET /rest/api/3/search/jql?jql=... understands the JQL the
   notifier sends (`project = "X" AND labels = "Y"`, either clause alone) and answers
   {"issues": [{"id", "key"}], "isLast": true}; other JQL is a 400 as an unparsable query.
 
@@ -170,6 +176,14 @@ def adf_text(document: dict[str, Any]) -> str:
 
 _ISSUE_PATH = re.compile(r"^/rest/api/3/issue/([^/]+)$")
 _COMMENT_PATH = re.compile(r"^/rest/api/3/issue/([^/]+)/comment$")
+_TRANSITIONS_PATH = re.compile(r"^/rest/api/3/issue/([^/]+)/transitions$")
+# Jira's classic workflow: status -> category, and transition id -> (name, from statuses, to status).
+STATUS_CATEGORIES = {"Open": "new", "In Progress": "indeterminate", "Reopened": "new", "Resolved": "done",
+                     "Closed": "done"}
+WORKFLOW = {"4": ("Start Progress", ("Open", "Reopened"), "In Progress"),
+            "5": ("Resolve Issue", ("Open", "In Progress", "Reopened"), "Resolved"),
+            "2": ("Close Issue", ("Open", "In Progress", "Reopened", "Resolved"), "Closed"),
+            "3": ("Reopen Issue", ("Resolved", "Closed"), "Reopened")}
 _JQL_CLAUSE = re.compile(r'^\s*(project|labels)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))\s*$', re.IGNORECASE)
 _SETTABLE = {"project", "summary", "issuetype", "priority", "labels", "description", "components", "assignee",
              "reporter", "duedate", "environment", "parent", "fixVersions", "versions"}
@@ -220,6 +234,11 @@ class JiraFake(VendorFake):
         match = _COMMENT_PATH.match(path)
         if match and request.method == "POST":
             return self._with_json(request, lambda body: self._comment(match.group(1), body))
+        match = _TRANSITIONS_PATH.match(path)
+        if match and request.method == "GET":
+            return self._transitions(match.group(1))
+        if match and request.method == "POST":
+            return self._with_json(request, lambda body: self._transition(match.group(1), body))
         if path == "/rest/api/3/search/jql" and request.method == "GET":
             return self._search(request.query)
         match = _ISSUE_PATH.match(path)
@@ -292,7 +311,8 @@ class JiraFake(VendorFake):
         self._counters[key] = self._counters.get(key, 0) + 1
         issue_key = f"{key}-{self._counters[key]}"
         self._next_id += 1
-        issue = {"id": str(self._next_id), "key": issue_key, "fields": fields, "comments": []}
+        issue = {"id": str(self._next_id), "key": issue_key, "fields": fields, "comments": [], "status": "Open",
+                 "statuses": ["Open"]}
         self.issues[issue_key] = issue
         return json_answer(201, {"id": issue["id"], "key": issue_key, "self": f"{self.url}/rest/api/3/issue/{issue['id']}"})
 
@@ -309,6 +329,44 @@ class JiraFake(VendorFake):
         comment_id = str(self._next_id)
         return json_answer(201, {"id": comment_id, "self": f"{self.url}/rest/api/3/issue/{issue['id']}/comment/{comment_id}",
                                  "body": body["body"], "created": "2024-01-18T14:30:00.000+0000"})
+
+    @staticmethod
+    def _status(name: str) -> dict[str, Any]:
+        return {"name": name, "statusCategory": {"key": STATUS_CATEGORIES[name]}}
+
+    def _transitions(self, key: str) -> Answer:
+        issue = self.issues.get(key)
+        if issue is None:
+            return _errors(messages=[NO_ISSUE], status=404)
+        offered = [{"id": tid, "name": name, "to": self._status(to)}
+                   for tid, (name, sources, to) in WORKFLOW.items() if issue["status"] in sources]
+        return json_answer(200, {"expand": "transitions", "transitions": offered})
+
+    def _transition(self, key: str, body: Any) -> Answer:
+        issue = self.issues.get(key)
+        if issue is None:
+            return _errors(messages=[NO_ISSUE], status=404)
+        transition = body.get("transition") if isinstance(body, dict) else None
+        tid = str(transition.get("id")) if isinstance(transition, dict) and transition.get("id") is not None else ""
+        if not tid:
+            return _errors(messages=["Missing 'transition' identifier"])
+        step = WORKFLOW.get(tid)
+        if step is None or issue["status"] not in step[1]:
+            return _errors(messages=[f"Transition id '{tid}' is not valid for this issue."])
+        update = body.get("update") or {}
+        if not isinstance(update, dict) or set(update) - {"comment"}:
+            return _errors({name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                            for name in (update if isinstance(update, dict) else {"update": 1})})
+        comments = []
+        for operation in update.get("comment", []):
+            added = operation.get("add") if isinstance(operation, dict) else None
+            if not isinstance(added, dict) or adf_errors(added.get("body")):
+                return _errors({"comment": NOT_ADF})
+            comments.append(added["body"])
+        issue["comments"].extend(comments)
+        issue["status"] = step[2]
+        issue["statuses"].append(step[2])
+        return 204, {}, b""
 
     def _search(self, query: dict[str, list[str]]) -> Answer:
         jql = (query.get("jql") or [""])[-1]
@@ -335,4 +393,4 @@ class JiraFake(VendorFake):
         return json_answer(200, {"issues": issues, "isLast": True})
 
     def _public(self, issue: dict[str, Any]) -> dict[str, Any]:
-        return {"id": issue["id"], "key": issue["key"], "fields": issue["fields"]}
+        return {"id": issue["id"], "key": issue["key"], "fields": {**issue["fields"], "status": self._status(issue["status"])}}
