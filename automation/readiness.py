@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from automation.stakeholders import PERSON_ADDRESSED, Directory
 from integrations.secrets import SecretFileError, secret_from_env, where_secret_is
 from playbooks.config import Configuration, EmailIntegration, Table
 
@@ -74,24 +75,29 @@ def secret_state(configuration: Configuration) -> dict[str, str]:
 
 def stakeholder_reach(configuration: Configuration, policy) -> list[Finding]:
     """Each stakeholder group of the comms matrix with the integrations that would reach it
-    here, and the people named for it (e-mail recipients, SMS numbers)."""
+    here and the addresses its members are reached at; a person-addressed channel that
+    reaches no member is not fine (its messages would be skipped)."""
+    directory = Directory(configuration, policy)
     enabled = configuration.integrations.configured()
     findings = []
     for group in policy.comms.groups:
         reached = [name for name in group.integrations if name in enabled]
-        members: list[str] = []
-        email = enabled.get("email")
-        if isinstance(email, EmailIntegration) and "email" in reached and email.recipients:
-            members += email.recipients.get(group.name, [])
-        sms = enabled.get("sms")
-        if sms is not None and "sms" in reached:
-            members += list(sms.on_call_contacts)
         severities = ", ".join(group.severities)
-        if reached:
-            detail = f"{severities} via {', '.join(reached)}" + (f"; members: {', '.join(members)}" if members else "")
-        else:
-            detail = f"{severities}: nobody is told (configure {' or '.join(group.integrations)})"
-        findings.append(Finding(group.name, bool(reached), detail))
+        if not reached:
+            findings.append(Finding(group.name, False, f"{severities}: nobody is told (configure "
+                                                       f"{' or '.join(group.integrations)})"))
+            continue
+        parts, ok = [], True
+        for name in reached:
+            if name in PERSON_ADDRESSED:
+                addresses = directory.addresses(group.name, name)
+                ok = ok and bool(addresses)
+                parts.append(f"{name} to {', '.join(addresses)}" if addresses else f"{name} to no one (no member)")
+            else:
+                parts.append(name)
+        members = directory.members(group.name)
+        detail = f"{severities} via {'; '.join(parts)}" + (f"; members: {', '.join(members)}" if members else "")
+        findings.append(Finding(group.name, ok, detail))
     return findings
 
 

@@ -13,8 +13,10 @@
   "Executive Team" = ["cto@example.com"]
   "Customer Support" = ["support-leads@example.com"]
 
-One message per outbox row, to the addresses of its stakeholder group (a group without
-addresses is a no-op, recorded as sent "no recipients for <group>"). Subject
+One message per outbox row, to the addresses the router put in its `recipients` (the
+members of its stakeholder groups, automation/stakeholders.py, and this table's `recipients`
+for them), or, routed without them, to this table's `recipients` for its group; a message
+with no address is recorded as skipped with the reason, never sent. Subject
 "[SEV-1] INC-2024-0118-001 Checkout API returns 502 — declared", a plain-text body, and a
 Message-ID derived from the outbox idempotency key: SMTP has no deduplication, so a resend
 after a crash between send and mark-sent reaches the inbox again, but with the same
@@ -196,7 +198,10 @@ class EmailNotifier:
             return Delivery("skipped", f"Executive email notifications are off; {group} not emailed about {what}.")
         if name in self.customer_groups and not self.customer_updates:
             return Delivery("skipped", f"Customer email updates are off; {group} not emailed about {what}.")
-        recipients = self.recipients_for(group)
+        listed = (message.payload or {}).get("recipients")
+        # The router's addresses for the groups' members when it gave them; else this table's own.
+        recipients = (list(dict.fromkeys(str(a).strip() for a in listed if str(a).strip()))
+                      if isinstance(listed, list) else self.recipients_for(group))
         if not recipients:
             return Delivery("skipped", f"Email: no recipients for {group or 'a message without stakeholder group'}.")
         username = secret_from_env(self.username_env).strip() if self.username_env else ""

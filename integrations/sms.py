@@ -15,14 +15,18 @@ characters), HTTP Basic auth AccountSid:AuthToken. 201 with the message resource
 this request will never be accepted (21211 invalid To, 21212 invalid From, 21617 body too
 long...); 401 (20003) means the credentials are wrong; 429 and 5xx mean retry later.
 
+Who is texted: the numbers the router put in the message's `recipients` (the stakeholder
+group's members, automation/stakeholders.py; the on-call contacts for the on-call group, SEV-1
+only with critical_only). A message routed without recipients (no configuration given) goes
+to `on_call_contacts`, SEV-1 only with critical_only.
+
 One request per contact. The outbox message counts as sent only when every contact got it;
 if any contact's request hit temporary trouble the whole message is retried, and then
 contacts who already got it are texted again (Twilio does not deduplicate, and the outbox
 keeps no per-contact state): acceptable for a SEV-1 page, where a second text beats a missing
 one. If no request failed temporarily but some were refused, the message is rejected (dead
 letter) with how many contacts were reached, so a person fixes the number.
-With critical_only, messages about anything but SEV-1 are no-ops recorded as sent
-("sms is for SEV-1 only"). The auth token never appears in a detail; contact numbers are
+A message that texts no one is recorded as skipped with the reason, never sent. The auth token never appears in a detail; contact numbers are
 shown masked.
 """
 from __future__ import annotations
@@ -92,14 +96,22 @@ class TwilioNotifier:
         return f"{self.url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
 
     def deliver(self, message: OutboxMessage, client: httpx.Client) -> Delivery:
-        """Text every on-call contact; sent when all got it, retry / rejected otherwise (module docstring)."""
+        """Text the message's recipients; sent when all got it, retry / rejected otherwise (module docstring)."""
         payload = message.payload or {}
         what = f"{payload.get('id') or message.incident_id or 'the message'} {message.event}"
-        if self.critical_only and severity_for(payload.get("severity")) != "critical":
-            severity = str(payload.get("severity") or "unknown severity")
-            return Delivery("skipped", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
-        if not self.on_call_contacts:
-            return Delivery("skipped", f"Not texted: no on-call contacts configured for sms ({what}).")
+        listed = payload.get("recipients")
+        if isinstance(listed, list):  # the router's members of the group (critical_only already applied)
+            contacts = list(dict.fromkeys(str(c).strip() for c in listed if str(c).strip()))
+            who = message.stakeholder_group or "the group"
+            if not contacts:
+                return Delivery("skipped", f"Not texted: no member of {who} has an sms number ({what}).")
+        else:  # no recipients routed: the on-call contacts, SEV-1 only with critical_only
+            if self.critical_only and severity_for(payload.get("severity")) != "critical":
+                severity = str(payload.get("severity") or "unknown severity")
+                return Delivery("skipped", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
+            contacts, who = self.on_call_contacts, "on-call contacts"
+            if not contacts:
+                return Delivery("skipped", f"Not texted: no on-call contacts configured for sms ({what}).")
         token = secret_from_env(self.auth_token_env).strip()
         if not token:
             return Delivery("retry", f"Twilio auth token missing: set the environment variable {self.auth_token_env}.")
@@ -108,7 +120,7 @@ class TwilioNotifier:
         temporary: list[str] = []
         refused: list[str] = []
         retry_after: float | None = None
-        for contact in self.on_call_contacts:
+        for contact in contacts:
             outcome, reason, wait = self._text(client, contact, body, token)
             if outcome == "sent":
                 reached.append(contact)
@@ -118,15 +130,16 @@ class TwilioNotifier:
                     retry_after = max(retry_after or 0.0, wait)
             else:
                 refused.append(f"{mask_number(contact)}: {reason}")
-        total = len(self.on_call_contacts)
+        total = len(contacts)
         if temporary:
             problems = "; ".join(temporary + refused)
-            return Delivery("retry", _clean(f"Texted {len(reached)} of {total} on-call contacts about {what}; "
+            return Delivery("retry", _clean(f"Texted {len(reached)} of {total} {who} about {what}; "
                                             f"will text again: {problems}", token) + ".", retry_after)
         if refused:
-            return Delivery("rejected", _clean(f"Texted {len(reached)} of {total} on-call contacts about {what}; "
+            return Delivery("rejected", _clean(f"Texted {len(reached)} of {total} {who} about {what}; "
                                                f"Twilio refused {'; '.join(refused)}", token) + ".")
-        return Delivery("sent", f"Texted {total} on-call contact{'s' if total != 1 else ''} about {what}.")
+        numbers = ", ".join(mask_number(c) for c in contacts)
+        return Delivery("sent", _clean(f"Texted {who} ({numbers}) about {what}", token) + ".")
 
     def _text(self, client: httpx.Client, to: str, body: str, token: str) -> tuple[str, str, float | None]:
         """One Messages request: (outcome, reason, retry_after)."""

@@ -403,6 +403,25 @@ class IntegrationsTable(Table):
         return {name: table for name, table in tables.items() if table is not None and table.enabled}
 
 
+# --- [contacts.*], [groups.*]: the people a stakeholder group's messages reach ----------------
+class Contact(Table):
+    """A person who may be told about an incident, by any of these addresses. Person-addressed
+    channels (SMS, a phone call, e-mail) reach the members of a stakeholder group."""
+
+    email: str | None = Field(None, pattern=EMAIL, description="e-mail address", examples=["cto@example.com"])
+    sms: str | None = Field(None, pattern=E164, description="mobile number texted, E.164", examples=["+14155550100"])
+    phone: str | None = Field(None, pattern=E164, description="number called for SEV-1, E.164",
+                              examples=["+14155550100"])
+    slack: str | None = Field(None, pattern=SLACK_MEMBER, description="Slack member id", examples=["U012AB3CD"])
+
+
+class StakeholderGroupTable(Table):
+    """Who is in a comms-matrix group (its name as in comms.toml, e.g. "Executive Team")."""
+
+    members: list[str] = Field(default_factory=list, description="names of [contacts.NAME] tables",
+                               examples=[["cto"]])
+
+
 # --- [drills], [environments.*]: who real notifications may reach ----------------------------
 class DrillsTable(Table):
     """Drills reach no one real: a drill's messages go only to the integrations listed here;
@@ -449,6 +468,22 @@ class Configuration(Table):
     drills: DrillsTable = Field(default_factory=DrillsTable, description="[drills]")
     environments: dict[str, EnvironmentPolicy] = Field(default_factory=dict, description=(
         "[environments.NAME]: production, staging or development"), examples=[{"staging": {}}])
+    contacts: dict[str, Contact] = Field(default_factory=dict, description=(
+        "[contacts.NAME]: a person and their addresses"), examples=[{"cto": {}}])
+    groups: dict[str, StakeholderGroupTable] = Field(default_factory=dict, description=(
+        '[groups."GROUP NAME"]: a stakeholder group\'s members'), examples=[{"Executive Team": {}}])
+
+    @field_validator("groups")
+    @classmethod
+    def _members_known(cls, groups: dict[str, StakeholderGroupTable], info) -> dict[str, StakeholderGroupTable]:
+        contacts = info.data.get("contacts") or {}
+        for name, group in groups.items():
+            unknown = [member for member in group.members if member not in contacts]
+            if unknown:
+                known = ", ".join(contacts) or "none defined yet"
+                raise ValueError(f"{name!r} names {unknown[0]!r}, who has no [contacts.{unknown[0]}] table; "
+                                 f"accepted: names of [contacts.NAME] tables ({known})")
+        return groups
 
     @field_validator("environments")
     @classmethod
@@ -540,6 +575,10 @@ _WANTED = {
 }
 
 
+_PATTERNS = {HTTP_URL: "an http:// or https:// URL", E164: "an E.164 number like +14155550100",
+             EMAIL: "one e-mail address like oncall@example.com", SLACK_MEMBER: "a Slack member id like U012AB3CD"}
+
+
 def _accepted(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "greater_than":
@@ -551,7 +590,7 @@ def _accepted(error: dict) -> str:
     if kind == "less_than":
         return f"a number below {ctx['lt']:g}"
     if kind == "string_pattern_mismatch":
-        return "an http:// or https:// URL" if ctx.get("pattern") == HTTP_URL else f"text matching {ctx['pattern']}"
+        return _PATTERNS.get(ctx.get("pattern"), f"text matching {ctx.get('pattern')}")
     if kind == "string_too_short":
         return "a non-empty string" if ctx.get("min_length") == 1 else f"at least {ctx['min_length']} characters"
     if kind == "too_short":

@@ -59,7 +59,7 @@ def example_header(dotted: str, header: str) -> str:
     for part in parent.split(".") if parent else []:
         model = _table_of(model.model_fields[part].annotation)[1]
     examples = model.model_fields[name].examples
-    return header.replace("NAME", next(iter(examples[0])) if examples else "name")
+    return header.replace("NAME", toml_key(next(iter(examples[0]))) if examples else "name")
 
 
 def keys(model: type[Table]) -> Iterator[tuple[str, FieldInfo]]:

@@ -18,12 +18,18 @@ from store.models import Incident, Notification
 NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_changed": "severity_changed",
              "status_update": "status_update", "escalated": "escalated", "update_overdue": "update_overdue",
              "compliance_clock_started": "compliance_clock_started", "compliance_reminder": "compliance_reminder"}
+# A fired rule's actions (automation/rule_actions.py): each is a message of its own, routed
+# to the people the action names whatever the severity's matrix row says.
+RULE_ACTION_EVENTS = {"oncall_page": "page", "status_page_update": "status_page", "war_room_start": "war_room",
+                      "security_alert": "security_alert"}
+NOTIFYING.update(RULE_ACTION_EVENTS)
 MAX_ATTEMPTS = 12
 BACKOFF_CAP = timedelta(minutes=10)
 
-# (incident, outbox event) -> [(integration, stakeholder group[, why not])]: who must hear it,
-# and, for a message that may not go out (a drill, an environment that pages nobody), why:
-# it is written as a skipped row with that reason, never sent.
+# (incident, outbox event) -> [(integration, stakeholder group[, why not[, addressed]])]: who
+# must hear it, and, for a message that may not go out (a drill, an environment that pages
+# nobody, a group with no reachable member), why: it is written as a skipped row with that
+# reason, never sent. `addressed` ({"groups": [...], "recipients": [...]}) joins the payload.
 Router = Callable[[Incident, str], list[tuple]]
 STATES = ("pending", "sent", "dead", "skipped")
 
@@ -43,6 +49,11 @@ def payload_of(incident: Incident, event: str, summary: str, kind: str = "", dat
     payload = {"id": incident.id, "title": incident.title, "severity": incident.severity, "type": incident.type,
                "environment": incident.environment, "service": incident.service, "status": incident.status,
                "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at)}
+    if kind in RULE_ACTION_EVENTS:  # which rule asked, why it fired, and the page status it named
+        data = data or {}
+        payload["rule"] = {key: data[key] for key in ("rule", "action", "conditions", "address") if key in data}
+        if data.get("page_status"):
+            payload["page_status"] = data["page_status"]
     if kind == "status_update":
         data = data or {}
         payload.update(message=summary, affected=data.get("affected"),
@@ -61,12 +72,15 @@ def enqueue(session: Session, router: Router, incident: Incident, kind: str, dat
     if event is None:
         return 0
     count = 0
-    for integration, group, *reason in router(incident, event):
-        skipped = reason[0] if reason else None
+    said = payload_of(incident, event, summary, kind, data)
+    for integration, group, *rest in router(incident, event):
+        skipped = rest[0] if rest else None
+        # Who this row is for: the groups one message names, the addresses it goes to.
+        addressed = rest[1] if len(rest) > 1 and rest[1] else {}
         session.add(Notification(
             incident_id=incident.id, integration=integration, stakeholder_group=group, event=event,
             idempotency_key=f"{incident.id}:{seq}:{integration}:{group or '-'}"[:128],
-            payload=json.dumps(payload_of(incident, event, summary, kind, data), sort_keys=True),
+            payload=json.dumps({**said, **addressed}, sort_keys=True),
             state="skipped" if skipped else "pending", attempts=0, next_attempt_at=None if skipped else now,
             last_error=skipped, created_at=now))
         count += 1

@@ -1,6 +1,7 @@
 """Reads behind the CLI, the dashboard and the exports. They return plain data."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,18 +168,33 @@ def _told(notifications) -> list[dict[str, Any]]:
     skipped and why (a drill, an environment that pages nobody)."""
     groups: dict[str, dict[str, Any]] = {}
     for n in notifications:
-        entry = groups.setdefault(n.stakeholder_group or n.integration,
-                                  {"group": n.stakeholder_group or n.integration, "sent": 0, "pending": 0,
-                                   "failed": 0, "skipped": 0, "skip_reasons": [], "last_sent_at": None,
-                                   "integrations": []})
-        entry[{"sent": "sent", "pending": "pending", "dead": "failed", "skipped": "skipped"}[n.state]] += 1
-        if n.state == "skipped" and n.last_error and n.last_error not in entry["skip_reasons"]:
-            entry["skip_reasons"].append(n.last_error)
-        if n.integration not in entry["integrations"]:
-            entry["integrations"].append(n.integration)
-        if n.sent_at and (entry["last_sent_at"] is None or iso_z(n.sent_at) > entry["last_sent_at"]):
-            entry["last_sent_at"] = iso_z(n.sent_at)
+        for name in _groups_of(n):
+            _count_for(groups, name, n)
     for entry in groups.values():
         entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else
                           "sent" if entry["sent"] else "skipped")
     return list(groups.values())
+
+
+def _groups_of(n) -> list[str]:
+    """The groups one message is for: several groups sharing a channel get one message."""
+    try:
+        named = json.loads(n.payload or "{}").get("groups")
+    except ValueError:
+        named = None
+    if isinstance(named, list) and named and all(isinstance(g, str) for g in named):
+        return named
+    return [n.stakeholder_group or n.integration]
+
+
+def _count_for(groups: dict[str, dict[str, Any]], name: str, n) -> None:
+    entry = groups.setdefault(name, {"group": name, "sent": 0, "pending": 0,
+                                     "failed": 0, "skipped": 0, "skip_reasons": [], "last_sent_at": None,
+                                     "integrations": []})
+    entry[{"sent": "sent", "pending": "pending", "dead": "failed", "skipped": "skipped"}[n.state]] += 1
+    if n.state == "skipped" and n.last_error and n.last_error not in entry["skip_reasons"]:
+        entry["skip_reasons"].append(n.last_error)
+    if n.integration not in entry["integrations"]:
+        entry["integrations"].append(n.integration)
+    if n.sent_at and (entry["last_sent_at"] is None or iso_z(n.sent_at) > entry["last_sent_at"]):
+        entry["last_sent_at"] = iso_z(n.sent_at)

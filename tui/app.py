@@ -115,12 +115,23 @@ class CommandCenter(App):
         ready = getattr(self.screen, "store_ready", None)
         if announce and ready is not None:
             self.call_after_refresh(ready)  # after the screen has mounted, if it had not yet
+        if announce:
+            self._warn_of_unreached_groups(store)
         if self.open_incident:
             self.open_war_room(self.open_incident)
         if self.settings.watch:
             self._watch()
         if self.settings.detect:
             self._detect()
+
+    def _warn_of_unreached_groups(self, store: "IncidentStore") -> None:
+        """A stakeholder group its channels reach no one in is said at start, not found out mid-incident."""
+        from automation.stakeholders import Directory
+
+        if not self.configuration.integrations.configured():
+            return  # nothing is sent from here at all: the dashboard says so
+        for sentence in Directory(self.configuration, store.policy).warnings():
+            self.notify(sentence, title="Stakeholders", severity="warning", timeout=20, markup=False)
 
     @work(thread=True, exclusive=True, group="detect", exit_on_error=False)
     def _detect(self) -> None:

@@ -616,6 +616,10 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
     if not has_work(watch):
         raise UsageError("nothing to watch: no metric source and no integration is enabled; accepted: "
                          "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
+    from automation.stakeholders import Directory
+
+    for sentence in Directory(ctx.configuration, ctx.policy).warnings():  # names from files: data
+        print(f"warning: {one_line(sentence)}", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sources = watch.poller.sources
@@ -684,10 +688,14 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
+    from automation.config import log_sources_from_config
+    from automation.rule_actions import for_alerts
     from store.activity_log import activity_log_from_config
 
+    # An alert naming a rule of rules.toml gets that rule's actions, its labels filling them.
     serve(ctx.store, host=args.host, port=args.port,
           activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
+          on_opened=for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration)),
           on_start=lambda server: print(f"Listening on {server.url} (/alerts/alertmanager, /alerts/grafana, "
                                         "/alerts/generic); Ctrl-C stops", flush=True))
 

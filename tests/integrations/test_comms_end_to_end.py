@@ -56,7 +56,10 @@ def every_channel(vendors) -> dict:
                   "starttls": False, "recipients": {"Executive Team": EXECS, "Engineering Leads": EXECS,
                                                     "Customer Support": SUPPORT}},
         "webhook": {"url": vendors["webhook"].url},
-    }}
+    }, "contacts": {"cto": {"sms": EXECUTIVE_SMS}}, "groups": {"Executive Team": {"members": ["cto"]}}}
+
+
+EXECUTIVE_SMS = "+14155550199"  # the Executive Team's member: texted by the matrix's Phone/SMS row
 
 
 def test_a_sev1_reaches_every_stakeholder_through_the_matrix(store, vendors, tmp_path):

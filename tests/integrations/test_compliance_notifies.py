@@ -26,7 +26,10 @@ def test_a_gdpr_clock_on_a_sev2_reaches_legal_and_security(store, vendors):  # n
     hooks = [json.loads(r["body"]) for r in vendors["webhook"].requests if r["valid"]]
     clocks = [hook for hook in hooks if hook["event"] == "compliance_clock_started"
               and hook["payload"]["compliance"]["regime"] == "GDPR"]
-    assert sorted(hook["stakeholder_group"] for hook in clocks) == ["Legal/Compliance", "Security Team"]
+    # Both groups share the webhook: one message naming them both.
+    (hook,) = clocks
+    assert sorted(hook["payload"]["groups"]) == ["Legal/Compliance", "Security Team"]
+    assert hook["stakeholder_group"] == "Security Team, Legal/Compliance"
     for hook in clocks:
         assert hook["payload"]["id"] == incident.id
         assert hook["payload"]["compliance"]["due_at"] == "2024-01-21T14:30:00Z"  # 72 h from awareness
@@ -55,10 +58,11 @@ def test_halfway_and_overdue_remind_legal_once_each(store, vendors, clock):  # n
     vendors["webhook"].requests.clear()
     Deliverer(routed, notifiers, timeout=5).deliver_due()
     hooks = [json.loads(r["body"]) for r in vendors["webhook"].requests if r["valid"]]
-    reminders = sorted((hook["stakeholder_group"], hook["payload"]["compliance"]["stage"]) for hook in hooks
-                       if hook["event"] == "compliance_reminder")
-    assert reminders == [("Legal/Compliance", "halfway"), ("Legal/Compliance", "overdue"),
-                         ("Security Team", "halfway"), ("Security Team", "overdue")]
+    # Legal and Security share the webhook: each reminder is one message naming both.
+    reminders = sorted((tuple(sorted(hook["payload"]["groups"])), hook["payload"]["compliance"]["stage"])
+                       for hook in hooks if hook["event"] == "compliance_reminder")
+    assert reminders == [(("Legal/Compliance", "Security Team"), "halfway"),
+                         (("Legal/Compliance", "Security Team"), "overdue")]
     assert all(hook["payload"]["compliance"]["due_at"] == "2024-01-19T14:30:00Z" for hook in hooks
                if hook["event"] == "compliance_reminder")
     # Met: no more reminders, however late it gets (SOC 2's own 72 hours run on).

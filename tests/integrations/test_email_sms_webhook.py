@@ -316,7 +316,7 @@ def test_sms_notifier_satisfies_the_protocol(texter):
 
 def test_sev1_texts_every_contact_form_encoded(twilio, texter, client):
     delivery = clean(texter.deliver(sms(), client))
-    assert delivery.outcome == "sent" and "Texted 2 on-call contacts" in delivery.detail
+    assert delivery.outcome == "sent" and "Texted on-call contacts (+1\u20260100, +4\u20260123)" in delivery.detail
     assert twilio.texted() == ONCALL
     assert {m["body"] for m in twilio.messages} == {sms_body(sms())}
     assert twilio.messages[0]["body"].startswith("[SEV-1] INC-2024-0118-001 Checkout API returns 502 \u2014 declared")

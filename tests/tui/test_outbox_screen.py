@@ -22,10 +22,13 @@ def messages(tui_store, clock):
     failure for one group and refused for the other, SMS dead-lettered by a permanent
     rejection; and a second incident's message, waiting."""
     # Staging may page here, so the second incident's message waits instead of being skipped.
-    staging_pages = parse_configuration({"environments": {"staging": {"pages": True, "publishes": False}}})
-    tui_store.router = route_by_matrix(tui_store.policy, {"pagerduty", "slack", "sms"}, staging_pages)
+    # The first incident is routed row per group (no configuration: the notifiers' own recipients),
+    # so its two Slack groups can fail differently.
+    tui_store.router = route_by_matrix(tui_store.policy, {"pagerduty", "slack", "sms"})
     first = tui_store.declare("critical", "outage", "production", actor="alice", title="Checkout down")
     clock.advance(minutes=1)
+    staging_pages = parse_configuration({"environments": {"staging": {"pages": True, "publishes": False}}})
+    tui_store.router = route_by_matrix(tui_store.policy, {"pagerduty", "slack", "sms"}, staging_pages)
     second = tui_store.declare("low", "performance", "staging", actor="alice", title="Slow search")
     now = clock()
     with tui_store.db.write() as session:
