@@ -192,7 +192,7 @@ class VoiceNotifier:
             else:
                 refused.append(f"{mask_number(number)}: {outcome.detail.rstrip('.')}")
         total = len(recipients)
-        secrets = [token, *recipients]  # a full number is shown masked only
+        secrets = [token]
         if temporary:
             problems = "; ".join(temporary + refused)
             return Delivery("retry", sanitize(f"Called {len(reached)} of {total} of {who} about {what}; "
@@ -221,6 +221,6 @@ class VoiceNotifier:
             # Not Twilio's call resource (a proxy's page): the call may not exist, so ask again.
             return Delivery("retry", f"Twilio answered {status} without a call sid.")
         reason = _twilio_reason(answer).replace(to, mask_number(to))  # Twilio quotes the number
-        return delivery_for(response, vendor="Twilio", what="the call", sent="", secrets=[token, to],
+        return delivery_for(response, vendor="Twilio", what="the call", sent="", secrets=[token],
                             setting="integrations.voice.url", reason=reason,
                             credentials=f"integrations.voice.account_sid and {self.auth_token_env}")
