@@ -58,6 +58,8 @@ EVENT_TITLES: dict[str, str] = {
     "resolved": "Incident resolved",
     "compliance_clock_started": "Regulatory clock started",
     "compliance_reminder": "Regulatory deadline reminder",
+    "page": "On-call page",
+    "security_alert": "Security alert",
 }
 _SEVERITY_COLOURS = {"SEV-1": "Attention", "SEV-2": "Warning"}
 

@@ -64,6 +64,8 @@ EVENT_WORDS: dict[str, str] = {
     "resolved": "Incident resolved",
     "compliance_clock_started": "Regulatory clock started",
     "compliance_reminder": "Regulatory deadline reminder",
+    "page": "On-call page",
+    "security_alert": "Security alert",
 }
 
 
