@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         watch = Watching(env)
         with_watch, watch_base = run_mode(declarer, params)
         watch.stop()
+        # Who delivered in the second mode: watch prints "<integration> <event> <id>: sent (...)".
+        watched = {r["incident"] for r in with_watch}
+        by_watch = sum(1 for line in watch.lines
+                       if ": sent (" in line and line.split(":")[0].split(" ")[-1] in watched)
+        messages = sum(len(r["told"]) for r in with_watch)
         watch = None
         elapsed = time.perf_counter() - began
         modes = {"CLI alone (its own attempt)": figures(alone, alone_base),
@@ -398,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         declared = 1 + 2 * (params["warmup"] + params["rounds"])
         totals = {name: stand_ins.heard.total(name) for name in STAND_INS}
         wanted = {name: declarer.expected.get(name, 0) * declared for name in STAND_INS}
-        print(f"requests accepted in all, per stand-in: "
+        print(f"with watch running, watch sent {by_watch} of the rounds' {messages} messages, the command the rest")
+        print("requests accepted in all, per stand-in: "
               + ", ".join(f"{name} {totals[name]}/{wanted[name]}" for name in STAND_INS))
         print()
         untold = [name for name in STAND_INS if name not in declarer.expected]
@@ -419,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             "when": utc_now().isoformat(timespec="seconds") + "Z", "mode": "quick" if args.quick else "full",
             "machine": info, "params": params, "elapsed_s": elapsed, "executive_member_sms": members,
             "expected_per_incident": declarer.expected, "totals": totals, "totals_wanted": wanted,
+            "with_watch_sent_by_watch": by_watch, "with_watch_messages": messages,
             "alone": modes["CLI alone (its own attempt)"], "with_watch": modes["with `watch` running"],
             "rounds": {"alone": alone, "with_watch": with_watch}, "goals": [v.as_json() for v in verdicts],
         }, indent=2) + "\n")
