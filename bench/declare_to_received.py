@@ -17,6 +17,7 @@ import email.policy
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,8 +97,9 @@ class Heard:
 
     def times_for(self, incident_id: str) -> dict[str, list[float]]:
         """When each stand-in accepted a request about the incident (its id is in every one)."""
+        named = re.compile(re.escape(incident_id) + r"(?!\d)")  # INC-…-001, not INC-…-0012
         with self.changed:
-            return {name: [at for at, text in seen if incident_id in text] for name, seen in self.arrivals.items()}
+            return {name: [at for at, text in seen if named.search(text)] for name, seen in self.arrivals.items()}
 
     def wait_for(self, incident_id: str, expected: dict[str, int], timeout: float) -> dict[str, list[float]]:
         """Until each stand-in has accepted `expected[name]` requests about the incident (or
