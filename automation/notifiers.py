@@ -22,6 +22,8 @@ NOTIFIERS = {
     "opsgenie": ("integrations.opsgenie", "OpsgenieNotifier"),
     "jira": ("integrations.jira", "JiraNotifier"),
     "servicenow": ("integrations.servicenow", "ServiceNowNotifier"),
+    "remedy": ("integrations.remedy", "RemedyNotifier"),
+    "cherwell": ("integrations.cherwell", "CherwellNotifier"),
     "email": ("integrations.email", "EmailNotifier"),
     "sms": ("integrations.sms", "TwilioNotifier"),
     "webhook": ("integrations.webhook", "WebhookNotifier"),

@@ -305,6 +305,38 @@ class JiraIntegration(Integration):
     action_item_issue_type: str = Field("Task", min_length=1, description="issue type of action items")
 
 
+class RemedyIntegration(Integration):
+    """BMC Remedy / Helix ITSM (AR System REST API): an incident through HPD:IncidentInterface_Create, kept in step."""
+
+    url: str = Field(pattern=HTTP_URL, description="the AR System REST endpoint", examples=['https://remedy.example.com:8443'])
+    user_env: str = Field("REMEDY_USER", description="variable holding the login name")
+    password_env: str = Field("REMEDY_PASSWORD", description="variable holding the password")
+    first_name: str = Field(min_length=1, description="first name of the person incidents are reported for", examples=['Allen'])
+    last_name: str = Field(min_length=1, description="their last name (the People form)", examples=['Allbrook'])
+    reported_source: str = Field("Systems Management", min_length=1, description="the incidents' Reported Source")
+    service_type: str = Field("Infrastructure Restoration", min_length=1, description="Service_Type (security incidents: Security Incident)")
+    status_reason: str = Field("No Further Action Required", min_length=1, description="Status_Reason when resolved")
+    auto_ticket_creation: bool = Field(True, description="record an incident when one is declared")
+    timeout: float | None = Timeout
+
+
+class CherwellIntegration(Integration):
+    """Cherwell Service Management REST API: an Incident business object and its journal."""
+
+    url: str = Field(pattern=HTTP_URL, description="the CSM server (the API is under /CherwellAPI)", examples=['https://cherwell.example.com'])
+    client_id_env: str = Field("CHERWELL_CLIENT_ID", description="variable holding the REST API client key")
+    user_env: str = Field("CHERWELL_USER", description="variable holding the login name")
+    password_env: str = Field("CHERWELL_PASSWORD", description="variable holding the password")
+    customer_rec_id: str = Field(min_length=1, description="busObRecId of the customer incidents are filed for", examples=['93405caa107c376a2bd15c4c8885a900be316f3a72'])
+    service: str = Field(min_length=1, description="the Incident's Service", examples=['IT Service'])
+    category: str = Field(min_length=1, description="its Category", examples=['Monitoring'])
+    subcategory: str = Field(min_length=1, description="its Subcategory", examples=['Alert'])
+    source: str = Field("Event", min_length=1, description="the Incident's Source")
+    business_object: str = Field("Incident", min_length=1, description="the business object incidents are")
+    auto_ticket_creation: bool = Field(True, description="record an incident when one is declared")
+    timeout: float | None = Timeout
+
+
 class ServiceNowIntegration(Integration):
     """ServiceNow Table API: an incident record kept in step."""
 
@@ -391,6 +423,8 @@ class IntegrationsTable(Table):
     opsgenie: OpsgenieIntegration | None = Field(None, description="[integrations.opsgenie]")
     jira: JiraIntegration | None = Field(None, description="[integrations.jira]")
     servicenow: ServiceNowIntegration | None = Field(None, description="[integrations.servicenow]")
+    remedy: RemedyIntegration | None = Field(None, description="[integrations.remedy]")
+    cherwell: CherwellIntegration | None = Field(None, description="[integrations.cherwell]")
     email: EmailIntegration | None = Field(None, description="[integrations.email]")
     sms: SmsIntegration | None = Field(None, description="[integrations.sms]")
     webhook: WebhookIntegration | None = Field(None, description="[integrations.webhook]")
