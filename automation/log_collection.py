@@ -48,7 +48,9 @@ _SOURCE_NAME = re.compile(r"[a-z0-9_-]{1,40}")
 class LogSource(Protocol):
     timeout: float
 
-    def search(self, service: str, start: datetime, end: datetime, limit: int = DEFAULT_LIMIT) -> list[dict]: ...
+    # `query` (a log query narrowing the search) is passed only when there is one.
+    def search(self, service: str, start: datetime, end: datetime, limit: int = DEFAULT_LIMIT,
+               query: str | None = None) -> list[dict]: ...
 
 
 @dataclass
