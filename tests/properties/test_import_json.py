@@ -74,6 +74,8 @@ def valid_records(draw) -> dict:
         record["service"] = draw(TITLE)
     if draw(st.integers(0, 4)) == 0:
         record["is_drill"] = draw(st.booleans())
+    if draw(st.integers(0, 2)) == 0:  # a score from 1 to 5 (a JSON integer or float), or null
+        record["customer_satisfaction"] = draw(st.none() | st.integers(1, 5) | st.floats(1.0, 5.0))
     if draw(st.integers(0, 4)) == 0:  # what an export adds, which the import ignores
         record["timeline"] = [{"seq": 1, "kind": "declared"}]
         record["severity_name"] = "whatever"
@@ -105,10 +107,12 @@ def broken(draw, record: dict) -> tuple[dict | object, bool]:
         del record[key]
         return record, required
     if change == "retype":
-        key = draw(st.sampled_from(["title", "severity", "type", "environment", "status", "service", "is_drill"]))
-        value = draw(st.sampled_from([42, 4.2, True, None, [], {}, ["critical"], {"a": 1}]))
+        key = draw(st.sampled_from(["title", "severity", "type", "environment", "status", "service", "is_drill",
+                                    "customer_satisfaction"]))
+        value = draw(st.sampled_from([42, 4.2, True, None, [], {}, ["critical"], {"a": 1}, 0.5, "4.5", 1e308]))
         record[key] = value
-        certain = key in ("title",) and value is not None and not isinstance(value, str)
+        certain = (key in ("title",) and value is not None and not isinstance(value, str)) or (
+            key == "customer_satisfaction" and value not in (4.2, None))
         return record, certain
     if change == "stamp":
         key = draw(st.sampled_from(LIFECYCLE))
@@ -132,6 +136,7 @@ def broken(draw, record: dict) -> tuple[dict | object, bool]:
     if change == "extra":
         record[draw(st.text(min_size=1, max_size=10).filter(
             lambda k: k not in EXPORT_ONLY_KEYS and k not in record and k not in ("id", "service", "is_drill",
+                                                                                   "customer_satisfaction",
                                                                                    *LIFECYCLE)))] = draw(JSON_VALUES)
         return record, True
     if change == "export_only":
