@@ -5,6 +5,8 @@ no pager and no public page. What may not go out is still written, as a skipped 
 reason, so the war room and the outbox say who was not told and why."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from automation.stakeholders import PERSON_ADDRESSED, Directory
 from playbooks.config import Configuration
 from store import outbox
@@ -170,3 +172,26 @@ def one_message_per_channel(rows) -> list[tuple[str, str | None, str | None, dic
             extra["recipients"] = addresses
         out.append((integration, ", ".join(groups) or None, None, extra))
     return out
+
+
+@dataclass(frozen=True)
+class Heard:
+    """Who a message about to be written would reach: for the composer to show before it posts."""
+
+    integration: str
+    groups: str | None
+    skipped: str | None  # why it would not go out; None when it would
+
+
+def who_hears(store, incident_id: str, event: str = "status_update") -> list[Heard]:
+    """The rows the store's router would write for `event` on this incident, without writing them."""
+    from store.models import Incident
+
+    if store.router is None:
+        return []
+    with store.db.read() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            return []
+        rows = store.router(incident, event)
+    return [Heard(integration, group, rest[0] if rest else None) for integration, group, *rest in rows]

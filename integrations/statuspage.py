@@ -21,9 +21,11 @@ degraded_performance / partial_outage / major_outage (/ under_maintenance). 401 
 incident is gone) are final; 420 and 429 (rate limit, 1 request a second per key), 5xx and
 network trouble are retried.
 
-What is published (the page is public, so only the title and the public text go out: never
+What is published (the page is public, so only the headline and the public text go out: never
 the internal summary, the incident id or the incident's URL):
-- declared: a new incident, named after the title, in the incident's status;
+- declared: a new incident, named by its public headline (`payload["public_headline"]`: the
+  playbook's headline for the type, e.g. "Service Outage", never the internal title), in the
+  incident's status; an update whose engineer chose a headline (`payload["headline"]`) renames it;
 - status_update, resolved: an update with the new status and the comms lead's words when
   they wrote one (`payload["message"]`, then "Affected: ..." and "Next Update: ..."), else
   Statuspage's stock sentence for that status;
@@ -192,9 +194,11 @@ class StatuspageNotifier:
         components = self.components_for(payload, status, by_name)
         incident: dict[str, Any] = {}
         if create:
-            title = " ".join(str(payload.get("title") or "").split())
+            # The public headline (the playbook's for the type, or the engineer's choice): the
+            # internal title is an engineer's shorthand and never published on its own.
+            title = " ".join(str(payload.get("public_headline") or "").split()) or _type_headline(payload)
             if not title:
-                raise ValueError("The message has no incident title to name the Statuspage incident.")
+                raise ValueError("The message has no public headline to name the Statuspage incident.")
             incident_id = _incident_id(message)
             if not incident_id:
                 raise ValueError("The message names no incident id to find its Statuspage incident by.")
@@ -210,6 +214,8 @@ class StatuspageNotifier:
         elif status is not None:
             incident["status"] = status
             incident["body"] = self._public_text(payload, status)
+            if payload.get("headline"):  # the engineer chose a new public headline with this update
+                incident["name"] = truncate(" ".join(str(payload["headline"]).split()), NAME_MAX)
         if components:
             incident["component_ids"] = sorted(components)
             incident["components"] = components
@@ -425,3 +431,9 @@ def _clean(text: str, secret: str, limit: int = 300) -> str:
         text = text.replace(secret, "[redacted]")
     text = " ".join(_CONTROL.sub(" ", text).split())
     return truncate(text, limit).rstrip(".")
+
+
+def _type_headline(payload: dict[str, Any]) -> str:
+    """"Outage Incident" for a message written before payloads carried a public headline."""
+    kind = " ".join(str(payload.get("type") or "").replace("_", " ").split())
+    return f"{kind.capitalize()} Incident" if kind else ""

@@ -25,7 +25,7 @@ def status_page_text(detail: dict[str, Any], headline: str, message: str, affect
         f"{SEVERITY_MARK.get(detail['severity'], '')} [{detail['severity_name'].upper()}] "
         f"{headline} - {detail['status'].capitalize()}".strip(),
         f"Posted: {posted:%Y-%m-%d %H:%M} UTC",
-        f"Affected: {affected or detail['title']}",
+        f"Affected: {affected or '-'}",  # never the internal title: this text is public
         "",
         message,
         "",

@@ -106,7 +106,8 @@ class IncidentStore:
             from store.outbox import enqueue
 
             # Same transaction as the change: the message exists if and only if the change does.
-            enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now)
+            enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now,
+                    headline=self.policy.headline(incident.type))
         return event
 
     def allocate_id(self, session: Session, day: datetime, reserved: frozenset[str] = frozenset()) -> str:
@@ -379,10 +380,12 @@ class IncidentStore:
             return self.record_event(session, incident, self.now(), actor, "note", text, {})
 
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
-                           affected: str | None = None) -> StatusUpdate:
-        """Record a status update; the next one falls due by the severity's cadence."""
+                           affected: str | None = None, headline: str | None = None) -> StatusUpdate:
+        """Record a status update; the next one falls due by the severity's cadence. `headline`,
+        when the engineer chose one, is what the public page calls the incident from now on."""
         message = checked_text(message, "status update", multiline=True)
         affected = checked_text(affected, "affected description", required=False)
+        headline = checked_text(headline, "public headline", required=False)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             self._refuse_if_closed(incident, "post status updates")
@@ -394,8 +397,10 @@ class IncidentStore:
                                   next_update_due_at=due)
             session.add(update)
             incident.next_update_due_at = due
-            self.record_event(session, incident, now, actor, "status_update", message,
-                        {"status": incident.status, "affected": affected, "next_update_due_at": iso_z(due)})
+            said = {"status": incident.status, "affected": affected, "next_update_due_at": iso_z(due)}
+            if headline:
+                said["headline"] = headline
+            self.record_event(session, incident, now, actor, "status_update", message, said)
         return update
 
     def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:

@@ -42,13 +42,17 @@ def outbox_event(kind: str, data: dict) -> str | None:
     return NOTIFYING.get(kind)
 
 
-def payload_of(incident: Incident, event: str, summary: str, kind: str = "", data: dict | None = None) -> dict:
+def payload_of(incident: Incident, event: str, summary: str, kind: str = "", data: dict | None = None,
+               headline: str | None = None) -> dict:
     """What a message says. A status update carries the engineer's words as they typed them
     (message, affected, next update): the channels that publish it use those, never the
-    internal summary of a status change."""
+    internal summary of a status change. `public_headline` is what a public page may call the
+    incident: the playbook's headline for its type (`headline`), or the one the engineer chose
+    for an update; the internal title is never it unless they chose it."""
     payload = {"id": incident.id, "title": incident.title, "severity": incident.severity, "type": incident.type,
                "environment": incident.environment, "service": incident.service, "status": incident.status,
-               "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at)}
+               "event": event, "summary": summary, "declared_at": iso_z(incident.declared_at),
+               "public_headline": headline}
     if kind in RULE_ACTION_EVENTS:  # which rule asked, why it fired, and the page status it named
         data = data or {}
         payload["rule"] = {key: data[key] for key in ("rule", "action", "conditions", "address") if key in data}
@@ -58,6 +62,8 @@ def payload_of(incident: Incident, event: str, summary: str, kind: str = "", dat
         data = data or {}
         payload.update(message=summary, affected=data.get("affected"),
                        next_update_due_at=data.get("next_update_due_at"))
+        if data.get("headline"):  # chosen by the engineer for this update: the page is renamed
+            payload.update(headline=data["headline"], public_headline=data["headline"])
     elif kind in ("compliance_clock_started", "compliance_reminder"):  # who must act by when
         data = data or {}
         payload["compliance"] = {key: data.get(key) for key in ("regime", "data_class", "aware_at", "due_at",
@@ -66,13 +72,13 @@ def payload_of(incident: Incident, event: str, summary: str, kind: str = "", dat
 
 
 def enqueue(session: Session, router: Router, incident: Incident, kind: str, data: dict, summary: str,
-            seq: int, now: datetime) -> int:
+            seq: int, now: datetime, headline: str | None = None) -> int:
     """Add the outbox rows a timeline event calls for (inside the caller's transaction)."""
     event = outbox_event(kind, data)
     if event is None:
         return 0
     count = 0
-    said = payload_of(incident, event, summary, kind, data)
+    said = payload_of(incident, event, summary, kind, data, headline)
     for integration, group, *rest in router(incident, event):
         skipped = rest[0] if rest else None
         # Who this row is for: the groups one message names, the addresses it goes to.

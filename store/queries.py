@@ -126,6 +126,7 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
         "mitigated_at": iso_z(incident.mitigated_at), "resolved_at": iso_z(incident.resolved_at),
         "closed_at": iso_z(incident.closed_at),
         "customer_satisfaction": incident.customer_satisfaction,
+        "public_headline": _public_headline(events) or policy.headline(incident.type),
         "policy": {
             "impact": level.impact, "customer_impact": level.customer_impact, "revenue_impact": level.revenue_impact,
             "response_time": level.response_time, "response_due_at": iso_z(incident.response_due_at),
@@ -174,6 +175,19 @@ def _told(notifications) -> list[dict[str, Any]]:
         entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else
                           "sent" if entry["sent"] else "skipped")
     return list(groups.values())
+
+
+def _public_headline(events) -> str | None:
+    """The headline the engineer last chose for the public page (None: the playbook's)."""
+    for event in reversed(events):
+        if event.kind == "status_update":
+            try:
+                chosen = json.loads(event.data or "{}").get("headline")
+            except ValueError:
+                chosen = None
+            if isinstance(chosen, str) and chosen:
+                return chosen
+    return None
 
 
 def _groups_of(n) -> list[str]:

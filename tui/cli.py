@@ -191,6 +191,7 @@ def _command_parser() -> OneLineParser:
     p.add_argument("id")
     p.add_argument("text", nargs="+")
     p.add_argument("--affected", help="who or what is affected, for the status page")
+    p.add_argument("--headline", help="the public page's headline from now on (default: the playbook's)")
     p = add("remediate", "start a remediation action, or finish one with --done N")
     p.add_argument("id")
     p.add_argument("text", nargs="*")
@@ -522,10 +523,11 @@ def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
     from reports.status_page import status_page_text
     from store.clock import iso_z
 
-    update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected)
+    update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected,
+                                          headline=args.headline)
     detail = ctx.detail(update.incident_id)
     detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
-    headline = ctx.store.policy.headline(detail["type"])
+    headline = detail["public_headline"]
     print(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
                            iso_z(update.next_update_due_at)), end="")
 

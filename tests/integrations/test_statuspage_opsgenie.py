@@ -23,7 +23,7 @@ def message(event: str = "declared", *, integration: str = "statuspage", msg_id:
     body = {"id": INCIDENT, "title": "Checkout API returns 502", "severity": "SEV-1", "type": "outage",
             "environment": "production", "service": "checkout", "status": "investigating",
             "summary": "Error rate 35% on checkout after deploy 4812", "event": event,
-            "url": "https://ir.example.com/incidents/INC-2024-0118-001"}
+            "url": "https://ir.example.com/incidents/INC-2024-0118-001", "public_headline": "Service Outage"}
     body.update(payload)
     body = {k: v for k, v in body.items() if v is not None}
     return OutboxMessage(id=msg_id, incident_id=body.get("id"), integration=integration, event=event,
@@ -68,6 +68,18 @@ def test_statuspage_satisfies_the_protocol(statuspage):
     assert instance.integration == "statuspage"
 
 
+def test_the_internal_title_is_never_published_unless_chosen_as_the_headline(page, statuspage, client):
+    created = sp(statuspage, client, message("declared", public_headline=None))
+    ref = created.reference
+    sp(statuspage, client, message("status_update", reference=ref, status="identified", message="Cause found."))
+    assert page.incidents[ref]["name"] == "Outage Incident"  # the type's headline, never the title
+    assert not any("Checkout API returns 502" in json.dumps(r["body"]) for r in page.requests)
+    # The engineer chose a headline with an update: the page is renamed to exactly that.
+    sp(statuspage, client, message("status_update", reference=ref, status="monitoring", message="Fix out.",
+                                   headline="Checkout errors"))
+    assert page.incidents[ref]["name"] == "Checkout errors"
+
+
 def test_statuspage_walks_one_incident_through_its_statuses(page, statuspage, client):
     created = sp(statuspage, client, message("declared"))
     assert created.outcome == "sent" and created.reference
@@ -96,7 +108,7 @@ def test_statuspage_walks_one_incident_through_its_statuses(page, statuspage, cl
     assert search == ("GET", f"{base}/unresolved") and create == ("POST", base)
     assert updates == [("PATCH", f"{base}/{ref}")] * 3
     assert page.requests[0]["body"] == {"incident": {
-        "name": "Checkout API returns 502", "status": "investigating",
+        "name": "Service Outage", "status": "investigating",
         "body": "We are currently investigating this issue.",
         "metadata": {"incident_response": {"incident_id": INCIDENT}},
         "component_ids": [CHECKOUT], "components": {CHECKOUT: "major_outage"}}}

@@ -25,10 +25,12 @@ PUBLISHED = f"{WORDS}\n\nAffected: {AFFECTED}\nNext Update: 2024-01-18 15:30 UTC
 
 
 def toml_of(config: dict) -> str:
+    """config.toml for a dict of {section: {name: table}} (integrations, contacts, groups)."""
     lines = []
-    for name, table in config["integrations"].items():
-        lines.append(f"[integrations.{name}]")
-        lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in table.items()]
+    for section, named in config.items():
+        for name, table in named.items():
+            lines.append(f"[{section}.{toml_key(name)}]")
+            lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in table.items()]
     return "\n".join(lines) + "\n[sources.host]\nenabled = false\n"
 
 
@@ -65,7 +67,9 @@ def test_a_status_update_typed_at_the_shell_arrives_word_for_word(vendors, tmp_p
 
     # Statuspage: the public incident's update is the engineer's text, Affected and Next Update.
     (public,) = page.incidents.values()
-    assert public["name"] == "Checkout down"
+    # Named by the outage playbook's public headline; the internal title stays inside.
+    assert public["name"] == "Service Outage"
+    assert not any("Checkout down" in json.dumps(request["body"]) for request in page.requests)
     assert public["incident_updates"][0]["body"] == PUBLISHED
     assert public["page_id"] == statuspage_fake.PAGE_ID
 

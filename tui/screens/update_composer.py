@@ -1,10 +1,13 @@
-"""Compose a status update, prefilled from the spec's template; ctrl+s posts it."""
+"""Compose a status update, prefilled from the spec's template; ctrl+s posts it. The
+composer shows who will get it before it posts, and the public headline the page will carry
+(the playbook's, or one the engineer types; never the internal title unless they type it)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -22,25 +25,31 @@ DEFAULT_MESSAGES = {
 }
 
 
-class UpdateComposer(ModalScreen[tuple[str, str | None] | None]):
+class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="update.cancel"),
         Binding("ctrl+s", "post", "Post", id="update.post"),
     ]
 
-    def __init__(self, detail: dict[str, Any], headline: str, now: datetime) -> None:
+    def __init__(self, detail: dict[str, Any], headline: str, now: datetime,
+                 audience: list[str] | None = None) -> None:
         super().__init__()
         self.detail = detail
-        self.headline = headline
+        self.headline = headline  # what the public page calls the incident now
         self.now = now
+        self.audience = audience or []  # "Engineering Leads, Customer Support: slack", ...
 
     def compose(self) -> ComposeResult:
-        message = DEFAULT_MESSAGES.get(self.detail["status"], "").format(title=self.detail["title"].lower())
+        # Prefilled from the public headline: the internal title is not for customers.
+        message = DEFAULT_MESSAGES.get(self.detail["status"], "").format(title=self.headline.lower())
         with Vertical(classes="dialog", id="update-dialog") as dialog:
             dialog.border_title = f"Status update for {self.detail['id']}"
-            yield Input(value=self.detail["title"], placeholder="Affected: who or what", id="affected")
+            yield Input(value=self.headline, placeholder="Public headline", id="headline")
+            yield Input(value="", placeholder="Affected: who or what (e.g. checkout for EU customers)",
+                        id="affected")
             yield TextArea(message, id="message", soft_wrap=True)
             yield Label("", id="preview", classes="preview")
+            yield Label(Content(self._audience_line()), id="audience", classes="hint")
             yield Label("ctrl+s post · esc cancel", classes="hint", id="hint")
 
     def on_mount(self) -> None:
@@ -53,11 +62,17 @@ class UpdateComposer(ModalScreen[tuple[str, str | None] | None]):
     def on_input_changed(self, _event) -> None:
         self._preview()
 
+    def _audience_line(self) -> str:
+        if not self.audience:
+            return "Goes to: no one outside (no integration configured)"
+        return "Goes to: " + "; ".join(self.audience)
+
     def _preview(self) -> None:
         cadence_due = self.detail["policy"]["next_update_due_at"]
-        text = status_page_text(self.detail, self.headline, self.query_one(TextArea).text.strip() or "…",
+        headline = self.query_one("#headline", Input).value.strip() or self.headline
+        text = status_page_text(self.detail, headline, self.query_one(TextArea).text.strip() or "…",
                                 self.query_one("#affected", Input).value.strip() or None, iso_z(self.now), cadence_due)
-        self.query_one("#preview", Label).update(text.split("\n\n")[0])
+        self.query_one("#preview", Label).update(Content(text.split("\n\n")[0]))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -67,4 +82,6 @@ class UpdateComposer(ModalScreen[tuple[str, str | None] | None]):
         if not message:
             self.query_one("#hint", Label).update("The update is empty; write what customers should know.")
             return
-        self.dismiss((message, self.query_one("#affected", Input).value.strip() or None))
+        headline = self.query_one("#headline", Input).value.strip()
+        chosen = headline if headline and headline != self.headline else None  # only a change renames the page
+        self.dismiss((message, self.query_one("#affected", Input).value.strip() or None, chosen))

@@ -182,14 +182,19 @@ class WarRoomScreen(IncidentScreen):
 
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
 
-        def post(result: tuple[str, str | None] | None) -> None:
+        def post(result: tuple[str, str | None, str | None] | None) -> None:
             if result:
-                message, affected = result
-                self.write(lambda: store.post_status_update(incident_id, message, actor=actor, affected=affected),
-                           "Status update posted")
+                message, affected, headline = result
+                self.write(lambda: store.post_status_update(incident_id, message, actor=actor, affected=affected,
+                                                            headline=headline), "Status update posted")
 
-        headline = self.center.store.policy.headline(self.detail["type"])
-        self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock()), post)
+        from automation.routing import who_hears
+
+        headline = self.detail.get("public_headline") or store.policy.headline(self.detail["type"])
+        audience = [f"{heard.groups or heard.integration}: {heard.integration}"
+                    + (f" (skipped: {heard.skipped.split(':', 1)[0]})" if heard.skipped else "")
+                    for heard in who_hears(store, incident_id)]
+        self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock(), audience), post)
 
     def action_collect_logs(self) -> None:
         """begin_log_collection: logs of this incident's service and window, kept as evidence."""
