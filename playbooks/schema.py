@@ -20,7 +20,7 @@ _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan would pass every comparison
 
 
 def _duration(value: str) -> str:
