@@ -5,6 +5,14 @@ asking afterwards "did the page go out, and when?".
 Secrets never reach it: values of the environment variables that hold secrets are replaced
 by "[redacted]" wherever they appear, and so are fields whose name says secret, credentials
 in URLs and bearer tokens. The file is created owner-only and rotated by size.
+
+Redaction takes time linear in what it is given: a text field is cut to MAX_FIELD_CHARS
+before any pattern sees it (a longer one ends with "…[+N chars]"), and the patterns have no
+repetition that can be retried from every position (each bounded, or last with nothing after
+it); known secret values are replaced by plain substring search on the whole text first, so
+the cut never leaves half a secret. Lines are written as JSON with C1 controls, bidi
+overrides and line separators escaped (\u0085, \u202e, ...), so `cat` or `tail` of the file
+shows them as text instead of obeying them.
 """
 from __future__ import annotations
 
@@ -31,9 +39,20 @@ SECRET_FIELD = re.compile(r"(token|secret|password|passwd|api_?key|routing_?key|
                           r"webhook_?url|cookie)", re.IGNORECASE)
 # Environment variables that hold secrets by their name, even when no config names them.
 SECRET_ENV_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ROUTING_?KEY|WEBHOOK|CREDENTIAL|AUTH)")
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
-BEARER = re.compile(r"\b(Bearer|Basic|GenieKey|Token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+# Credentials in a URL (scheme://user:password@) and an authorization scheme's token. Every
+# repetition is bounded, or is the last item with nothing after it to backtrack for: the old
+# `[a-z][a-z0-9+.-]*://` was retried from every letter of a long word, quadratic in its length.
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/\s:@]{1,256}:[^/\s@]{1,256}@", re.IGNORECASE)
+BEARER = re.compile(r"\b(Bearer|Basic|GenieKey|Token)[ \t]{1,16}[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+# One pass for both; the longest text a match can span before its last, unbounded item.
+_CREDENTIALS = re.compile(f"(?:{URL_CREDENTIALS.pattern})|(?:{BEARER.pattern})".replace("(?P<scheme>", "(?P<url>"),
+                          re.IGNORECASE)
+MATCH_REACH = 32 + 3 + 256 + 1 + 256 + 1
+MAX_FIELD_CHARS = 4096  # a text field longer than this is cut (before any pattern sees it)
 MIN_SECRET_LENGTH = 6  # shorter values ("1", "true") would redact ordinary words
+# Characters a terminal obeys that JSON leaves raw with ensure_ascii=False: C1 controls, bidi
+# embeddings/overrides/isolates, line and paragraph separators, and the byte-order mark.
+_TERMINAL_UNSAFE = re.compile("[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def secret_values(environ: dict[str, str] | None = None, named: Iterable[str] = ()) -> list[str]:
@@ -59,12 +78,30 @@ class Redactor:
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = [s for s in secrets if s]
 
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
+    def text(self, value: str, limit: int = MAX_FIELD_CHARS) -> str:
+        """`value` with secrets hidden, cut to `limit` characters (linear time in len(value))."""
+        for secret in self.secrets:  # substring search: linear, and on the whole text, so no cut halves one
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        value = URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", value)
-        return BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        # The patterns see only what can reach into the kept part: a match that starts before
+        # the cut is hidden whole, and nothing past the cut is kept.
+        window = value[: limit + MATCH_REACH]
+        kept: list[str] = []
+        position = 0
+        for match in _CREDENTIALS.finditer(window):
+            if match.start() >= limit:
+                break
+            kept.append(window[position:match.start()])
+            if match.group("url") is not None:
+                kept.append(f"{match.group('url')}{REDACTED}@")
+            else:
+                kept.append(f"{match.group(2)} {REDACTED}")
+            position = match.end()
+        if position < limit:
+            kept.append(window[position:limit])
+        if len(value) > max(position, limit):
+            kept.append(f"\u2026[+{len(value) - max(position, limit)} chars]")
+        return "".join(kept)
 
     def value(self, value: Any, key: str = "") -> Any:
         if key and SECRET_FIELD.search(key) and value not in (None, "", False):
@@ -99,7 +136,8 @@ class ActivityLog:
     def write(self, event: str, **fields: Any) -> None:
         record = {"at": iso_z(self.clock()), "event": event}
         record.update(self.redactor.value(fields))
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        line = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(record, ensure_ascii=False))
+        data = (line + "\n").encode("utf-8")
         try:
             with self._lock:
                 self._rotate_if_full(len(data))
