@@ -30,35 +30,82 @@ class PreparedCommand:
         return shlex.join(self.argv)
 
 
+# The widest network a runbook may be given: blocking or opening more than a /16 (IPv4) or
+# a /32 (IPv6) at once is a typo or an attack, never an incident response.
+MIN_PREFIX = {4: 16, 6: 32}
+
+
+def _accepted(spec) -> str:
+    return {
+        "name": "letters, digits, '.', '_' or '-' (no spaces), not starting with '-'",
+        "int": f"a whole number from {spec.min} to {spec.max} written with digits only",
+        "ip": (f"an IP address or a network no wider than /{MIN_PREFIX[4]} (IPv4) or /{MIN_PREFIX[6]} (IPv6),"
+               " like 203.0.113.7 or 203.0.113.0/24"),
+        "url": "an http:// or https:// URL with a host and no user name or password",
+        "choice": ", ".join(spec.choices or []),
+    }[spec.type]
+
+
+def _ip(value: str) -> str | None:
+    try:
+        if "/" not in value:
+            return str(ipaddress.ip_address(value))
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    # 0.0.0.0/0, ::/0 and any prefix wider than MIN_PREFIX would act on whole swathes of the internet.
+    return str(network) if network.prefixlen >= MIN_PREFIX[network.version] else None
+
+
+def _url(value: str) -> str | None:
+    if not value.isascii() or any(not c.isprintable() or c.isspace() for c in value):
+        return None
+    try:
+        parsed = urlparse(value)
+        host = parsed.hostname
+    except ValueError:
+        return None
+    # Credentials in a URL end up on the timeline, in the activity log and in `ps` output.
+    if parsed.scheme not in ("http", "https") or not host or "@" in parsed.netloc:
+        return None
+    return value
+
+
 def _check(name: str, spec, raw: str) -> str:
     value = str(raw).strip()
     kind = spec.type
+    # A value that starts with '-' is read as an option by most programs, whatever its type.
+    if value.startswith("-"):
+        raise PolicyValueError(f"{name}={value!r} starts with '-' and would be read as an option; "
+                               f"accepted: {_accepted(spec)}")
     if kind == "name" and NAME.fullmatch(value):
         return value
     if kind == "int":
-        if value.isascii() and value.lstrip("-").isdigit() and len(value) < 10:
+        if value.isascii() and value.isdigit() and len(value) < 10:
             number = int(value)
             if (spec.min is None or number >= spec.min) and (spec.max is None or number <= spec.max):
                 return str(number)
-    if kind == "ip":
-        try:
-            return str(ipaddress.ip_network(value, strict=False)) if "/" in value else str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
-    if kind == "url":
-        parsed = urlparse(value)
-        if parsed.scheme in ("http", "https") and parsed.netloc and not any(c.isspace() for c in value):
-            return value
+    if kind == "ip" and (checked := _ip(value)) is not None:
+        return checked
+    if kind == "url" and (checked := _url(value)) is not None:
+        return checked
     if kind == "choice" and value in (spec.choices or []):
         return value
-    accepted = {
-        "name": "letters, digits, '.', '_' or '-' (no spaces)",
-        "int": f"a whole number from {spec.min} to {spec.max}",
-        "ip": "an IP address or network like 203.0.113.7 or 203.0.113.0/24",
-        "url": "an http:// or https:// URL",
-        "choice": ", ".join(spec.choices or []),
-    }[kind]
-    raise PolicyValueError(f"{name}={value!r} is not valid; accepted: {accepted}")
+    raise PolicyValueError(f"{name}={value!r} is not valid; accepted: {_accepted(spec)}")
+
+
+def values_from_assignments(items) -> dict[str, str]:
+    """KEY=VALUE words as a mapping; a word without '=' or a key given twice is refused
+    (which of two addresses would be blocked must never be a guess)."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key:
+            raise PolicyValueError(f"{item!r} is not KEY=VALUE; accepted: for example address=203.0.113.7")
+        if key in values:
+            raise PolicyValueError(f"parameter {key!r} is given twice; accepted: each parameter once")
+        values[key] = value
+    return values
 
 
 def prepare(runbook, values: dict[str, str]) -> PreparedCommand:

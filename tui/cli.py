@@ -652,20 +652,14 @@ def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _cmd_runbook(ctx: Context, args: argparse.Namespace) -> int:
-    from playbooks.runbooks import find, prepare
+    from playbooks.runbooks import find, prepare, values_from_assignments
 
     if not args.name:
         for runbook in ctx.policy.runbooks.runbooks:
             params = " ".join(f"{name}=<{spec.type}>" for name, spec in runbook.params.items())
             print(f"{runbook.name} {params}\n    {runbook.description}")
         return 0
-    values = {}
-    for item in args.params:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"{item!r} is not KEY=VALUE; accepted: for example address=203.0.113.7")
-        values[key] = value
-    command = prepare(find(ctx.policy, args.name), values)
+    command = prepare(find(ctx.policy, args.name), values_from_assignments(args.params))
     incident_id = ctx.detail(args.id)["id"]
     print(f"Will run on this host: {command.shown()}")
     if not args.yes:
