@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reports.markdown import md_block, md_line as m
+
 HANDOVER_EVENTS = 20
 
 
@@ -12,49 +14,55 @@ def when_text(value: str | None) -> str:
 
 
 def handover_markdown(detail: dict[str, Any], generated_at: str | None, compliance_clocks: list[dict] | None = None) -> str:
-    """Roles, status, done/open by phase, next update due, compliance clocks, last 20 events."""
+    """Roles, status, done/open by phase, next update due, compliance clocks, last 20 events.
+
+    Every stored text is written through reports.markdown (m: one line, md_block: a value
+    that may span lines), so a title, note or name is shown and never becomes a heading,
+    list item, link or HTML of the document."""
     policy = detail["policy"]
+    severity, kind, environment = m(detail["severity"]), m(detail["type"]), m(detail["environment"])
     lines = [
-        f"# Handover: {detail['id']} — {detail['title']}",
+        f"# Handover: {m(detail['id'])} — {m(detail['title'])}",
         "",
         f"Generated {when_text(generated_at)}.",
         "",
-        f"**{detail['severity']} {detail['type']} in {detail['environment']}, {detail['status']}.**",
+        f"**{severity} {kind} in {environment}, {m(detail['status'])}.**",
         "",
         "## Status",
         "",
-        f"- **Severity:** {detail['severity']} ({detail['severity_name']}), {detail['type']} in {detail['environment']}",
-        f"- **Status:** {detail['status']}",
+        f"- **Severity:** {severity} ({m(detail['severity_name'])}), {kind} in {environment}",
+        f"- **Status:** {m(detail['status'])}",
         f"- **Declared:** {when_text(detail['declared_at'])}; acknowledged {when_text(detail['acknowledged_at'])}",
         f"- **Response due:** {when_text(policy['response_due_at'])}" + (" — OVERDUE" if policy["response_overdue"] else ""),
         f"- **Next status update due:** {when_text(policy['next_update_due_at'])}"
-        + (" — OVERDUE" if policy["update_overdue"] else "") + f" ({policy['communication']})",
-        f"- **Escalation:** {policy['escalation']} ({', '.join(policy['escalation_targets'])})",
-        "- **Stakeholders:** " + ", ".join(f"{s['group']} ({s['channel']})" for s in policy["stakeholders"]),
-        f"- **Service:** {detail['service'] or '-'}; declared by {detail['declared_by']}",
+        + (" — OVERDUE" if policy["update_overdue"] else "") + f" ({m(policy['communication'])})",
+        f"- **Escalation:** {m(policy['escalation'])} ({', '.join(m(t) for t in policy['escalation_targets'])})",
+        "- **Stakeholders:** " + ", ".join(f"{m(s['group'])} ({m(s['channel'])})" for s in policy["stakeholders"]),
+        f"- **Service:** {m(detail['service']) if detail['service'] else '-'}; declared by {m(detail['declared_by'])}",
         "",
         "## Roles",
         "",
     ]
     held = [r for r in detail["roles"] if r["released_at"] is None]
-    lines += [f"- **{r['role']}:** {r['person']} since {when_text(r['assumed_at'])}" for r in held] or ["- nobody assigned"]
+    lines += [f"- **{m(r['role'])}:** {m(r['person'])} since {when_text(r['assumed_at'])}" for r in held] or ["- nobody assigned"]
     lines += ["", "## Checklist by phase", ""]
     for phase in detail["phases"]:
         steps = [s for s in detail["checklist"] if s["phase"] == phase["name"]]
         overdue = " — OVERDUE" if phase["overdue"] else ""
-        lines += [f"### {phase['name']} ({phase['window']}): {phase['done']}/{phase['total']} done{overdue}", ""]
+        lines += [f"### {m(phase['name'])} ({m(phase['window'])}): {phase['done']}/{phase['total']} done{overdue}", ""]
         done = [s for s in steps if s["done"]]
         open_ = [s for s in steps if not s["done"]]
-        lines += ["Open:"] + [f"- [ ] {s['number']}. {s['text']}" for s in open_] if open_ else ["Open: none"]
-        lines += ["", "Done:"] + [f"- [x] {s['number']}. {s['text']} ({s['done_by']})" for s in done] if done else ["", "Done: none"]
+        lines += ["Open:"] + [f"- [ ] {s['number']}. {md_block(s['text'])}" for s in open_] if open_ else ["Open: none"]
+        lines += ["", "Done:"] + [f"- [x] {s['number']}. {md_block(s['text'])} ({m(s['done_by'])})" for s in done] if done else ["", "Done: none"]
         lines.append("")
     lines += ["## Compliance clocks", ""]
-    lines += [f"- **{c['regime']}:** {c['requirement']} — due {when_text(c['due_at'])}" for c in (compliance_clocks or [])] \
+    lines += [f"- **{m(c['regime'])}:** {md_block(c['requirement'])} — due {when_text(c['due_at'])}" for c in (compliance_clocks or [])] \
         or ["- none running"]
     active = [a for a in detail["remediation"] if a["finished_at"] is None]
     lines += ["", "## Active remediation", ""]
-    lines += [f"- {a['description']} (since {when_text(a['started_at'])}, {a['started_by']})" for a in active] or ["- none"]
+    lines += [f"- {md_block(a['description'])} (since {when_text(a['started_at'])}, {m(a['started_by'])})"
+              for a in active] or ["- none"]
     events = detail["timeline"][-HANDOVER_EVENTS:]
     lines += ["", f"## Last {len(events)} timeline events", ""]
-    lines += [f"- {when_text(e['at'])} **{e['actor']}** {e['summary']}" for e in events]
+    lines += [f"- {when_text(e['at'])} **{m(e['actor'])}** {md_block(e['summary'])}" for e in events]
     return "\n".join(lines) + "\n"

@@ -42,6 +42,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 from playbooks.errors import PolicyValueError
+from reports.markdown import md_cell, md_line, visible
+from reports.safe_html import CSP_META
 from store.clock import iso_z
 from store.reporting import PeriodColumns, PeriodTotals, completed_actions, monthly_means, period_columns, \
     period_totals, weekly_counts
@@ -419,7 +421,7 @@ def render_text(report: dict[str, Any], names: dict[str, str] | None = None) -> 
     title = f"{kind} Incident Report"
     out = [title, "=" * len(title), "", f"📊 Incident Statistics ({period_label(report)})"]
     out += _tree([f"Total Incidents: {report['total']}"] + [
-        f"{sev} ({names.get(sev, sev).capitalize()}): {n} incident{'s' if n != 1 else ''}"
+        f"{visible(sev)} ({visible(names.get(sev, sev).capitalize())}): {n} incident{'s' if n != 1 else ''}"
         for sev, n in report["by_severity"].items()])
     out += ["", "⏱️ Response Time Metrics (mean; median and nearest-rank p90)"]
     out += _tree([
@@ -430,8 +432,9 @@ def render_text(report: dict[str, Any], names: dict[str, str] | None = None) -> 
     out += ["", "📈 Trends and Improvements"]
     out += _tree(trend_lines(report) + [sla_line(report), satisfaction_line(report)])
     out += ["", f"🎯 Key Improvements This {'Month' if kind == 'Monthly' else 'Year'}"]
-    improvements = [f"{i['title']} ({i['incident_id']}, {i['category']}, {i['completed_at'][:10]})"
-                    for i in report["improvements"]]
+    # A title is shown with its control characters escaped: this text goes to a terminal.
+    improvements = [f"{visible(i['title'])} ({visible(i['incident_id'])}, {visible(i['category'])}, "
+                    f"{i['completed_at'][:10]})" for i in report["improvements"]]
     out += _tree(improvements or ["none recorded"])
     if "months" in report:
         out += ["", "📅 By Month"]
@@ -454,7 +457,7 @@ def render_markdown(report: dict[str, Any], names: dict[str, str] | None = None)
     kind = "Monthly" if "month" in report else "Yearly"
     out = [f"# {kind} Incident Report — {period_label(report)}", "", "## Incident statistics", "",
            "| severity | incidents |", "| --- | ---: |"]
-    out += [f"| {sev} ({names.get(sev, sev)}) | {n} |" for sev, n in report["by_severity"].items()]
+    out += [f"| {md_cell(sev)} ({md_cell(names.get(sev, sev))}) | {n} |" for sev, n in report["by_severity"].items()]
     out += [f"| **total** | **{report['total']}** |", "", "## Response time metrics", "",
             "| metric | mean | median | p90 | n |", "| --- | ---: | ---: | ---: | ---: |"]
     for label, key in (("MTTD (minutes)", "mttd_minutes"), ("MTTA, time to response (minutes)", "mtta_minutes"),
@@ -463,8 +466,8 @@ def render_markdown(report: dict[str, Any], names: dict[str, str] | None = None)
     out += ["", "## Trends", ""] + [f"- {line}" for line in trend_lines(report) + [sla_line(report),
                                                                                   satisfaction_line(report)]]
     out += ["", "## Improvements completed", ""]
-    out += [f"- {_md_escape(i['title'])} ({i['incident_id']}, {i['category']}, {i['completed_at'][:10]})"
-            for i in report["improvements"]] or ["- none recorded"]
+    out += [f"- {md_line(i['title'])} ({md_line(i['incident_id'])}, {md_line(i['category'])}, "
+            f"{i['completed_at'][:10]})" for i in report["improvements"]] or ["- none recorded"]
     if "months" in report:
         out += ["", "## By month", "", "| month | incidents | MTTD mean (min) | MTTA mean (min) | MTTR mean (h) | "
                 "within SLA |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -472,10 +475,6 @@ def render_markdown(report: dict[str, Any], names: dict[str, str] | None = None)
                 f"{_num(m['mttr_hours']['mean'])} | {_num(m['within_sla_pct'])}% |" for key, m in report["months"].items()]
     out += ["", "## Definitions", ""] + [f"- **{key}**: {text}" for key, text in report["definitions"].items()]
     return "\n".join(out) + "\n"
-
-
-def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", text)
 
 
 def render_html(report: dict[str, Any], charts: dict[str, Any] | None, names: dict[str, str] | None = None) -> str:
@@ -486,7 +485,7 @@ def render_html(report: dict[str, Any], charts: dict[str, Any] | None, names: di
     kind = "Monthly" if "month" in report else "Yearly"
     title = f"{kind} Incident Report — {period_label(report)}"
     parts = [
-        "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">", f"<title>{esc(title)}</title>",
+        "<!DOCTYPE html>", f"<html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}", f"<title>{esc(title)}</title>",
         "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em}"
         "td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1em}dt{font-weight:bold}</style>",

@@ -8,6 +8,9 @@ import html
 import json
 from typing import Any
 
+from reports.markdown import md_block, md_line as m
+from reports.safe_html import CSP_META, markdown_to_html
+
 FORMATS = ("md", "html", "json")
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
          "h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem}"
@@ -21,38 +24,41 @@ def when(iso: str | None) -> str:
 
 def item_line(item: dict[str, Any]) -> str:
     """"[Immediate] Add pool alerting (owner alice, due 2024-01-25, open, OVERDUE, Jira OPS-1)"."""
-    facts = [f"owner {item['owner']}" if item["owner"] else "no owner",
-             f"due {item['due_on']}" if item["due_on"] else "no due date", item["status"]]
+    facts = [f"owner {m(item['owner'])}" if item["owner"] else "no owner",
+             f"due {m(item['due_on'])}" if item["due_on"] else "no due date", m(item["status"])]
     if item["overdue"]:
         facts.append("OVERDUE")
     if item["ticket"]:
-        facts.append(f"Jira {item['ticket']}")
-    return f"[{item['tag']}] {item['title']} ({', '.join(facts)})"
+        facts.append(f"Jira {m(item['ticket'])}")
+    return f"[{m(item['tag'])}] {md_block(item['title'], 3)} ({', '.join(facts)})"
 
 
 def rca_markdown(detail: dict[str, Any]) -> str:
+    """The RCA in Markdown; every stored text through reports.markdown (m: one line,
+    md_block: a value that may span lines), so it is shown and never becomes markup."""
     summary, impact, root = detail["summary"], detail["impact_assessment"], detail["root_cause"]
     lines = [
-        f"# Root Cause Analysis: {summary['id']} — {summary['title']}",
+        f"# Root Cause Analysis: {m(summary['id'])} — {m(summary['title'])}",
         "",
         f"Generated {when(detail['generated_at'])} from the incident record"
-        + (f"; last edited by {detail['updated_by']} at {when(detail['updated_at'])}." if detail["updated_by"] else "."),
+        + (f"; last edited by {m(detail['updated_by'])} at {when(detail['updated_at'])}." if detail["updated_by"]
+           else "."),
         "",
         "## Incident Summary",
         "",
-        f"- ID: {summary['id']}",
-        f"- Severity: {summary['severity']} ({summary['severity_id']})",
+        f"- ID: {m(summary['id'])}",
+        f"- Severity: {m(summary['severity'])} ({m(summary['severity_id'])})",
         f"- Duration: {summary['duration']}",
-        f"- Impact: {summary['impact']}",
+        f"- Impact: {md_block(summary['impact'])}",
         "",
         "## Timeline",
         "",
     ]
-    lines += [f"- {line['time']} - {line['text']}" for line in detail["timeline"]] or ["- nothing recorded"]
-    lines += ["", "## Root Cause", "", f"Root Cause: {root['summary']}", ""]
-    lines += [f"- {text}" for text in root["details"]] or ["- no details recorded yet"]
+    lines += [f"- {line['time']} - {md_block(line['text'])}" for line in detail["timeline"]] or ["- nothing recorded"]
+    lines += ["", "## Root Cause", "", f"Root Cause: {md_block(root['summary'], 0)}", ""]
+    lines += [f"- {md_block(text)}" for text in root["details"]] or ["- no details recorded yet"]
     lines += ["", "## Contributing Factors", ""]
-    lines += [f"{n}. {text}" for n, text in enumerate(detail["contributing_factors"], 1)] or ["- none recorded yet"]
+    lines += [f"{n}. {md_block(text, len(str(n)) + 2)}" for n, text in enumerate(detail["contributing_factors"], 1)] or ["- none recorded yet"]
     lines += ["", "## Corrective Actions", ""]
     lines += [f"{n}. {item_line(item)}" for n, item in enumerate(detail["corrective_actions"], 1)] \
         or ["- none recorded yet"]
@@ -61,25 +67,25 @@ def rca_markdown(detail: dict[str, Any]) -> str:
         "", "## Impact Assessment", "",
         f"- Duration: {impact['duration']} (from {when(impact['from'])} to {when(impact['to'])})",
         f"- Customers affected: {customers:,}" if customers is not None else "- Customers affected: not recorded",
-        f"- Estimated cost: {impact['estimated_cost_text']}",
+        f"- Estimated cost: {m(impact['estimated_cost_text'])}",
         f"- Time to acknowledge: {impact['time_to_acknowledge'] or 'not acknowledged'}; "
         f"time to resolve: {impact['time_to_resolve'] or 'not resolved'}"
         + (f"; time to detect: {impact['time_to_detect']}" if impact["time_to_detect"] else ""),
-        f"- Severity policy: {impact['severity_impact']}; {impact['customer_impact']}; {impact['revenue_impact']}",
+        f"- Severity policy: {m(impact['severity_impact'])}; {m(impact['customer_impact'])}; "
+        f"{m(impact['revenue_impact'])}",
         "", "## Audit Trail", "",
-        detail["audit_trail"]["text"] + (f" ({detail['audit_trail']['incident_events']} of them for this incident; "
+        m(detail["audit_trail"]["text"]) + (f" ({detail['audit_trail']['incident_events']} of them for this incident; "
                                          "the timeline's hash chain is intact)." if detail["audit_trail"]["ok"] else "."),
     ]
     return "\n".join(lines) + "\n"
 
 
 def html_document(markdown_text: str, title: str) -> str:
-    """A self-contained HTML page (inline style, no scripts, raw HTML in the text escaped)."""
-    from markdown_it import MarkdownIt
-
-    body = MarkdownIt("commonmark", {"html": False}).render(markdown_text)
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n")
+    """A self-contained HTML page (inline style, no scripts, raw HTML in the text escaped,
+    a Content-Security-Policy that runs and loads nothing)."""
+    body = markdown_to_html(markdown_text)
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}"
+            f"<title>{html.escape(title, quote=True)}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n")
 
 
 def rca_html(detail: dict[str, Any]) -> str:
