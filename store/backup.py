@@ -68,6 +68,7 @@ from store import migrations
 from store.audit import AuditResult, verify_chain
 from store.database import Database
 from store.errors import StoreError
+from store.files import FileRefused, check_target, publish, temporary_beside as _temporary_beside
 from store.paths import user_path
 
 FORMAT_NAME = "incident-response backup"
@@ -253,6 +254,10 @@ class RestoreResult:
 
 def _check_target(db: Database, target: Path, force: bool) -> Path:
     target = user_path(target, "backup file")
+    try:  # a symbolic link at the target is never written through, --force or not
+        check_target(target, force=True)
+    except FileRefused as exc:
+        raise BackupRefused(str(exc)) from None
     if target.is_dir():
         raise BackupRefused(f"{target} is a folder; accepted: the path of a backup file to write")
     if not target.parent.is_dir():
@@ -268,54 +273,13 @@ def _check_target(db: Database, target: Path, force: bool) -> Path:
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _publish(tmp: Path, target: Path, force: bool) -> None:
-    """Move the finished temporary file into place atomically (never over a file unless forced)."""
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    if force:
-        os.replace(tmp, target)
-    else:
-        try:
-            os.link(tmp, target)  # atomic and never replaces: a file that appeared meanwhile is kept
-        except FileExistsError:
-            raise BackupRefused(f"{target} already exists; accepted: another file name, or --force to replace it") from None
-        except OSError:  # a filesystem without hard links
-            if target.exists():
-                raise BackupRefused(f"{target} already exists; accepted: another file name, or --force to replace "
-                                    "it") from None
-            os.replace(tmp, target)
-        else:
-            os.unlink(tmp)
-    _fsync_dir(target.parent)
-
-
-@contextmanager
-def _temporary_beside(target: Path) -> Iterator[Path]:
-    """An owner-only temporary file in the target's folder, removed unless published."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    """Move the finished temporary file into place atomically (never over a file unless forced,
+    never through a link): store/files.py, the one writer every document shares."""
     try:
-        yield tmp
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
-            try:
-                leftover.unlink()
-            except FileNotFoundError:
-                pass
+        publish(tmp, target, force)
+    except FileRefused as exc:
+        raise BackupRefused(str(exc)) from None
 
 
 def backup(db: Database, target: Path | str, *, format: str | None = None, force: bool = False,
