@@ -9,7 +9,9 @@ On PostgreSQL a write that moved the timeline also sends NOTIFY before it commit
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,12 @@ def _create_private_file(path: Path, group: str | None = None) -> None:
     """The database holds incident details: readable by its owner only, or by its owner
     and one group when config.toml says `[store] group = "NAME"` (a team sharing the file
     on a jump host): then the file is 0660 and its folder 2770 (setgid, so the WAL and
-    shared-memory files SQLite creates next to it get the group too)."""
+    shared-memory files SQLite creates next to it get the group too).
+
+    The group only ever touches what the store made: the database file and the -wal/-shm
+    files SQLite makes beside it, and the store's own folder (see _store_folder). A home or
+    a team folder the file was put in keeps its mode and group, and nothing is reached
+    through a symbolic link planted in the store's place (lstat, O_NOFOLLOW, fchmod)."""
     if group is None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -68,10 +75,19 @@ def _create_private_file(path: Path, group: str | None = None) -> None:
         return
     gid = _group_id(group)
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _share(folder, gid, 0o2770)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        folder.mkdir(mode=0o700)
+        created = True
+    except FileExistsError:
+        created = False
+        if not folder.is_dir():
+            raise
+    store_files = {path.name, path.name + "-wal", path.name + "-shm", path.name + "-journal"}
+    if created or _store_folder(folder, store_files):
+        _share(folder, gid, 0o2770, directory=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
         os.close(fd)
     except FileExistsError:
         pass
@@ -79,6 +95,57 @@ def _create_private_file(path: Path, group: str | None = None) -> None:
     # store was owner-only are opened up to the group as well.
     for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         _share(each, gid, 0o660)
+
+
+# The modes the store gives the folder it creates: owner-only (mkdir's 0700, less the umask)
+# or shared (2770).
+_STORE_FOLDER_MODES = (0o700, 0o2770)
+
+
+def _store_folder(folder: Path, store_files: set[str]) -> bool:
+    """Whether an existing `folder` is the store's own, made by an earlier run: a real folder
+    (not a link) of ours, with a mode the store gives its folder, holding nothing but the
+    database and the files SQLite makes beside it. Anything else (a home, a team's /srv
+    folder, a folder the user made) was not made by the store and keeps its mode."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        return False
+    if stat.S_IMODE(info.st_mode) not in _STORE_FOLDER_MODES:
+        return False
+    try:
+        return set(os.listdir(folder)) <= store_files
+    except OSError:
+        return False
+
+
+def _share(path: Path, gid: int, mode: int, *, directory: bool = False) -> None:
+    """Give `path` to the group with `mode`, if it exists, is ours (a teammate's file is theirs
+    to set) and is a regular file (or, for the folder, a real folder): a symbolic link planted
+    in its place is never followed. The checks and the change are made on one open file
+    descriptor (O_NOFOLLOW, fstat, fchown, fchmod), so the name cannot be swapped between them."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | (os.O_DIRECTORY if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):  # a link (or not a folder): left alone
+            return
+        raise
+    try:
+        info = os.fstat(fd)
+        wanted = stat.S_ISDIR(info.st_mode) if directory else stat.S_ISREG(info.st_mode)
+        if not wanted or info.st_uid != os.geteuid():
+            return
+        if info.st_gid != gid:
+            os.fchown(fd, -1, gid)
+        if stat.S_IMODE(info.st_mode) != mode:
+            os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _group_id(group: str) -> int:
@@ -98,20 +165,6 @@ def _group_id(group: str) -> int:
             "(see `id -Gn`)"
         )
     return gid
-
-
-def _share(path: Path, gid: int, mode: int) -> None:
-    """Give `path` to the group with `mode`, if it exists and is ours (a teammate's file is theirs to set)."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return
-    if info.st_uid != os.geteuid():
-        return
-    if info.st_gid != gid:
-        os.chown(path, -1, gid)
-    if info.st_mode & 0o7777 != mode:
-        os.chmod(path, mode)
 
 
 @dataclass

@@ -204,6 +204,7 @@ def _command_parser() -> OneLineParser:
     p.add_argument("--format", choices=("json", "md", "svg", "html"), default="json")
     p.add_argument("--output", "-o", help="file or folder to write (default: standard output for json and md, "
                    "the current folder for svg and html)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p = add("import", "import historical incidents from a JSON file")
     p.add_argument("file")
     p = add("audit", "verify the timeline's hash chain", json_flag=True)
@@ -567,11 +568,13 @@ def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
     try:
         from store.paths import user_path
 
+        from tui.export import write_export
+
         path = user_path(target, "--output")
         if path.is_dir() or target.endswith(os.sep):
             path = path / (default_name or f"{detail['id']}.{args.format}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        # Owner-only and atomic; never through a symbolic link, never over a file without --force.
+        write_export(text, path, force=args.force)
     except OSError as exc:
         raise UsageError(f"cannot write {target} ({exc.strerror}); accepted: a writable file or folder path") from None
     print(f"Wrote {path}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from markdown_it import MarkdownIt
-
 from reports.handover import handover_markdown
+from reports.safe_html import CSP_META, markdown_to_html
 from store.clock import iso_z
+from store.files import FORCE_HINT, write_private_file
 from store.operations import IncidentStore
 from store.queries import incident_detail
 
@@ -40,10 +40,13 @@ def war_room_svg(store: IncidentStore, incident_id: str, actor: str, size: tuple
 
 
 def handover_html(markdown_text: str, svg: str, title: str) -> str:
-    body = MarkdownIt("commonmark").render(markdown_text)
+    """The handover page: the war room's SVG (its text XML-escaped by Rich) and the Markdown
+    handover (every stored text escaped by reports.markdown) rendered with raw HTML off, under
+    a Content-Security-Policy that runs and loads nothing."""
+    body = markdown_to_html(markdown_text)
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title>"
+        f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{CSP_META}"
+        f"<title>{html.escape(title, quote=True)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
         "svg{max-width:100%;height:auto}</style></head><body>\n"
         f"<figure>{svg}</figure>\n{body}</body></html>\n"
@@ -61,7 +64,7 @@ def export_files(store: IncidentStore, incident_id: str, fmt: str, actor: str) -
     return handover_html(markdown_text, svg, f"Handover {detail['id']}"), f"{detail['id']}-handover.html"
 
 
-def write_export(text: str, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+def write_export(text: str, path: Path, *, force: bool = False, hint: str = FORCE_HINT) -> Path:
+    """Owner-only, atomic, never through a symbolic link, never over a file unless `force`
+    (store/files.py, the writer backup uses)."""
+    return write_private_file(path, text, force=force, hint=hint)

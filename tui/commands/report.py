@@ -1,6 +1,6 @@
 """`incident-response report`: the monthly (or yearly) incident report.
 
-  incident-response report [--month YYYY-MM | --year YYYY] [--format text|md|html|json] [--output FILE]
+  incident-response report [--month YYYY-MM | --year YYYY] [--format text|md|html|json] [--output FILE [--force]]
 
 Without --month or --year it reports the current month to date (by the clock, IR_NOW
 included).
@@ -24,6 +24,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="text",
                         help="text (default), md, html (self-contained, with charts) or json")
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
 def run(name: str, ctx, args: argparse.Namespace) -> int:
@@ -49,10 +50,11 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
     text = render(report, args.format, charts=charts, names=names)
     if args.output:
         from store.paths import user_path
+        from tui.export import write_export
 
         target = user_path(args.output, "--output")
-        try:
-            target.write_text(text, encoding="utf-8")
+        try:  # owner-only and atomic; never through a symbolic link, never over a file without --force
+            write_export(text, target, force=args.force)
         except OSError as exc:
             raise UsageError(f"cannot write {target} ({exc.strerror}); accepted: a writable file path") from None
         print(f"Wrote the {period.label} report ({args.format}) to {target}")

@@ -2,9 +2,9 @@
 and the action items (which can become Jira tickets).
 
   incident-response rca ID [--root-cause T] [--detail T]... [--factor T]... [--impact T]
-                           [--customers N] [--cost X] [--export md|html|json] [-o FILE]
+                           [--customers N] [--cost X] [--export md|html|json] [-o FILE [--force]]
   incident-response review ID [--at ISO] [--attendee NAME]... [--facilitator NAME]
-                              [--note ITEM=TEXT]... [--lesson T]... [--held] [--export ...] [-o FILE]
+                              [--note ITEM=TEXT]... [--lesson T]... [--held] [--export ...] [-o FILE [--force]]
   incident-response action add ID TITLE... --category immediate|short-term|long-term|process
                                            [--owner NAME] [--due YYYY-MM-DD]
   incident-response action done|reopen|ticket N
@@ -53,6 +53,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name in ("rca", "review"):
         parser.add_argument("--export", metavar="FORMAT", help="md, html or json (default: md to standard output)")
         parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (or DIR/) instead of standard output")
+        parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
     if name == "action":
         parser.add_argument("verb", metavar="add|done|reopen|ticket|edit", help="what to do")
         parser.add_argument("words", nargs="*", metavar="ARG", help="add: ID TITLE...; the others: the item number N")
@@ -88,11 +89,13 @@ def _emit(text: str, args: argparse.Namespace, default_name: str) -> None:
     try:
         from store.paths import user_path
 
+        from tui.export import write_export
+
         path = user_path(args.output, "--output")
         if path.is_dir() or args.output.endswith(os.sep):
             path = path / default_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        # Owner-only and atomic; never through a symbolic link, never over a file without --force.
+        write_export(text, path, force=args.force)
     except OSError as exc:
         raise UsageError(f"cannot write {args.output} ({exc.strerror}); accepted: a writable file or folder path") from None
     print(f"Wrote {path}")

@@ -236,18 +236,24 @@ class PostIncidentScreen(IncidentScreen):
     def _export_to(self, folder: str) -> None:
         from playbooks.errors import PolicyValueError
         from store.paths import user_path
+        from tui.handover import confirm_replace
 
         try:
-            self._export(user_path(folder, "folder"))
+            directory = user_path(folder, "folder")
         except PolicyValueError as exc:
-            self.notify(str(exc), severity="warning", timeout=8)
+            self.notify(str(exc), severity="warning", timeout=8, markup=False)
+            return
+        # Files already there are replaced only once the engineer confirms (as for the handover).
+        confirm_replace(self.center, (directory / f"{self.incident_id}-rca.md", directory / f"{self.incident_id}-pir.md"),
+                        lambda force: self._export(directory, force))
 
-    def _export(self, directory: Path) -> None:
+    def _export(self, directory: Path, force: bool = False) -> None:
         from playbooks.errors import PolicyValueError
         from reports.pir import pir_markdown
         from reports.rca import rca_markdown
         from store.review_queries import pir_detail, rca_detail
         from tui.export import write_export
+        from tui.handover import REPLACE_HINT
 
         store, incident_id, app = self.center.store, self.incident_id, self.app
 
@@ -257,10 +263,15 @@ class PostIncidentScreen(IncidentScreen):
                 rca = rca_markdown(rca_detail(session, store.policy, incident_id, now))
                 pir = pir_markdown(pir_detail(session, store.policy, incident_id, now))
             try:
-                rca_path = write_export(rca, directory / f"{incident_id}-rca.md")
-                write_export(pir, directory / f"{incident_id}-pir.md")
+                rca_path = write_export(rca, directory / f"{incident_id}-rca.md", force=force, hint=REPLACE_HINT)
+                write_export(pir, directory / f"{incident_id}-pir.md", force=force, hint=REPLACE_HINT)
+            except PolicyValueError as exc:  # a file or link that appeared since the question
+                app.call_from_thread(app.notify, str(exc), severity="warning", timeout=10, markup=False)
+                return
             except OSError as exc:
-                raise PolicyValueError(f"cannot write to {directory} ({exc.strerror}); accepted: a writable folder") from None
-            app.call_from_thread(app.notify, f"Written: {rca_path} and {incident_id}-pir.md", timeout=6)
+                app.call_from_thread(app.notify, f"cannot write to {directory} ({exc.strerror}); accepted: a writable "
+                                     "folder", severity="warning", timeout=10, markup=False)
+                return
+            app.call_from_thread(app.notify, f"Written: {rca_path} and {incident_id}-pir.md", timeout=6, markup=False)
 
         self.run_worker(write, thread=True, exit_on_error=False, group="export")
