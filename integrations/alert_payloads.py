@@ -53,8 +53,16 @@ firing or not, so one bad label anywhere rejects the whole body before anything 
 written. A dedup key longer than the store's 128 characters (long group keys) becomes
 ``<prefix>:sha256:<hex digest>``; the original is kept in the event detail.
 
+``startsAt`` is when monitoring saw the condition first, and becomes the incident's detection
+time (its response deadline counts from it) only when it is plausible: within the last
+30 days and no more than five minutes ahead of the time the notification was received. One
+outside that window (year 2, a clock years off) is ignored; with no plausible one the
+receive time is used, and the event's detail says so (``startsAt_ignored``: the times set
+aside, ``detected_at_from``: "received").
+
 Entry points: :func:`parse` (body -> :class:`Notification`, shape checks only) and
-:func:`plan` (notification + policy -> :class:`ConditionChange`, every value checked).
+:func:`plan` (notification + policy [+ the receive time] -> :class:`ConditionChange`, every
+value checked).
 Both raise :class:`PayloadError` with a one-sentence message.
 """
 from __future__ import annotations
@@ -62,7 +70,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from playbooks.errors import PolicyValueError
@@ -94,6 +102,10 @@ MAX_DEDUP_KEY = 128  # the store's incident.dedup_key column
 MAX_TITLE = 200  # the store's one-line limit
 MAX_DETAIL_TEXT = 2000
 MAX_DETAIL_ITEMS = 50
+# A startsAt outside [received - 30 days, received + 5 minutes] is not believed: taken as the
+# detection time it would make the incident born overdue and ruin the month's MTTA.
+PLAUSIBLE_PAST = timedelta(days=30)
+PLAUSIBLE_FUTURE = timedelta(minutes=5)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _SPACES = re.compile(r"\s+")
@@ -413,10 +425,13 @@ def severity_level(policy, value: str | None):
         return policy.level(mapped)
 
 
-def plan(notification: Notification, policy) -> ConditionChange:
+def plan(notification: Notification, policy, received_at: datetime | None = None) -> ConditionChange:
     """Check every alert against the policy and decide the one change to make.
 
-    Raises PayloadError naming the first bad alert; nothing here touches the store.
+    `received_at` (aware, or naive UTC) is when the notification arrived: a startsAt outside
+    the plausible window around it is set aside (see the module docstring); without it every
+    startsAt is taken as given. Raises PayloadError naming the first bad alert; nothing here
+    touches the store.
     """
     several = len(notification.alerts) > 1 or notification.source != "generic"
     checked = []
@@ -468,12 +483,26 @@ def plan(notification: Notification, policy) -> ConditionChange:
         return ConditionChange(dedup_key=notification.dedup_key, firing=False, resolve=True, title=alert.title,
                                detail=detail)
     starts = [a.starts_at for a, *_ in firing if a.starts_at is not None]
+    if received_at is not None:
+        received = received_at if received_at.tzinfo else received_at.replace(tzinfo=timezone.utc)
+        believed = [s for s in starts if received - PLAUSIBLE_PAST <= s <= received + PLAUSIBLE_FUTURE]
+        ignored = sorted(set(starts) - set(believed))
+        if ignored:
+            detail["startsAt_ignored"] = [_rfc3339(s) for s in ignored[:MAX_DETAIL_ITEMS]]
+            if not believed:
+                detail["detected_at_from"] = "received"
+                believed = [received]
+        starts = believed
     return ConditionChange(
         dedup_key=notification.dedup_key, firing=True, resolve=False, severity=level.id,
         incident_type=incident_type, environment=environment, title=alert.title, service=alert.service,
         detected_at=min(starts) if starts else None, detail=detail, rule=alert.rule, log_query=alert.log_query,
         address=alert.address,
     )
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def named_rule(policy, alert: Alert):
@@ -484,6 +513,6 @@ def named_rule(policy, alert: Alert):
     return next((rule for rule in rules if rule.name == alert.rule), None)
 
 
-def understand(source: str, body: Any, policy) -> ConditionChange:
+def understand(source: str, body: Any, policy, received_at: datetime | None = None) -> ConditionChange:
     """parse + plan in one call."""
-    return plan(parse(source, body), policy)
+    return plan(parse(source, body), policy, received_at)

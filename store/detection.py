@@ -79,7 +79,11 @@ def raise_condition(store: IncidentStore, dedup_key: str, *, severity: str, inci
 
 def clear_condition(store: IncidentStore, dedup_key: str, *, actor: str, resolve: bool = False,
                     detail: dict[str, Any] | None = None) -> Incident | None:
-    """The condition cleared: a 'condition_cleared' event, and optionally resolve the incident."""
+    """The condition cleared: a 'condition_cleared' event, and optionally resolve the incident.
+
+    The check, the event and the resolution are one transaction under the write lock, so a
+    resolved notification delivered twice (or by two receivers at once) resolves once: the
+    second finds no open incident and changes nothing (None), never half a change."""
     with store.db.write() as session:
         incident = open_incident_for(session, dedup_key)
         if incident is None:
@@ -87,7 +91,6 @@ def clear_condition(store: IncidentStore, dedup_key: str, *, actor: str, resolve
         store.record_event(session, incident, store.now(), actor, "condition_cleared",
                            "Condition cleared" + (" (all alerts resolved)" if resolve else ""),
                            {"dedup_key": dedup_key, "cleared_at": iso_z(store.now()), **(detail or {})})
-        incident_id = incident.id
-    if resolve:
-        return store.resolve(incident_id, actor=actor)
+        if resolve:
+            store.move_status(session, incident, "resolved", actor)
     return incident

@@ -225,36 +225,41 @@ class IncidentStore:
         target = self.policy.status(status)
         with self.db.write() as session:
             incident = self._load(session, incident_id, expected_version)
-            current = incident.status
-            if target == current:
-                raise ChangeRefused(f"{incident.id} is already {current}; accepted: {', '.join(STATUS_MOVES[current]) or 'nothing (closed is final)'}")
-            if target not in STATUS_MOVES[current]:
-                accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
-                raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
-            if target == "closed":  # SEV-1/2 (as the policy says): not before the review is held
-                from store.review import refuse_close_without_review
-
-                refuse_close_without_review(session, self.policy, incident)
-            now = self.now()
-            if incident.acknowledged_at is None and target in ("identified", "monitoring"):
-                # Working an incident is responding to it (an alert that clears by itself
-                # is not: resolving leaves MTTA unset).
-                self._acknowledge(session, incident, now, actor)
-            if target == "monitoring" and incident.mitigated_at is None:
-                incident.mitigated_at = now
-            if target == "resolved":
-                incident.mitigated_at = incident.mitigated_at or now
-                incident.resolved_at = now
-                incident.next_update_due_at = None
-            if target == "closed":
-                incident.closed_at = now
-            if current == "resolved" and target in OPEN_STATUSES:  # reopened
-                incident.resolved_at = None
-                incident.next_update_due_at = self.policy.next_update_due(self.policy.level(incident.severity), now)
-            incident.status = target
-            self.record_event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
-                        {"from": current, "to": target})
+            self.move_status(session, incident, target, actor)
         return incident
+
+    def move_status(self, session: Session, incident: Incident, target: str, actor: str) -> None:
+        """change_status inside the caller's write (so a check made there and the move are one
+        transaction); raises ChangeRefused for a move the lifecycle does not allow."""
+        current = incident.status
+        if target == current:
+            raise ChangeRefused(f"{incident.id} is already {current}; accepted: {', '.join(STATUS_MOVES[current]) or 'nothing (closed is final)'}")
+        if target not in STATUS_MOVES[current]:
+            accepted = ", ".join(STATUS_MOVES[current]) or "nothing (closed is final)"
+            raise ChangeRefused(f"{incident.id} cannot move from {current} to {target}; accepted from {current}: {accepted}")
+        if target == "closed":  # SEV-1/2 (as the policy says): not before the review is held
+            from store.review import refuse_close_without_review
+
+            refuse_close_without_review(session, self.policy, incident)
+        now = self.now()
+        if incident.acknowledged_at is None and target in ("identified", "monitoring"):
+            # Working an incident is responding to it (an alert that clears by itself
+            # is not: resolving leaves MTTA unset).
+            self._acknowledge(session, incident, now, actor)
+        if target == "monitoring" and incident.mitigated_at is None:
+            incident.mitigated_at = now
+        if target == "resolved":
+            incident.mitigated_at = incident.mitigated_at or now
+            incident.resolved_at = now
+            incident.next_update_due_at = None
+        if target == "closed":
+            incident.closed_at = now
+        if current == "resolved" and target in OPEN_STATUSES:  # reopened
+            incident.resolved_at = None
+            incident.next_update_due_at = self.policy.next_update_due(self.policy.level(incident.severity), now)
+        incident.status = target
+        self.record_event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
+                    {"from": current, "to": target})
 
     def resolve(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
         return self.change_status(incident_id, "resolved", actor=actor, expected_version=expected_version)

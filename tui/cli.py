@@ -695,8 +695,10 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
     serve(ctx.store, host=args.host, port=args.port,
           activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
           on_opened=for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration)),
-          on_start=lambda server: print(f"Listening on {server.url} (/alerts/alertmanager, /alerts/grafana, "
-                                        "/alerts/generic); Ctrl-C stops", flush=True))
+          on_start=lambda server: print(f"Listening on {one_line(server.url)} (/alerts/alertmanager, "
+                                        "/alerts/grafana, /alerts/generic); Ctrl-C or SIGTERM stops", flush=True),
+          on_stopping=lambda server: print("Stopping: no new connections; answering the requests in flight",
+                                           flush=True))
 
 
 def one_line(message: object) -> str:

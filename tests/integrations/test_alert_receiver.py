@@ -60,6 +60,13 @@ def lite_client(lite_server):
         yield c
 
 
+def signed(body: bytes, secret: str = SECRET, at: float | None = None) -> dict[str, str]:
+    """The signing headers: HMAC-SHA256 of '<unix seconds>:<body>' and the timestamp it signs."""
+    timestamp = str(int(time.time() if at is None else at))
+    digest = hmac.new(secret.encode(), timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Signature-256": f"sha256={digest}", "X-Signature-Timestamp": timestamp}
+
+
 def counts(store) -> tuple[int, int]:
     with store.db.read() as session:
         return (session.exec(select(func.count()).select_from(Incident)).one(),
@@ -202,9 +209,8 @@ def test_unauthenticated_requests_get_401_and_write_nothing(lite_store, lite_ser
 
 def test_valid_hmac_signature_is_accepted(lite_store, lite_server):
     body = json.dumps(ALERTMANAGER).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     r = httpx.post(f"{lite_server.url}/alerts/alertmanager", content=body,
-                   headers={"Content-Type": "application/json", "X-Signature-256": signature}, timeout=5)
+                   headers={"Content-Type": "application/json", **signed(body)}, timeout=5)
     assert r.status_code == 200 and r.json()["created"] is True
 
 
@@ -228,9 +234,13 @@ def test_refuses_to_start_without_a_token(lite_store, monkeypatch):
 
 
 def test_signature_needs_a_configured_secret(lite_store):
+    from integrations.alert_receiver import Refused
+
     receiver = AlertReceiver(lite_store, token=TOKEN, secret="")
-    signature = "sha256=" + hmac.new(b"", b"{}", hashlib.sha256).hexdigest()
-    assert not receiver.signature_ok(signature, b"{}")
+    headers = {name.lower(): value for name, value in signed(b"{}", secret="").items()}
+    with pytest.raises(Refused) as refused:
+        receiver.gate("generic", headers)
+    assert refused.value.status == 401
     assert receiver.bearer_ok(f"bearer {TOKEN}") and not receiver.bearer_ok(f"Bearer {TOKEN}x")
 
 
