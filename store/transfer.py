@@ -4,8 +4,8 @@ through it.
 The import form is a list of objects, one per incident:
   title, severity (any alias), type, environment, status,
   started_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at,
-  closed_at (ISO 8601; detected_at and declared_at required, the others optional, in
-  that order), and optionally id, service, is_drill, customer_satisfaction (a number from
+  closed_at (ISO 8601 text with a time zone, from year 1900 up to now; detected_at and
+  declared_at required, the others optional, in that order), and optionally id, service, is_drill, customer_satisfaction (a number from
   1.0 to 5.0, or null; kept to two decimals).
 The export adds fields the import ignores (policy, checklist, timeline, ...).
 Everything is validated before anything is written, and written in one transaction.
@@ -36,6 +36,9 @@ EXPORT_ONLY_KEYS = frozenset({
 })
 ID_PATTERN = re.compile(r"INC-([0-9]{4})-([0-9]{2})([0-9]{2})-[0-9]{3,6}")
 FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; a timestamp beyond this is a typo
+EARLIEST = datetime(1900, 1, 1)  # the reports' earliest year too; before it a time is a typo (year 2, 0001)
+YEARS = "a time from year 1900 up to now"
+TIMESTAMP_FORM = "ISO 8601 text with a time zone, like 2024-01-15T14:30:00Z or 2024-01-15T16:30:00+02:00"
 
 
 class ImportError_(PolicyValueError):
@@ -62,13 +65,30 @@ class ImportedIncident(BaseModel):
     closed_at: datetime | None = None
     customer_satisfaction: float | None = None
 
+    @field_validator(*LIFECYCLE, mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # Before pydantic's own coercion, which would take 1705588200 (a number) as a time.
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"({value!r}) is not a timestamp; accepted: {TIMESTAMP_FORM}")
+        return value
+
     @field_validator(*LIFECYCLE)
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        # A time without a zone is ambiguous by up to a day: taking it as UTC would move an
+        # incident written in local time and corrupt every duration measured from it.
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"({value.isoformat()}) has no time zone; accepted: {TIMESTAMP_FORM}")
         try:
-            return to_utc_naive(value) if value is not None else None
+            moment = to_utc_naive(value)
         except OverflowError:
-            raise ValueError(f"{value.isoformat()} is out of range; accepted: a date between year 1900 and now") from None
+            moment = None
+        if moment is None or moment < EARLIEST:
+            raise ValueError(f"({value.isoformat()}) is out of range; accepted: {YEARS}")
+        return moment
 
     @field_validator("id")
     @classmethod
@@ -133,7 +153,7 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         elif error["type"] == "extra_forbidden":
             message = f"is not a known field; accepted: {', '.join(ImportedIncident.model_fields)}"
         elif error["type"].startswith("datetime") or error["type"].startswith("timezone"):
-            message = f"({error.get('input')!r}) is not a timestamp; accepted: ISO 8601 like 2024-01-15T14:30:00Z"
+            message = f"({error.get('input')!r}) is not a timestamp; accepted: {TIMESTAMP_FORM}"
         elif error["type"] in ("string_type", "bool_type"):
             message = "has the wrong type; accepted: " + ("a string" if error["type"] == "string_type" else "true or false")
         elif "accepted" not in message:
@@ -165,7 +185,7 @@ def _check_record(store: IncidentStore, raw: Any, where: str) -> ImportedInciden
         store.policy.response_deadline(level, record.detected_at)
     except (OverflowError, ValueError):
         raise ImportError_(f"{where}: field detected_at ({iso_z(record.detected_at)}) is out of range; "
-                           "accepted: a date between year 1900 and now") from None
+                           f"accepted: {YEARS}") from None
     return record.model_copy(update={"severity": level.id, "type": workflow.type, "environment": environment,
                                       "status": status})
 
@@ -181,10 +201,12 @@ def parse_import(store: IncidentStore, text: str, source: str = "input") -> list
     if not isinstance(data, list):
         raise ImportError_(f"{source}: the top level is not a list; accepted: a list of incident objects")
     records = [_check_record(store, raw, f"{source}: incident {index + 1}") for index, raw in enumerate(data)]
-    ids = [r.id for r in records if r.id]
-    duplicate = next((i for i in ids if ids.count(i) > 1), None)
-    if duplicate:
-        raise ImportError_(f"{source}: id {duplicate} appears twice; accepted: each id once")
+    seen: set[str] = set()  # one pass: a 100k-record history is checked in linear time
+    for record in records:
+        if record.id in seen:
+            raise ImportError_(f"{source}: id {record.id} appears twice; accepted: each id once")
+        if record.id:
+            seen.add(record.id)
     return records
 
 

@@ -195,3 +195,20 @@ def test_mixed_benchmark_reports_one_and_eight_writers_per_backend():
     share = rows[("sqlite", 8)]["ops_per_s"] / rows[("sqlite", 1)]["ops_per_s"]
     saved = {v["name"]: v for v in figures["goals"]}
     assert saved["sqlite: 8 writers' ops/s vs 1 writer's"]["value"] == pytest.approx(share)
+
+
+def test_import_validation_benchmark_reports_100k_records_beside_json_loads():
+    result = run_bench("bench/import_validation.py", "--quick", timeout=600)
+    figures = json.loads((ROOT / "bench" / "results" / "import_validation.json").read_text())
+    rows = {row["records"]: row for row in figures["rows"]}
+    assert sorted(rows) == [10_000, 100_000], rows
+    for size, row in rows.items():
+        line = next((l for l in result.stdout.splitlines() if re.match(rf"^\s*{size}\s", l)), None)
+        assert line is not None and re.search(r"\d+x", line), (size, result.stdout)  # beside json.loads
+        assert row["validate_s"] > 0 and row["json_loads_s"] > 0
+    growth = rows[100_000]["us_per_record"] / rows[10_000]["us_per_record"]
+    assert figures["per_record_growth"] == pytest.approx(growth)
+    assert_goals(result.stdout, figures["goals"],
+                 ["a duplicate id among 100,000 records", "validation time per record, 100,000 records vs 10,000"])
+    saved = {v["name"]: v for v in figures["goals"]}
+    assert saved["validation time per record, 100,000 records vs 10,000"]["value"] == pytest.approx(growth)

@@ -3,8 +3,8 @@
 store.transfer.parse_import + import_incidents (and `incident-response import FILE`) on
 generated documents: lists of incident objects per the documented form, valid ones and
 ones with fields missing, extra, of the wrong type, with bad or future timestamps,
-lifecycles out of order, huge strings, deep nesting, a top level that is not a list, or
-text that is not JSON. Either exactly N incidents (N records) are written, or ImportError_
+lifecycles out of order, timestamps without a time zone or before year 1900 (issue 13),
+huge strings, deep nesting, a top level that is not a list, or text that is not JSON. Either exactly N incidents (N records) are written, or ImportError_
 (a PolicyValueError) says in one printable line what is wrong, and the digest of every
 table is unchanged. A document built valid must be accepted; one built broken must not.
 """
@@ -42,7 +42,7 @@ TITLE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), mi
 
 
 def stamp(moment: datetime, style: int) -> str:
-    """One instant written the ways an export or a person writes it."""
+    """One instant written the ways an export or a person writes it (always with its zone)."""
     aware = moment.replace(tzinfo=timezone.utc)
     if style == 0:
         return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -50,7 +50,7 @@ def stamp(moment: datetime, style: int) -> str:
         return aware.astimezone(timezone(timedelta(hours=2))).isoformat()
     if style == 2:
         return aware.astimezone(timezone(timedelta(hours=-7, minutes=-30))).isoformat(timespec="microseconds")
-    return moment.isoformat()  # naive: taken as UTC
+    return aware.isoformat()  # +00:00
 
 
 @st.composite
@@ -90,6 +90,12 @@ JSON_VALUES = st.recursive(
 BAD_STAMPS = ["yesterday", "", " ", "2024-13-01T00:00:00Z", "2024-02-30T10:00:00Z", "2024-01-18T25:00:00Z",
               "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-05:00", "2999-01-01T00:00:00Z", 1705588200, 1.5,
               True, None, [], {}, "2024-01-18T14:30:00+25:00", "2024-01-18 14:30", "１２３"]
+# Times the documented form refuses for certain: no zone (ambiguous by up to a day), a year
+# before 1900 however it is written (year 2 would be born overdue), a number instead of text.
+ZONELESS = ["2024-01-05T10:00:00", "2024-01-05T10:00", "2024-01-05 10:00:00", "2024-01-05", "20240105T100000",
+            "2024-01-05T10:00:00.123456"]
+ANCIENT = ["0002-01-05T10:00:00Z", "1899-12-31T23:59:59Z", "1900-01-01T00:30:00+01:00", "0001-01-01T00:00:00Z",
+           "0999-06-01T00:00:00-05:00"]
 HUGE = ["x" * 300, "é" * 10_001, "\x1b]0;pwned\x07", "line\nbreak", "\u2028", "\ud800"]
 
 
@@ -98,7 +104,7 @@ def broken(draw, record: dict) -> tuple[dict | object, bool]:
     """(the record with one change, whether the change certainly makes it unacceptable)."""
     record = dict(record)
     change = draw(st.sampled_from(["drop", "retype", "stamp", "swap", "future", "huge", "extra", "export_only",
-                                   "not_object", "id", "nest"]))
+                                   "not_object", "id", "nest", "zoneless", "ancient", "number"]))
     if change == "drop":
         key = draw(st.sampled_from(sorted(record)))
         required = key in ("title", "severity", "type", "environment", "status", "detected_at", "declared_at") or (
@@ -118,6 +124,13 @@ def broken(draw, record: dict) -> tuple[dict | object, bool]:
         key = draw(st.sampled_from(LIFECYCLE))
         record[key] = draw(st.sampled_from(BAD_STAMPS))
         return record, False
+    if change in ("zoneless", "ancient", "number"):
+        key = draw(st.sampled_from([k for k in LIFECYCLE if k in record]))
+        if change == "number":
+            record[key] = draw(st.sampled_from([1705588200, 1705588200.5, 0, -1]))
+        else:
+            record[key] = draw(st.sampled_from(ZONELESS if change == "zoneless" else ANCIENT))
+        return record, True
     if change == "swap":
         present = [k for k in LIFECYCLE if k in record]
         first, second = present[0], present[-1]
@@ -242,6 +255,8 @@ VALID = {"title": "Checkout 5xx", "severity": "high", "type": "outage", "environ
 @example(document=(json.dumps([dict(VALID, detected_at="0001-01-01T00:30:00+01:00")]), 1, REFUSE))
 @example(document=(json.dumps([dict(VALID, service="caf\ud800")]), 1, REFUSE))
 @example(document=(json.dumps([VALID, VALID]), 2, ACCEPT))
+@example(document=(json.dumps([dict(VALID, declared_at="2024-01-05T10:05:00")]), 1, REFUSE))  # no zone
+@example(document=(json.dumps([dict(VALID, started_at="0002-01-05T09:00:00Z")]), 1, REFUSE))  # year 2
 @example(document=(json.dumps([{k: v for k, v in VALID.items() if k != "declared_at"}]), 1, REFUSE))  # found: no "accepted"
 def test_import_writes_all_or_nothing(fast_store, document):
     import_once(fast_store, *document)
@@ -291,3 +306,33 @@ def test_cli_import_writes_all_or_nothing(cli_import, document):
     note("imported")
     assert verdict != REFUSE, f"a broken document was imported: {text[:500]!r}"
     assert out.startswith(f"Imported {records} incident(s)"), out
+
+
+@pytest.mark.parametrize("field,value,says", [
+    ("declared_at", "2024-01-05T10:05:00", "(2024-01-05T10:05:00) has no time zone; accepted: ISO 8601 text with a "
+                                           "time zone, like 2024-01-15T14:30:00Z"),
+    ("detected_at", "2024-01-05", "(2024-01-05T00:00:00) has no time zone; accepted: ISO 8601 text with a time zone"),
+    ("started_at", "0002-01-05T09:00:00Z", "(0002-01-05T09:00:00+00:00) is out of range; accepted: a time from "
+                                           "year 1900 up to now"),
+    ("started_at", "1900-01-01T00:30:00+01:00", "is out of range; accepted: a time from year 1900 up to now"),
+    ("resolved_at", 1704452400, "(1704452400) is not a timestamp; accepted: ISO 8601 text with a time zone"),
+])
+def test_times_outside_the_documented_form_are_refused_in_one_sentence(fast_store, field, value, says):
+    with pytest.raises(ImportError_) as refused:
+        parse_import(fast_store, json.dumps([VALID, dict(VALID, **{field: value})]), "history.json")
+    message = str(refused.value)
+    assert message.startswith(f"history.json: incident 2: field {field} ") and says in message, message
+    assert len(message.splitlines()) == 1
+
+
+def test_times_inside_the_documented_form_are_accepted(fast_store):
+    records = parse_import(fast_store, json.dumps([dict(VALID, started_at="1900-01-01T00:00:00Z", title="oldest"),
+                                                   dict(VALID, declared_at="2024-01-05T12:05:00+02:00")]), "h.json")
+    assert records[0].started_at == datetime(1900, 1, 1) and records[1].declared_at == datetime(2024, 1, 5, 10, 5)
+
+
+def test_a_repeated_id_is_found_among_many_records(fast_store):
+    many = [dict(VALID, id=f"INC-2024-0105-{n:04d}") for n in range(1, 2001)]
+    many.append(dict(VALID, id="INC-2024-0105-1234"))
+    with pytest.raises(ImportError_, match="id INC-2024-0105-1234 appears twice; accepted: each id once"):
+        parse_import(fast_store, json.dumps(many), "history.json")
