@@ -70,6 +70,7 @@ from store.database import Database
 from store.errors import StoreError
 from store.files import FileRefused, check_target, publish, temporary_beside as _temporary_beside
 from store.paths import user_path
+from store.validation import unsafe_character
 
 FORMAT_NAME = "incident-response backup"
 FORMAT_VERSION = 1
@@ -819,6 +820,7 @@ def _insert_all(conn: Connection, sources: Iterable[tuple[Table, Iterator[dict]]
         batch: list[dict] = []
         try:
             for row in rows:
+                _refuse_unsafe_text(table, row, n + len(batch) + 1)
                 batch.append(row)
                 if len(batch) >= BATCH:
                     conn.execute(table.insert(), batch)
@@ -833,6 +835,17 @@ def _insert_all(conn: Connection, sources: Iterable[tuple[Table, Iterator[dict]]
                                 f"{ACCEPTED_SOURCE}") from None
         counts[table.name] = n
     return counts
+
+
+def _refuse_unsafe_text(table: Table, row: dict, number: int) -> None:
+    """A restored row is text from outside: a terminal escape, C1 control, bidi control or
+    line separator planted in a backup would reach every engineer's screen, so it is refused
+    as the program refuses it when typed."""
+    for column, value in row.items():
+        if isinstance(value, str) and (bad := unsafe_character(value)) is not None:
+            raise BackupRefused(f"row {number} of table {table.name} holds {bad!r} (U+{ord(bad):04X}) in {column}; "
+                                "accepted: text without control characters (newlines and tabs are fine), bidi "
+                                "controls or Unicode line separators, as the program writes it")
 
 
 def _integer_key(table: Table):
