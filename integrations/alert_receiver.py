@@ -98,7 +98,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -482,7 +482,7 @@ class _Server:
         self.deadline = request_deadline
         self.loop = asyncio.new_event_loop()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="alert-receiver-store")
-        self.connections: dict[_Connection, None] = {}  # insertion order: oldest first
+        self.connections: dict[_Connection, None] = {}  # by when each began waiting for a request
         self.unverified = asyncio.Semaphore(MAX_UNVERIFIED_BODIES)
         self.server: asyncio.AbstractServer | None = None
         self.stopping = False
@@ -527,6 +527,9 @@ class _Server:
     async def _one_request(self, connection: _Connection, reader: asyncio.StreamReader) -> bool:
         """Read, answer and log one request; True to keep the connection for another."""
         connection.waiting = True
+        if connection in self.connections:  # to the end: the dict stays ordered by when each began waiting
+            del self.connections[connection]
+            self.connections[connection] = None
         request: _Request | None = None
         try:
             async with asyncio.timeout(self.deadline):

@@ -29,7 +29,7 @@ import pytest
 from sqlmodel import select
 
 from integrations.alert_receiver import (
-    GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, MAX_HEAD, AlertServer,
+    GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, AlertServer,
 )
 from store.activity_log import ActivityLog, Redactor, read_activity
 from store.models import Incident, TimelineEvent
@@ -191,6 +191,20 @@ def test_an_escape_in_the_path_is_shown_escaped(lite_store, activity, caplog):
     sample = read_activity(activity.path)[0]["samples"][0]
     assert sample["target"] == "POST /alerts/\\x1b]0;pwned\\x07\\x1b[2J HTTP/1.1"
     assert "\x1b" not in activity.path.read_text() and all("\x1b" not in r.getMessage() for r in caplog.records)
+
+
+def test_a_flood_of_junk_is_one_record_not_a_rotation(lite_store, tmp_path):
+    activity = ActivityLog(tmp_path / "small.jsonl", secrets=[], max_bytes=4096)
+    activity.write("delivery", integration="pagerduty", detail="the page that must not be rotated out")
+    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+        server.receiver.activity = activity
+        for n in range(300):
+            assert status_of(exchange(server.port, f"POST /alerts/generic?n={n}&{'x' * 2000} HTTP/1.1\r\n"
+                                                   "Content-Length: 2\r\n\r\n{}".encode())) == 401
+    records = read_activity(activity.path)
+    assert [r["event"] for r in records] == ["delivery", "inbound_refused"]
+    assert records[1]["count"] == 300 and records[1]["by_status"] == {"401": 300}
+    assert not activity.path.with_name("small.jsonl.1").exists()
 
 
 @pytest.mark.parametrize("length", [b"\xb2", "\u0661\u0662".encode(), b"+2", b"0x2", b"2, 3", b"-1", b"2 2",
