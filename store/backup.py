@@ -682,8 +682,8 @@ def _peek_sqlite_version(path: Path) -> int | None:
             return _sqlite_version(conn) if has else None
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        raise BackupRefused(f"{path} is damaged (SQLite: {exc}); {ACCEPTED_SOURCE}") from None
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged name is not UTF-8
+        raise BackupRefused(f"{path} is damaged (SQLite: {_reason(exc)}); {ACCEPTED_SOURCE}") from None
 
 
 # -- restore ---------------------------------------------------------------------------------------
