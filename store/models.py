@@ -115,6 +115,10 @@ class TimelineEvent(SQLModel, table=True):
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # Schema 7: the incident's recorded fields after the change (canonical JSON, hashed with
+    # the event) and an HMAC-SHA256 of the hash under the audit key (store/audit.py).
+    state: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class ChainHead(SQLModel, table=True):

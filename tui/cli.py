@@ -207,8 +207,12 @@ def _command_parser() -> OneLineParser:
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p = add("import", "import historical incidents from a JSON file")
     p.add_argument("file")
-    p = add("audit", "verify the timeline's hash chain", json_flag=True)
-    p.add_argument("action", choices=("verify",))
+    p = add("audit", "verify the timeline's hash chain (keyed with IR_AUDIT_KEY), or print its head to keep",
+            json_flag=True)
+    p.add_argument("action", choices=("verify", "anchor"))
+    p.add_argument("--anchor", metavar="FILE|HASH", help="verify: the chain must still hold this anchor")
+    p.add_argument("--output", "-o", metavar="FILE", help="anchor: also write it to FILE (owner-only)")
+    p.add_argument("--force", action="store_true", help="anchor: replace FILE if it exists")
     p = add("watch", "run metric sources and detection rules headless (Ctrl-C stops)")
     p.add_argument("--environment", default="production", help="environment of incidents rules open")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -299,13 +303,28 @@ class Context:
             self.notifiers = notifiers_from_config(configuration)
             # Configured integrations: every change writes its outbox rows in its transaction.
             router = route_by_matrix(self.policy, set(self.notifiers), configuration) if self.notifiers else None
-            self._store = IncidentStore(open_database(url, group=configuration.store.group), self.policy,
-                                        clock_from_environment(), router=router)
+            db = open_database(url, group=configuration.store.group)
+            from store.audit import use_audit_key
+
+            use_audit_key(db, self.audit_key)  # every event this run writes is signed when a key is set
+            self._store = IncidentStore(db, self.policy, clock_from_environment(), router=router)
             if self.notifiers:
                 from automation.shell_delivery import outbox_mark
 
                 self.outbox_mark = outbox_mark(self._store)  # this command's messages come after it
         return self._store
+
+    @property
+    def audit_key(self) -> bytes | None:
+        """The audit chain's key (IR_AUDIT_KEY or IR_AUDIT_KEY_FILE), read once; None without one."""
+        if not hasattr(self, "_audit_key"):
+            from store.audit_key import AuditKeyError, audit_key_from_environment
+
+            try:
+                self._audit_key = audit_key_from_environment()
+            except AuditKeyError as exc:
+                raise UsageError(str(exc)) from None
+        return self._audit_key
 
     @property
     def opened_store(self):
@@ -592,16 +611,52 @@ def _cmd_import(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def _cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
-    from store.audit import verify_chain
+    from store.audit import current_anchor, verify_chain
 
+    if args.action == "anchor":
+        if args.anchor:
+            raise UsageError("--anchor goes with `audit verify`; accepted: audit anchor [--output FILE [--force]]")
+        with ctx.store.db.read() as session:
+            anchor = current_anchor(session)
+        if args.output:
+            from store.files import write_private_file
+            from store.paths import user_path
+
+            write_private_file(user_path(args.output, "--output"), anchor.line() + "\n", force=args.force)
+        if args.json:
+            _print_json(anchor.as_json())
+        else:
+            print(anchor.line())
+        return 0
+    if args.output or args.force:
+        raise UsageError("--output and --force go with `audit anchor`; accepted: audit verify [--anchor FILE|HASH]")
+    anchor = _anchor_argument(args.anchor) if args.anchor else None
     with ctx.store.db.read() as session:
-        result = verify_chain(session)
+        result = verify_chain(session, key=ctx.audit_key, anchor=anchor)
     if args.json:
         _print_json({"ok": result.ok, "events_checked": result.events_checked, "problem": result.problem,
-                     "seq": result.seq})
+                     "seq": result.seq, "keyed": result.keyed, "incidents_checked": result.incidents_checked,
+                     "anchor_seq": result.anchor_seq})
     else:
         print(result.sentence())
     return 0 if result.ok else 1
+
+
+def _anchor_argument(value: str):
+    """--anchor: a file `audit anchor --output` wrote, the line it printed, or a bare hash."""
+    from store.audit import ANCHOR_FORMS, parse_anchor
+
+    path = Path(value).expanduser()
+    text = value
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")[:4096]
+        except OSError as exc:
+            raise UsageError(f"--anchor {value} cannot be read ({exc.strerror}); accepted: {ANCHOR_FORMS}") from None
+    try:
+        return parse_anchor(text)
+    except ValueError:
+        raise UsageError(f"--anchor {value!r} holds no anchor; accepted: {ANCHOR_FORMS}") from None
 
 
 def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:

@@ -73,7 +73,8 @@ def test_rehashed_forgery_breaks_the_link(store, worked_incident):
     with store.db.read() as session:
         row = session.get(TimelineEvent, 3)
     # A forger recomputes the altered event's own hash but cannot fix the next event.
-    forged = event_hash(row.prev_hash, row.seq, row.incident_id, row.at, row.actor, row.kind, "forged", row.data)
+    forged = event_hash(row.prev_hash, row.seq, row.incident_id, row.at, row.actor, row.kind, "forged", row.data,
+                        row.state)
     tamper(store, "UPDATE timeline_event SET summary = 'forged', hash = :h WHERE seq = 3", h=forged)
     result = verify(store)
     assert not result.ok and result.seq == 4 and "does not follow" in result.problem

@@ -291,8 +291,26 @@ def test_a_big_store_is_streamed_not_held_in_memory(store, clock, tmp_path, new_
 OLD = 3
 
 
+def hashed_as_before_schema_7(store) -> None:
+    """The store's chain as a program before schema 7 wrote it: no recorded incident state,
+    no MACs, each hash over the event alone (so an older backup made from it verifies)."""
+    from store.audit import event_hash
+    from store.migrations.v0001_initial import GENESIS_HASH
+    from store.models import TimelineEvent
+
+    with store.db.write() as session:
+        previous = GENESIS_HASH
+        for event in session.exec(sm_select(TimelineEvent).order_by(TimelineEvent.seq)).all():
+            event.state, event.mac, event.prev_hash = None, None, previous
+            event.hash = previous = event_hash(previous, event.seq, event.incident_id, event.at, event.actor,
+                                               event.kind, event.summary, event.data)
+            session.add(event)
+        session.execute(text("UPDATE chain_head SET last_hash = :h WHERE id = 1"), {"h": previous})
+
+
 def old_store_from(store, path: Path) -> None:
     """A SQLite store at schema 3 holding what the current store holds (where schema 3 has it)."""
+    hashed_as_before_schema_7(store)
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         migrations.migrate(conn, target=OLD)

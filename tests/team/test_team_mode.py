@@ -134,8 +134,8 @@ def test_watch_and_serve_run_on_postgresql(team, listener, tmp_path):
 
 
 def test_a_schema_one_postgresql_database_is_upgraded_by_the_program_with_its_rows(postgres_url, team):
-    from store.audit import append_event
-    from sqlmodel import Session
+    from store.audit import event_hash
+    from store.migrations.v0001_initial import GENESIS_HASH
 
     db = open_database(postgres_url, migrate=False)
     with db.write_engine.begin() as conn:
@@ -146,11 +146,16 @@ def test_a_schema_one_postgresql_database_is_upgraded_by_the_program_with_its_ro
             "detected_at, declared_at, response_due_at) VALUES ('INC-2024-0101-001', 'old one', 'SEV-2', 'outage', "
             "'production', 'investigating', 1, 'alice', false, '2024-01-01 10:00:00', '2024-01-01 10:00:00', "
             "'2024-01-01 11:00:00')"))
-    with Session(db.write_engine) as session, session.begin():  # ... with its event on the chain
+        # ... with its event on the chain, hashed as release 1 hashed it (today's models and
+        # the state today's chain records know newer columns).
         from datetime import datetime
 
-        append_event(session, incident_id="INC-2024-0101-001", at=datetime(2024, 1, 1, 10), actor="alice",
-                     kind="declared", summary="Declared SEV-2 (high) outage in production: old one")
+        at, summary = datetime(2024, 1, 1, 10), "Declared SEV-2 (high) outage in production: old one"
+        digest = event_hash(GENESIS_HASH, 1, "INC-2024-0101-001", at, "alice", "declared", summary, "{}")
+        conn.execute(text("INSERT INTO timeline_event (seq, incident_id, at, actor, kind, summary, data, prev_hash, "
+                          "hash) VALUES (1, 'INC-2024-0101-001', :at, 'alice', 'declared', :summary, '{}', :prev, "
+                          ":hash)"), {"at": at, "summary": summary, "prev": GENESIS_HASH, "hash": digest})
+        conn.execute(text("UPDATE chain_head SET last_seq = 1, last_hash = :hash WHERE id = 1"), {"hash": digest})
     db.dispose()
 
     # The current program, as a user starts it: the first command brings the schema to head.

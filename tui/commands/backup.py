@@ -44,7 +44,23 @@ def _backup(ctx, args: argparse.Namespace) -> int:
     store = ctx.store
     result = backup(store.db, Path(args.file), format=chosen, force=args.force, now=store.now())
     print(result.sentence())
+    _warn_if_the_chain_fails(ctx)
     return 0
+
+
+def _warn_if_the_chain_fails(ctx) -> None:
+    """A backup of a tampered store is still taken (it may be the evidence), but whoever keeps
+    it is told, on stderr so that the backup's own line stays what scripts read."""
+    import sys
+
+    from playbooks.errors import one_line
+    from store.audit import verify_chain
+
+    with ctx.store.db.read() as session:
+        audit = verify_chain(session, key=ctx.audit_key)
+    if not audit.ok:
+        print(f"incident-response: warning: the backup was written, but the store it copies fails `audit verify` "
+              f"({one_line(audit.problem)})", file=sys.stderr)
 
 
 def _new_sqlite_file(url: str) -> Path | None:
