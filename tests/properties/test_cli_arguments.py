@@ -331,7 +331,8 @@ GRAMMAR = {
     "resolve": line(st.just("resolve"), ID),
     "close": line(st.just("close"), ID),
     "export": line(st.just("export"), ID, opt("--format", FORMAT), st.one_of(st.just([]), OUTPUT)),
-    "audit": line(st.just("audit"), value(["verify"]), opt("--json", SAY, flag=True)),
+    "audit": line(st.just("audit"), value(["verify", "anchor"]), opt("--anchor", FILE | SAY),
+                  opt("--json", SAY, flag=True)),
     "drill": line(st.just("drill"), st.one_of(st.just([]), value(["db-pool-exhaustion", "credential-stuffing"])
                                                .map(lambda v: [v]))),
     "runbook": line(st.just("runbook"), st.lists(ID | value(["block-ip", "restart-service", "scale"]) |
