@@ -427,3 +427,32 @@ async def test_the_outbox_backlog_shows_while_a_vendor_is_down(make, tui_store):
     async with app.run_test(size=(100, 24)) as pilot:
         await settle(pilot)
         assert "pagerduty: 1 waiting" in text_of(app.screen.query_one("#counts"))
+
+
+async def test_e_refuses_a_runbook_parameter_given_twice(tmp_path, clock):
+    """Issue 13: which address a runbook acts on is never a guess — `word=hello word=bye` is
+    refused in the war room as from the shell, and nothing is offered to run."""
+    import sys
+
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+    from tui.app import Settings, make_app
+    from tui.screens.prompts import ChoicePrompt
+
+    user = tmp_path / "playbooks"
+    user.mkdir()
+    (user / "runbooks.toml").write_text(
+        f'[[runbooks]]\nname = "say"\ndescription = "d"\n'
+        f'command = ["{sys.executable}", "-c", "import sys; print(sys.argv[1])", "{{word}}"]\n'
+        '[runbooks.params]\nword = { type = "name" }\n')
+    store = IncidentStore(open_database(f"sqlite:///{tmp_path / 'x.db'}"), load_policy(user), clock)
+    incident = store.declare("high", "outage", "production", actor="a")
+    app = make_app(store, Settings(actor="tester", watch=False, detect=False), incident.id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("e", "enter", *"hello word=bye", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ChoicePrompt)
+        assert any("given twice" in str(n.message) for n in app._notifications)
+    assert detail(store, incident.id)["remediation"] == []

@@ -213,7 +213,7 @@ class WarRoomScreen(IncidentScreen):
     def action_runbook(self) -> None:
         """Pick a response action, give its parameters, read the exact command, confirm."""
         from playbooks.errors import PolicyValueError
-        from playbooks.runbooks import find, prepare
+        from playbooks.runbooks import find, prepare, values_from_assignments
         from tui.screens.prompts import ChoicePrompt, TextPrompt
 
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
@@ -235,9 +235,8 @@ class WarRoomScreen(IncidentScreen):
         def with_params(text: str | None, name: str) -> None:
             if text is None:
                 return
-            values = dict(part.partition("=")[::2] for part in text.split())
-            try:
-                command = prepare(find(store.policy, name), values)
+            try:  # a key given twice is refused, as from the shell: which address to block is never a guess
+                command = prepare(find(store.policy, name), values_from_assignments(text.split()))
             except PolicyValueError as exc:
                 self.notify(str(exc), severity="warning", timeout=8)
                 return
