@@ -155,6 +155,16 @@ class CommandCenter(App):
             failed(message)
         self.notify(message, severity="error", timeout=30)
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notice, the screens' too (Widget.notify lands here): sentences that quote
+        stored text or a vendor's reply (a title, an error) are data, never markup, with
+        every unprintable character shown escaped. Ours carry no markup ("add
+        [logs.splunk]" means the brackets), so `markup` is ignored."""
+        from tui.plain import visible
+
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
+
     def store_or_warn(self) -> "IncidentStore | None":
         """The store, or None with a notice when it is still opening."""
         if self.store is None:

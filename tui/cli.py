@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
+
+# one_line: a message or stored field on one line, every unprintable character (newline,
+# escape, C1 control, bidi override, line separator) shown escaped, never obeyed by the
+# terminal. One definition for every layer (a tiny module: --help stays instant).
+from playbooks.errors import one_line
 
 PROG = "incident-response"
 COMMANDS = (
@@ -339,7 +343,9 @@ class Context:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    from tui.cli_output import printable_json
+
+    print(printable_json(value))
 
 
 def run_declare(argv: Sequence[str]) -> int:
@@ -510,12 +516,12 @@ def _cmd_severity(ctx: Context, args: argparse.Namespace) -> None:
 
 def _cmd_assign(ctx: Context, args: argparse.Namespace) -> None:
     assignment = ctx.store.assign_role(args.id, args.role, args.person, actor=ctx.actor)
-    print(f"{assignment.person} is {assignment.role} on {assignment.incident_id}")
+    print(f"{one_line(assignment.person)} is {assignment.role} on {assignment.incident_id}")
 
 
 def _cmd_release(ctx: Context, args: argparse.Namespace) -> None:
     released = ctx.store.release_role(args.id, args.role, actor=ctx.actor)
-    print(f"{released.person} released {released.role} on {released.incident_id}")
+    print(f"{one_line(released.person)} released {released.role} on {released.incident_id}")
 
 
 def _tick(ctx: Context, args: argparse.Namespace, done: bool) -> None:
@@ -523,7 +529,7 @@ def _tick(ctx: Context, args: argparse.Namespace, done: bool) -> None:
     if not changed:
         print("No change: " + ("already done" if done else "already open"))
     for step in changed:
-        print(f"[{'x' if done else ' '}] {step.number}. {step.text}")
+        print(f"[{'x' if done else ' '}] {step.number}. {one_line(step.text)}")
 
 
 def _cmd_tick(ctx: Context, args: argparse.Namespace) -> None:
@@ -548,19 +554,21 @@ def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
     detail = ctx.detail(update.incident_id)
     detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
     headline = detail["public_headline"]
-    print(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
-                           iso_z(update.next_update_due_at)), end="")
+    from tui.cli_output import shown_lines
+
+    print(shown_lines(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
+                                       iso_z(update.next_update_due_at))), end="")
 
 
 def _cmd_remediate(ctx: Context, args: argparse.Namespace) -> None:
     if args.done is not None:
         action = ctx.store.finish_remediation(args.id, args.done, actor=ctx.actor, outcome=args.outcome)
-        print(f"Remediation #{action.id} finished: {action.outcome}")
+        print(f"Remediation #{action.id} finished: {one_line(action.outcome)}")
         return
     if not args.text:
         raise UsageError("remediate needs a description or --done N; accepted: remediate ID TEXT...")
     action = ctx.store.start_remediation(args.id, " ".join(args.text), actor=ctx.actor)
-    print(f"Remediation #{action.id} started on {action.incident_id}: {action.description}")
+    print(f"Remediation #{action.id} started on {action.incident_id}: {one_line(action.description)}")
 
 
 def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
@@ -672,7 +680,7 @@ def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
         raise UsageError("detection already runs for this database (another watch or an open command center); "
                          "accepted: one watch per database")
     watch = build_watch(ctx.store, ctx.configuration, environment=environment,
-                        on_event=lambda line: print(line, flush=True), notifiers=ctx.notifiers)
+                        on_event=lambda line: print(one_line(line), flush=True), notifiers=ctx.notifiers)
     if not has_work(watch):
         raise UsageError("nothing to watch: no metric source and no integration is enabled; accepted: "
                          "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
@@ -705,7 +713,7 @@ def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
         return
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown drill {args.scenario!r}; accepted: {', '.join(SCENARIOS)}")
-    ids = run_drill(ctx.store, args.scenario, actor=ctx.actor, on_event=lambda line: print(line, flush=True))
+    ids = run_drill(ctx.store, args.scenario, actor=ctx.actor, on_event=lambda line: print(one_line(line), flush=True))
     print(f"Drill incident(s): {', '.join(ids) if ids else 'none opened'}")
 
 
@@ -756,10 +764,6 @@ def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
                                            flush=True))
 
 
-def one_line(message: object) -> str:
-    """A message on one line: a newline, escape or other unprintable character it echoes
-    from the user's input is shown escaped (never a second line or a repainted terminal)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,42 +1,99 @@
-"""Plain-text renderings for the command line (the TUI has its own widgets)."""
+"""Plain-text renderings for the command line (the TUI has its own widgets).
+
+Everything printed from the store (titles, notes, names, vendor replies, restored rows) is
+data for a terminal: one line per field, with every control character (C0, C1, DEL),
+bidi override or isolate and line or paragraph separator written as its escape
+(`playbooks.errors.one_line`: "\\x1b", "\\u202e"), so a planted escape sequence can neither
+repaint the terminal nor forge a line, and right-to-left tricks are seen for what they
+are. Fields are escaped before they are padded, so the tables stay aligned.
+"""
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playbooks.durations import format_duration
-from store.queries import IncidentSummary
+from playbooks.errors import one_line
+
+if TYPE_CHECKING:  # the helpers above serve commands that never open a store: kept light
+    from store.queries import IncidentSummary
+
+
+def shown(value: object) -> str:
+    """A stored field on one line, every unprintable character escaped ("" for None)."""
+    return "" if value is None else one_line(value)
+
+
+def shown_lines(text: str) -> str:
+    """A document printed to a terminal (a status-page text): its lines kept, and on each
+    every unprintable character escaped (a CR, form feed or U+2028 forges no line)."""
+    return "\n".join(one_line(line) for line in text.split("\n"))
+
+
+def _escaped_unprintable(text: str, astral: str) -> str:
+    """`text` (a JSON or TOML document) with every unprintable character but its newlines
+    as a \\u escape. json.dumps and the TOML writer lay out only spaces and newlines, so any
+    other such character is inside a string, where the escape means the same character:
+    the document still reads back as the same data. `astral` says how a character beyond
+    the BMP is spelled: "json" as a surrogate pair, "toml" as \\UXXXXXXXX."""
+    if text.replace("\n", "").isprintable():
+        return text
+
+    def escape(char: str) -> str:
+        code = ord(char)
+        if code <= 0xFFFF:
+            return f"\\u{code:04x}"
+        if astral == "toml":
+            return f"\\U{code:08x}"
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+    return "".join(c if c.isprintable() or c == "\n" else escape(c) for c in text)
+
+
+def printable_json(value: Any) -> str:
+    """`value` as indented JSON (letters of any script as they are) with every control,
+    bidi and separator character as a \\u escape: the same data, safe for a terminal."""
+    return _escaped_unprintable(json.dumps(value, indent=2, ensure_ascii=False), "json")
+
+
+def printable_toml(text: str) -> str:
+    """A TOML document (`config show`) made safe for a terminal the same way."""
+    return _escaped_unprintable(text, "toml")
 
 
 def _short(iso: str | None) -> str:
     return iso.replace("T", " ").replace("Z", "")[:16] if iso else "-"
 
 
-def incident_table(rows: list[IncidentSummary], now: datetime) -> str:
+def incident_table(rows: "list[IncidentSummary]", now: datetime) -> str:
     if not rows:
         return "No incidents match."
     header = f"{'ID':<18} {'SEV':<5} {'TYPE':<11} {'ENV':<11} {'STATUS':<13} {'AGE':>8}  TITLE"
     lines = [header]
     for row in rows:
         age = format_duration(now - row.declared_at)
-        lines.append(
-            f"{row.id:<18} {row.severity:<5} {row.type:<11} {row.environment:<11} {row.status:<13} {age:>8}  {row.title}"
-        )
+        # Every field escaped before it is padded: an escape spelled out takes its room.
+        id_, severity, type_, environment, status, title = map(
+            shown, (row.id, row.severity, row.type, row.environment, row.status, row.title))
+        lines.append(f"{id_:<18} {severity:<5} {type_:<11} {environment:<11} {status:<13} {age:>8}  {title}")
     return "\n".join(lines)
 
 
 def incident_text(detail: dict[str, Any], timeline_limit: int = 20) -> str:
     policy = detail["policy"]
+    d = {key: shown(detail[key]) for key in ("id", "severity", "severity_name", "type", "environment", "status",
+                                             "title", "service", "declared_by")}
     lines = [
-        f"{detail['id']}  {detail['severity']} ({detail['severity_name']})  {detail['type']}  {detail['environment']}"
-        f"  [{detail['status']}]",
-        f"  {detail['title']}" + (f"  (service: {detail['service']})" if detail["service"] else ""),
-        f"  declared {_short(detail['declared_at'])} UTC by {detail['declared_by']};"
+        f"{d['id']}  {d['severity']} ({d['severity_name']})  {d['type']}  {d['environment']}  [{d['status']}]",
+        f"  {d['title']}" + (f"  (service: {d['service']})" if detail["service"] else ""),
+        f"  declared {_short(detail['declared_at'])} UTC by {d['declared_by']};"
         f" acknowledged {_short(detail['acknowledged_at'])}",
-        f"  response: {policy['response_time']}, due {_short(policy['response_due_at'])} UTC"
+        f"  response: {shown(policy['response_time'])}, due {_short(policy['response_due_at'])} UTC"
         + ("  OVERDUE" if policy["response_overdue"] else ""),
-        f"  escalation: {policy['escalation']} -> {', '.join(policy['escalation_targets'])}",
-        f"  updates: {policy['communication']}; next due {_short(policy['next_update_due_at'])} UTC"
+        f"  escalation: {shown(policy['escalation'])} -> {', '.join(map(shown, policy['escalation_targets']))}",
+        f"  updates: {shown(policy['communication'])}; next due {_short(policy['next_update_due_at'])} UTC"
         + ("  OVERDUE" if policy["update_overdue"] else ""),
         "",
     ]
@@ -48,18 +105,19 @@ def incident_text(detail: dict[str, Any], timeline_limit: int = 20) -> str:
             phase = phases.get(current)
             if phase:
                 overdue = "  OVERDUE" if phase["overdue"] else ""
-                lines.append(f"{current} ({phase['window']}) {phase['done']}/{phase['total']}{overdue}")
+                lines.append(f"{shown(current)} ({shown(phase['window'])}) {phase['done']}/{phase['total']}{overdue}")
             else:
-                lines.append(current)
-        lines.append(f"  [{'x' if step['done'] else ' '}] {step['number']:>2}. {step['text']}")
+                lines.append(shown(current))
+        lines.append(f"  [{'x' if step['done'] else ' '}] {step['number']:>2}. {shown(step['text'])}")
     held = [r for r in detail["roles"] if r["released_at"] is None]
     lines.append("")
-    lines.append("Roles: " + (", ".join(f"{r['role']}={r['person']}" for r in held) or "none assigned"))
+    lines.append("Roles: " + (", ".join(f"{shown(r['role'])}={shown(r['person'])}" for r in held) or "none assigned"))
     active = [a for a in detail["remediation"] if a["finished_at"] is None]
     if active:
-        lines.append("Active remediation: " + "; ".join(f"#{a['id']} {a['description']}" for a in active))
+        lines.append("Active remediation: " + "; ".join(f"#{a['id']} {shown(a['description'])}" for a in active))
     lines.append("")
     lines.append(f"Timeline (last {min(timeline_limit, len(detail['timeline']))} of {len(detail['timeline'])}):")
     for event in detail["timeline"][-timeline_limit:]:
-        lines.append(f"  {_short(event['at'])}  {event['actor']}: {event['summary']}")
+        # A note's newlines are shown as \n: one event, one line, so no line can be forged.
+        lines.append(f"  {_short(event['at'])}  {shown(event['actor'])}: {shown(event['summary'])}")
     return "\n".join(lines)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from tui.cli_output import printable_json, shown  # light: stored text printed as data
+
 HELP = {
     "exposure": "mark data exposed by a security or data incident (personal_data, health_data, card_data, "
                 "financial_records, customer_data); starts the matching regimes' notification clocks",
@@ -78,31 +80,29 @@ def _comply(ctx, args: argparse.Namespace) -> int:
     margin = (met.due_at - met.met_at).total_seconds()
     when = (f"{format_remaining(margin)} before the deadline" if margin >= 0
             else f"{format_remaining(margin)} after the deadline")
-    print(f"{met.regime} on {met.incident_id} met at {_short(met.met_at.isoformat() + 'Z')} by {met.met_by} ({when})")
+    print(f"{met.regime} on {met.incident_id} met at {_short(met.met_at.isoformat() + 'Z')} by {shown(met.met_by)} ({when})")
     return 0
 
 
 def _compliance(ctx, args: argparse.Namespace) -> int:
-    import json
-
     from store.clock import iso_z
     from store.compliance import running_obligations
 
     if args.id:
         detail = ctx.detail(args.id)
         if args.json:
-            print(json.dumps({"id": detail["id"], "data_exposed": detail["data_exposed"],
-                              "obligations": detail["compliance"]}, indent=2, ensure_ascii=False))
+            print(printable_json({"id": detail["id"], "data_exposed": detail["data_exposed"],
+                                  "obligations": detail["compliance"]}))
             return 0
         exposed = ", ".join(e["data_class"] for e in detail["data_exposed"]) or "nothing marked"
         print(f"{detail['id']} ({detail['type']}): exposed {exposed}")
         for o in detail["compliance"]:
             if o["met_at"]:
-                state = f"met {_short(o['met_at'])} by {o['met_by']}" + ("" if o["on_time"] else " (late)")
+                state = f"met {_short(o['met_at'])} by {shown(o['met_by'])}" + ("" if o["on_time"] else " (late)")
             else:
                 state = f"due {_short(o['due_at'])}  {_left(o['remaining_seconds'])}"
             print(f"  {o['regime']:<8} {state}")
-            print(f"           {o['deadline_text'] or ''}; notify: {', '.join(o['notify'])}")
+            print(f"           {shown(o['deadline_text'])}; notify: {shown(', '.join(o['notify']))}")
         if not detail["compliance"]:
             print("  no obligation: mark exposed data with `incident-response exposure ID CLASS`")
         return 0
@@ -111,16 +111,16 @@ def _compliance(ctx, args: argparse.Namespace) -> int:
     with store.db.read() as session:
         running = running_obligations(session, store.policy)
     if args.json:
-        print(json.dumps([{"incident_id": r.incident_id, "severity": r.severity, "title": r.title,
-                           "regime": r.regime, "name": r.name, "notify": list(r.notify),
-                           "aware_at": iso_z(r.aware_at), "due_at": iso_z(r.due_at),
-                           "remaining_seconds": int((r.due_at - now).total_seconds()),
-                           "overdue": now > r.due_at} for r in running], indent=2, ensure_ascii=False))
+        print(printable_json([{"incident_id": r.incident_id, "severity": r.severity, "title": r.title,
+                               "regime": r.regime, "name": r.name, "notify": list(r.notify),
+                               "aware_at": iso_z(r.aware_at), "due_at": iso_z(r.due_at),
+                               "remaining_seconds": int((r.due_at - now).total_seconds()),
+                               "overdue": now > r.due_at} for r in running]))
         return 0
     if not running:
         print("No regulatory clock is running.")
         return 0
     for r in running:
         print(f"{r.incident_id:<18} {r.regime:<8} due {_short(iso_z(r.due_at))}  "
-              f"{_left(int((r.due_at - now).total_seconds())):<20} notify {', '.join(r.notify)}")
+              f"{_left(int((r.due_at - now).total_seconds())):<20} notify {shown(', '.join(r.notify))}")
     return 0

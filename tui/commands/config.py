@@ -106,7 +106,11 @@ def _config(ctx, args: argparse.Namespace) -> int:
         from automation.readiness import secret_state
         from reports.configuration import effective_toml
 
-        print(effective_toml(configuration, secret_state(configuration)), end="")
+        from tui.cli_output import printable_toml
+
+        # Values come from the file and the environment: a control or bidi character in a
+        # string is printed as its TOML escape (the same value), never to the terminal raw.
+        print(printable_toml(effective_toml(configuration, secret_state(configuration))), end="")
         return 0
     return _check(ctx, configuration, args)
 
@@ -132,9 +136,9 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     print(one_line(f"config: {where} - valid"))
     print(one_line(f"store: {url}" + (f" (shared with group {configuration.store.group})"
                                       if configuration.store.group else "")))
-    print("sources: " + (", ".join(f"{s.name} every {s.interval:g}s" for s in sources) or "none"))
-    print("logs: " + (", ".join(log_sources) or "none"))
-    print("integrations: " + (", ".join(notifiers) or "none: nobody outside this tool is told"))
+    print(one_line("sources: " + (", ".join(f"{s.name} every {s.interval:g}s" for s in sources) or "none")))
+    print(one_line("logs: " + (", ".join(log_sources) or "none")))
+    print(one_line("integrations: " + (", ".join(notifiers) or "none: nobody outside this tool is told")))
     problems = 0
     secrets = secret_findings(configuration)
     if secrets:
@@ -158,5 +162,5 @@ def _print_findings(findings) -> int:
     from playbooks.errors import one_line
 
     for finding in findings:
-        print(f"  {'ok ' if finding.ok else 'BAD'} {finding.subject}: {one_line(finding.detail)}")
+        print(f"  {'ok ' if finding.ok else 'BAD'} {one_line(finding.subject)}: {one_line(finding.detail)}")
     return sum(not finding.ok for finding in findings)

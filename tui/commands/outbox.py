@@ -8,7 +8,6 @@ person's retry of dead-lettered messages.
 from __future__ import annotations
 
 import argparse
-import json
 
 HELP = {"outbox": "show the notification outbox (sent, waiting, failed) or retry failed messages"}
 STATE_CHOICES = ("all", "pending", "dead", "sent", "skipped")
@@ -90,15 +89,22 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
         rows = [_row(r) for r in outbox.messages(session, incident_id=incident_id,
                                                   state=None if state == "all" else state)]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        from tui.cli_output import printable_json
+
+        print(printable_json(rows))
         return 0
     if not rows:
         print("The outbox is empty." if state == "all" else f"No {state} messages.")
         return 0
     print(f"{'#':>5}  {'STATE':<8} {'TRIES':>5}  {'INTEGRATION':<11} {'EVENT':<17} {'INCIDENT':<18} GROUP / DETAIL")
+    from tui.cli_output import shown
+
     for row in rows:
         when = row["sent_at"] or row["next_attempt_at"] or ""
         detail = row["last_error"] if row["state"] != "sent" and row["last_error"] else when.replace("T", " ")
-        print(f"{row['id']:>5}  {row['state']:<8} {row['attempts']:>5}  {row['integration']:<11} {row['event']:<17} "
-              f"{row['incident'] or '-':<18} {row['group'] or '-'}: {detail}")
+        # A vendor's reply and restored rows are data: escaped (C1 controls too) before padding.
+        state, integration, event, incident = map(shown, (row["state"], row["integration"], row["event"],
+                                                          row["incident"] or "-"))
+        print(f"{row['id']:>5}  {state:<8} {row['attempts']:>5}  {integration:<11} {event:<17} "
+              f"{incident:<18} {shown(row['group'] or '-')}: {shown(detail)}")
     return 0

@@ -16,9 +16,10 @@ With no change asked for, `rca` and `review` print the document (Markdown by def
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
+
+from tui.cli_output import printable_json, shown  # light: stored text printed as data
 
 HELP = {
     "rca": "edit or print an incident's root cause analysis (md, html, json)",
@@ -175,17 +176,17 @@ def _action(ctx, args: argparse.Namespace) -> None:
             raise UsageError("action add needs --category; accepted: immediate, short-term, long-term, process")
         item = review.add_action_item(store, args.words[0], " ".join(args.words[1:]), actor=ctx.actor,
                                       category=args.category, owner=args.owner, due=args.due)
-        print(f"Action item {item.id} added to {item.incident_id}: [{review.CATEGORY_TAGS[item.category]}] {item.title}")
+        print(f"Action item {item.id} added to {item.incident_id}: [{review.CATEGORY_TAGS[item.category]}] {shown(item.title)}")
         return
     if len(args.words) != 1:
         raise UsageError(f"action {verb} needs one item number; accepted: action {verb} N (numbers from `actions`)")
     number = args.words[0]
     if verb == "done":
         item = review.complete_action_item(store, number, actor=ctx.actor)
-        print(f"Action item {item.id} done: {item.title}")
+        print(f"Action item {item.id} done: {shown(item.title)}")
     elif verb == "reopen":
         item = review.reopen_action_item(store, number, actor=ctx.actor)
-        print(f"Action item {item.id} reopened: {item.title}")
+        print(f"Action item {item.id} reopened: {shown(item.title)}")
     elif verb == "ticket":
         item = review.ticket_action_item(store, number, actor=ctx.actor)
         print(f"Action item {item.id} is on its way to Jira; its key appears once delivered (watch or the command center)")
@@ -194,7 +195,7 @@ def _action(ctx, args: argparse.Namespace) -> None:
                                                  ("category", args.category), ("status", args.status))
                    if value is not None}
         item = review.update_action_item(store, number, actor=ctx.actor, **changes)
-        print(f"Action item {item.id} updated: [{review.CATEGORY_TAGS[item.category]}] {item.title} ({item.status})")
+        print(f"Action item {item.id} updated: [{review.CATEGORY_TAGS[item.category]}] {shown(item.title)} ({item.status})")
 
 
 def _actions(ctx, args: argparse.Namespace) -> None:
@@ -204,7 +205,7 @@ def _actions(ctx, args: argparse.Namespace) -> None:
     with store.db.read() as session:
         rows = open_action_items(session, store.now(), include_done=args.all)
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(printable_json(rows))
         return
     if not rows:
         print("No open action items.")
@@ -215,4 +216,4 @@ def _actions(ctx, args: argparse.Namespace) -> None:
         flag = "OVERDUE " if row["overdue"] else ""
         facts = ", ".join(part for part in (row["owner"] or "no owner", f"due {row['due_on']}" if row["due_on"] else
                                             "no due date", row["status"], row["ticket"] or "") if part)
-        print(f"{row['id']:>4}  {flag}{row['incident_id']} [{row['tag']}] {row['title']} ({facts})")
+        print(f"{row['id']:>4}  {flag}{row['incident_id']} [{row['tag']}] {shown(row['title'])} ({shown(facts)})")

@@ -23,6 +23,7 @@ from textual.widgets import Footer, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from playbooks.schema import DATA_CLASSES
+from tui.plain import plain, plain_block, visible
 from tui.screens.base import IncidentScreen
 from tui.widgets.compliance_clocks import obligation_state
 
@@ -82,7 +83,7 @@ class ObligationList(Widget, can_focus=True):
         for index, o in enumerate(self.obligations):
             mine = index == self.cursor
             grid.add_row(Text("›" if mine else " ", style="bold cyan"), Text(o["regime"], style="reverse" if mine and self.has_focus else ""),
-                         obligation_state(o, now), o["name"])
+                         obligation_state(o, now), plain(o["name"]))
         return grid
 
 
@@ -146,7 +147,7 @@ class ComplianceScreen(IncidentScreen):
 
     def on_mount(self) -> None:
         policy = self.center.store.policy
-        self.query_one("#disclaimer", Static).update(policy.compliance.disclaimer)
+        self.query_one("#disclaimer", Static).update(plain_block(policy.compliance.disclaimer))  # a file's words: data
         self.query_one(SelectionList).focus()
         self.load()
 
@@ -165,7 +166,7 @@ class ComplianceScreen(IncidentScreen):
             prompt = Text(f"{cls:<18}", style="bold" if cls in marked else "", no_wrap=True, overflow="ellipsis")
             prompt.append(f"{' '.join(r.id for r in policy.regimes_for([cls])):<13} ", style="cyan")
             if cls in marked:
-                prompt.append(f"marked {marked[cls]['marked_at'][11:16]} by {marked[cls]['marked_by']}", style="dim")
+                prompt.append(f"marked {marked[cls]['marked_at'][11:16]} by {visible(marked[cls]['marked_by'])}", style="dim")
             classes.add_option(Selection(prompt, cls, cls in marked or cls in pending, id=cls))
         classes.highlighted = highlighted if highlighted is not None else 0
         self.query_one(ObligationList).show(d["compliance"], now)
@@ -176,8 +177,8 @@ class ComplianceScreen(IncidentScreen):
     def _show_head(self) -> None:
         d = self.detail
         head = Text()
-        head.append(f" {d['id']} ", style="bold")
-        head.append(f"{d['severity']} {d['type']} · {d['environment']} · {d['title']}\n")
+        head.append(f" {visible(d['id'])} ", style="bold")
+        head.append(f"{visible(d['severity'])} {visible(d['type'])} · {visible(d['environment'])} · {visible(d['title'])}\n")
         if self.aware_at is None:
             head.append(f" Aware since {_short(d['detected_at'])} (detection)", style="dim")
         else:
@@ -204,7 +205,7 @@ class ComplianceScreen(IncidentScreen):
             mark = next((e for e in self.detail["data_exposed"] if e["data_class"] == value), None)
             heading = Text(f"{value} ", style="bold") if value else None
             if heading is not None:
-                heading.append(f"(marked exposed {_short(mark['marked_at'])} by {mark['marked_by']}) " if mark
+                heading.append(f"(marked exposed {_short(mark['marked_at'])} by {visible(mark['marked_by'])}) " if mark
                                else "(not marked) ", style="dim")
                 heading.append("brings in:", style="bold")
         parts: list = [heading] if heading else []
@@ -221,7 +222,7 @@ class ComplianceScreen(IncidentScreen):
             parts += [Text(f"• {item}") for item in regime.requires]
             parts.append(Text(f"Notify: {', '.join(regime.notify)}", style="dim"))
             if state is not None and state.get("note"):
-                parts.append(Text(f"Note: {state['note']}", style="dim"))
+                parts.append(plain_block(f"Note: {state['note']}", style="dim"))
             parts.append(Text(""))
         self.query_one("#requirements", Static).update(Group(*parts) if parts else Text(""))
 

@@ -10,6 +10,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from playbooks.errors import PolicyValueError
 from playbooks.policy import ENVIRONMENTS
+from tui.plain import plain
 from tui.screens.base import explain
 
 MAX_TITLE = 200
@@ -59,7 +60,7 @@ class DeclareScreen(ModalScreen[str | None]):
     def _validate(self) -> str | None:
         problem = title_problem(self.query_one("#title", Input).value) or service_problem(
             self.query_one("#service", Input).value)
-        self.query_one("#problem", Label).update(problem or "")
+        self.query_one("#problem", Label).update(plain(problem))  # it quotes what was typed: data
         self.query_one("#declare", Button).disabled = problem is not None
         return problem
 
@@ -88,6 +89,6 @@ class DeclareScreen(ModalScreen[str | None]):
             incident = app.store.declare(severity, incident_type, environment, actor=app.actor, title=title,
                                          service=service)
         except Exception as exc:  # shown in the form: the engineer fixes it and retries
-            app.call_from_thread(self.query_one("#problem", Label).update, explain(exc))
+            app.call_from_thread(self.query_one("#problem", Label).update, plain(explain(exc)))
             return
         app.call_from_thread(self.dismiss, incident.id)

@@ -10,11 +10,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from tui.formatting import countdown
+from tui.plain import cell, visible
 from tui.screens.base import StoreScreen
 
 REFRESH_S = 2.0  # deliveries change rows without timeline events: look again this often
@@ -85,11 +87,13 @@ class OutboxTable(DataTable):
         self._columns(wide)
         for row in rows:
             incident = row.incident_id or "-"
-            cells = [str(row.id), Text(STATE_LABEL[row.state], style=STATE_STYLE[row.state], justify="left"), row.integration,
-                     row.event, incident if wide else incident[-8:]]  # MMDD-NNN, as the incident list
+            # A vendor's reply, a group's name, a restored row: data, never markup or escapes.
+            cells = [str(row.id), Text(STATE_LABEL.get(row.state, visible(row.state)), style=STATE_STYLE.get(row.state, ""),
+                                       justify="left"), cell(row.integration),
+                     cell(row.event), cell(incident if wide else incident[-8:])]  # MMDD-NNN, as the incident list
             if wide:
-                cells.append(row.group or "-")
-            cells.append(explain(row, now))
+                cells.append(cell(row.group or "-"))
+            cells.append(cell(explain(row, now)))
             self.add_row(*cells, key=str(row.id))
         if keep is not None and any(r.id == keep for r in rows):
             self.move_cursor(row=self.get_row_index(str(keep)))
@@ -132,11 +136,11 @@ class OutboxScreen(StoreScreen):
             yield Static(id="outbox-detail")
         yield Footer()
 
-    def _title(self, rows: tuple[OutboxRow, ...] | None) -> str:
-        whose = f" of {self.incident_id}" if self.incident_id else ""
+    def _title(self, rows: tuple[OutboxRow, ...] | None) -> Content:
+        whose = f" of {visible(self.incident_id)}" if self.incident_id else ""
         label = FILTERS[self.filter_index][0]
         shown = f" ({len(rows)})" if rows is not None else ""
-        return f"Notifications{whose}: {label}{shown}"
+        return Content(f"Notifications{whose}: {label}{shown}")  # the id is data, not markup
 
     def on_mount(self) -> None:
         self.query_one(OutboxTable).focus()
@@ -183,9 +187,9 @@ class OutboxScreen(StoreScreen):
         text = Text()
         if row is not None:
             text.append(f"#{row.id} ", style="bold")
-            text.append(f"{row.event} of {row.incident_id or 'no incident'} to {row.integration}"
-                        + (f" for {row.group}" if row.group else "") + ": ")
-            text.append(explain(row, self.center.clock()), style=STATE_STYLE[row.state] if row.state == "dead" else "")
+            text.append(f"{visible(row.event)} of {visible(row.incident_id or 'no incident')} to {visible(row.integration)}"
+                        + (f" for {visible(row.group)}" if row.group else "") + ": ")
+            text.append(visible(explain(row, self.center.clock())), style=STATE_STYLE[row.state] if row.state == "dead" else "")
         self.query_one("#outbox-detail", Static).update(text)
 
     def on_resize(self, _event) -> None:

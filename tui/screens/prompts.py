@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from playbooks.policy import ROLES
+from tui.plain import plain, visible
 
 
 class Prompt(ModalScreen):
@@ -29,7 +31,7 @@ class TextPrompt(Prompt):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Content(visible(self.title_text))  # may name a runbook or regime
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
             yield Label("enter save · esc cancel", classes="hint", id="hint")
 
@@ -59,8 +61,9 @@ class ChoicePrompt(Prompt):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
-            dialog.border_title = self.title_text
-            yield OptionList(*[Option(choice, id=choice) for choice in self.choices], id="choices")
+            dialog.border_title = Content(visible(self.title_text))  # may name a runbook or regime
+            # Choices (runbook names, regimes) come from files: shown as data, not markup.
+            yield OptionList(*[Option(plain(choice), id=choice) for choice in self.choices], id="choices")
             yield Label("enter choose · esc cancel", classes="hint")
 
     def action_cursor_down(self) -> None:

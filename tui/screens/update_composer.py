@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, TextArea
 
 from reports.status_page import status_page_text
 from store.clock import iso_z
+from tui.plain import visible, visible_lines
 
 DEFAULT_MESSAGES = {
     "investigating": "We are currently investigating reports of {title}. Our engineering team has been notified "
@@ -43,13 +44,13 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
         # Prefilled from the public headline: the internal title is not for customers.
         message = DEFAULT_MESSAGES.get(self.detail["status"], "").format(title=self.headline.lower())
         with Vertical(classes="dialog", id="update-dialog") as dialog:
-            dialog.border_title = f"Status update for {self.detail['id']}"
+            dialog.border_title = Content(f"Status update for {visible(self.detail['id'])}")
             yield Input(value=self.headline, placeholder="Public headline", id="headline")
             yield Input(value="", placeholder="Affected: who or what (e.g. checkout for EU customers)",
                         id="affected")
             yield TextArea(message, id="message", soft_wrap=True)
             yield Label("", id="preview", classes="preview")
-            yield Label(Content(self._audience_line()), id="audience", classes="hint")
+            yield Label(Content(visible(self._audience_line())), id="audience", classes="hint")
             yield Label("ctrl+s post · esc cancel", classes="hint", id="hint")
 
     def on_mount(self) -> None:
@@ -72,7 +73,8 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
         headline = self.query_one("#headline", Input).value.strip() or self.headline
         text = status_page_text(self.detail, headline, self.query_one(TextArea).text.strip() or "…",
                                 self.query_one("#affected", Input).value.strip() or None, iso_z(self.now), cadence_due)
-        self.query_one("#preview", Label).update(Content(text.split("\n\n")[0]))
+        # The title and the engineer's words as data: escapes shown, never sent to the terminal.
+        self.query_one("#preview", Label).update(Content(visible_lines(text.split("\n\n")[0])))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

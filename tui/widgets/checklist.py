@@ -8,6 +8,8 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tui.plain import visible
+
 
 class Checklist(OptionList):
     BINDINGS = [
@@ -24,13 +26,13 @@ class Checklist(OptionList):
             if step["phase"] != current:
                 current = step["phase"]
                 phase = phases.get(current, {"window": "", "done": 0, "total": 0, "overdue": False})
-                heading = Text(f"{current} ", style="bold")
-                heading.append(f"({phase['window']}) {phase['done']}/{phase['total']}", style="dim")
+                heading = Text(f"{visible(current)} ", style="bold")
+                heading.append(f"({visible(phase['window'])}) {phase['done']}/{phase['total']}", style="dim")
                 if phase["overdue"]:
                     heading.append("  OVERDUE", style="bold red")
                 options.append(Option(heading, id=f"phase-{len(options)}", disabled=True))
             mark = Text("[x] " if step["done"] else "[ ] ", style="green" if step["done"] else "")
-            line = mark + Text(f"{step['number']:>2}. {step['text']}", style="dim" if step["done"] else "")
+            line = mark + Text(f"{step['number']:>2}. {visible(step['text'])}", style="dim" if step["done"] else "")
             options.append(Option(line, id=f"step-{step['number']}"))
         self.set_options(options)
         target = highlighted or next((o.id for o in options if not o.disabled), None)

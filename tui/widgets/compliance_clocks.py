@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from store.compliance import format_remaining
+from tui.plain import plain, visible
 
 if TYPE_CHECKING:
     from store.compliance import RunningObligation
@@ -37,7 +38,7 @@ def countdown_text(due_at: datetime, now: datetime) -> Text:
 
 
 def met_text(met_at: datetime, met_by: str | None) -> Text:
-    return Text(f"met {met_at:%d %b %H:%M} by {met_by}", style="green")
+    return Text(f"met {met_at:%d %b %H:%M} by {visible(met_by)}", style="green")
 
 
 def obligation_state(obligation: dict[str, Any], now: datetime) -> Text:
@@ -81,8 +82,8 @@ class ObligationCountdowns(Widget):
         roomy = self.size.width >= 44  # else "notify …" would say nothing
         for o in self.obligations:
             running = o["met_at"] is None
-            grid.add_row(o["regime"], obligation_state(o, now),
-                         f"notify {o['notify'][0]}" if roomy and running and o["notify"] else "")
+            grid.add_row(plain(o["regime"]), obligation_state(o, now),
+                         plain(f"notify {o['notify'][0]}") if roomy and running and o["notify"] else "")
         title = Text("Compliance", style="bold underline")
         if not self.obligations:
             return Group(title, Text("no exposed data marked (c)", style="dim"), Text(""))
@@ -128,8 +129,8 @@ class ComplianceClocks(Widget):
         grid.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
         shown = self.running if len(self.running) <= self.MAX_LINES else self.running[: self.MAX_LINES - 1]
         for r in shown:
-            grid.add_row(r.regime, countdown_text(r.due_at, now), r.incident_id if wide else r.incident_id[-8:],
-                         f"notify {', '.join(r.notify)}" + (f" · {r.title}" if wide else ""))
+            grid.add_row(plain(r.regime), countdown_text(r.due_at, now), plain(r.incident_id if wide else r.incident_id[-8:]),
+                         plain(f"notify {', '.join(r.notify)}" + (f" · {r.title}" if wide else "")))
         if len(shown) < len(self.running):  # its own line: in the grid it would widen a column
             return Group(grid, Text(f"+{len(self.running) - len(shown)} more regulatory clocks "
                                     "(incident-response compliance)", style="dim"))

@@ -20,6 +20,7 @@ class UtcClock(Widget):
         return self.text
 
 from tui.formatting import SEVERITY_STYLE
+from tui.plain import visible
 
 
 class SeverityHeader(Horizontal):
@@ -43,7 +44,7 @@ class SeverityHeader(Horizontal):
             text.append(f" {severity} {count} ", style=SEVERITY_STYLE[severity] if count else "dim")
             text.append(" ")
         for integration, pending, dead in waiting:  # the outbox backlog, while a vendor is down
-            text.append(f" {integration}: {pending} waiting" + (f", {dead} failed" if dead else "") + " ",
+            text.append(f" {visible(integration)}: {pending} waiting" + (f", {dead} failed" if dead else "") + " ",
                         style="bold black on yellow" if not dead else "bold white on red")
             text.append(" ")
         self.query_one("#counts", Static).update(text)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.strip import Strip
@@ -19,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from tui.formatting import SEVERITY_STYLE, countdown, elapsed, is_overdue
+from tui.plain import cell
 
 if TYPE_CHECKING:
     from store.queries import IncidentSummary
@@ -73,12 +73,14 @@ class IncidentTable(DataTable):
             self.clear()
         self.rows_shown = rows
         for row in rows:
+            # Every cell is data (a str cell would be read as markup): a restored or
+            # directly written row shows its brackets and escapes, and no click acts.
             self.add_row(
-                row.id if wide else row.id[-8:],
-                Text(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
-                row.type if wide else TYPE_SHORT.get(row.type, row.type),
-                row.environment if wide else ENV_SHORT.get(row.environment, row.environment),
-                row.title,
+                cell(row.id if wide else row.id[-8:]),
+                cell(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
+                cell(row.type if wide else TYPE_SHORT.get(row.type, row.type)),
+                cell(row.environment if wide else ENV_SHORT.get(row.environment, row.environment)),
+                cell(row.title),
                 key=row.id,
             )
         if selected in {r.id for r in rows}:

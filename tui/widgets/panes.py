@@ -14,6 +14,7 @@ from textual.widgets import Static
 if TYPE_CHECKING:
     from store.dashboard import AnomalyRow, MetricHealth, RemediationRow
 from tui.formatting import METRIC_LABELS, SHORT_LABELS, change_from_baseline, clock_time, metric_value, sparkline
+from tui.plain import plain
 
 
 STALE_AFTER = timedelta(minutes=2)  # no fresh sample for this long: the source is not reporting
@@ -60,12 +61,13 @@ class HealthPane(Static):
         short = self.size.width < 60  # an 80-column terminal: keep every metric on one line
         spark_width = max(0, self.size.width - (32 if short else 48))
         for h in self.health:
-            label = SHORT_LABELS.get(h.metric, h.metric) if short else METRIC_LABELS.get(h.metric, (h.metric, ""))[0]
+            # A metric's name may come from a source's sample: data, like every stored word.
+            label = plain(SHORT_LABELS.get(h.metric, h.metric) if short else METRIC_LABELS.get(h.metric, (h.metric, ""))[0])
             if h.value is None:
                 table.add_row(label, "-", Text("no data", style="dim"), "")
                 continue
             if self.now is not None and h.at is not None and self.now - h.at > STALE_AFTER:
-                table.add_row(Text(label, style="dim"), Text(metric_value(h.metric, h.value, short=short), style="dim"),
+                table.add_row(plain(label.plain, style="dim"), Text(metric_value(h.metric, h.value, short=short), style="dim"),
                               Text(f"STALE since {clock_time(h.at)}", style="bold yellow"), "")
                 continue
             change = change_from_baseline(h.metric, h.value, h.baseline, short=short)
@@ -89,7 +91,7 @@ class AnomalyPane(Static):
         table.add_column(no_wrap=True, style="bold")
         table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         for anomaly in self.anomalies:
-            table.add_row(clock_time(anomaly.at), anomaly.description)
+            table.add_row(clock_time(anomaly.at), plain(anomaly.description))
         return table
 
 
@@ -104,5 +106,6 @@ class RemediationPane(Static):
         table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         table.add_column(no_wrap=True, style="dim")
         for action in self.remediation:
-            table.add_row(action.incident_id[-8:], action.description, f"since {clock_time(action.started_at)}")
+            table.add_row(plain(action.incident_id[-8:]), plain(action.description),
+                          f"since {clock_time(action.started_at)}")
         return table

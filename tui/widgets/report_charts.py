@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.formatting import SPARK
+from tui.plain import visible
 
 SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 BAR_STYLE = {"SEV-1": "red1", "SEV-2": "dark_orange", "SEV-3": "yellow1", "SEV-4": "dodger_blue1"}
@@ -186,6 +187,8 @@ class ImprovementList(Widget):
             return Text("None completed this month.", style="dim")
         lines = []
         for item in self.items:
-            lines.append(Text.assemble("• ", item["title"], (f"  {item['incident_id']}, {item['category']}, "
-                                                              f"{item['completed_at'][:10]}", "dim")))
+            # An action item's title is stored text: escaped, never sent to the terminal raw.
+            lines.append(Text.assemble("• ", visible(item["title"]), (f"  {visible(item['incident_id'])}, "
+                                                                       f"{visible(item['category'])}, "
+                                                                       f"{item['completed_at'][:10]}", "dim")))
         return Group(*lines)

@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from tui.formatting import SEVERITY_STYLE
+from tui.plain import cell, plain, visible
 
 # Due comes first: at 80 columns the overdue ones must be plain to see before the rest is cut.
 COLUMNS = (("#", "id"), ("Due", "due"), ("Incident", "incident"), ("Category", "tag"), ("Action", "title"),
@@ -28,15 +29,17 @@ class ActionItemTable(DataTable):
         self.clear()
         for row in rows:
             self.add_row(
+                # Titles, owners and tickets are data: never markup, escapes shown.
                 Text(str(row["id"]), style="bold red" if row["overdue"] else "dim"),
-                Text(row["due_on"], style="bold white on red") if row["overdue"]
-                else Text(row["due_on"] or "-", style="" if row["due_on"] else "dim"),
-                Text.assemble((row["severity"], SEVERITY_STYLE.get(row["severity"], "")), f" {row['incident_id'][9:]}"),
-                Text(f"[{row['tag']}]", style="cyan"),
-                Text(row["title"], style="bold" if row["overdue"] else "dim" if row["status"] == "done" else ""),
-                row["owner"] or Text("-", style="dim"),
-                Text(row["status"], style="green" if row["status"] == "done" else ""),
-                Text(row["ticket"] or "-", style="magenta" if row["ticket"] else "dim"),
+                plain(row["due_on"], style="bold white on red") if row["overdue"]
+                else plain(row["due_on"] or "-", style="" if row["due_on"] else "dim"),
+                Text.assemble((visible(row["severity"]), SEVERITY_STYLE.get(row["severity"], "")),
+                              f" {visible(row['incident_id'][9:])}"),
+                plain(f"[{row['tag']}]", style="cyan"),
+                plain(row["title"], style="bold" if row["overdue"] else "dim" if row["status"] == "done" else ""),
+                cell(row["owner"]) if row["owner"] else Text("-", style="dim"),
+                plain(row["status"], style="green" if row["status"] == "done" else ""),
+                plain(row["ticket"] or "-", style="magenta" if row["ticket"] else "dim"),
                 key=str(row["id"]),
             )
         if selected is not None and str(selected) in {str(r["id"]) for r in rows}:

@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.formatting import SEVERITY_STYLE
+from tui.plain import plain, plain_block, visible
 
 
 def _when(iso: str | None) -> str:
@@ -38,9 +39,9 @@ class PostIncidentBanner(Static):
             return Text("Loading…", style="dim")
         summary, review = d["rca"]["summary"], d["pir"]["review"]
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f" {summary['severity_id']} ", style=SEVERITY_STYLE.get(summary["severity_id"], ""))
-        line.append(f" {summary['id']} ", style="bold")
-        line.append(f"{summary['duration']} · ")
+        line.append(f" {visible(summary['severity_id'])} ", style=SEVERITY_STYLE.get(summary["severity_id"], ""))
+        line.append(f" {visible(summary['id'])} ", style="bold")
+        line.append(f"{visible(summary['duration'])} · ")
         if review["held"]:
             line.append(f"review held {_when(review['held_at'])}", style="bold green")
         elif review["scheduled_at"]:
@@ -49,7 +50,7 @@ class PostIncidentBanner(Static):
             required = d["rca"]["incident"]["review_required"]
             line.append("REVIEW NOT SCHEDULED" if required else "no review scheduled",
                         style="bold red" if required else "dim")
-        line.append(f" · {summary['title']}")
+        line.append(f" · {visible(summary['title'])}")
         return line
 
 
@@ -66,23 +67,25 @@ class RootCausePane(Static):
         facts = Table.grid(padding=(0, 1))
         facts.add_column(style="bold", no_wrap=True)
         facts.add_column(ratio=1)
-        facts.add_row("Severity", f"{summary['severity']} ({summary['severity_id']})")
-        facts.add_row("Duration", summary["duration"])
-        facts.add_row("Impact", summary["impact"] if d["summary"]["impact"] != "not recorded" else _missing("not recorded (i)"))
+        # Every stored word is data (Text, escapes shown), never markup.
+        facts.add_row("Severity", plain(f"{summary['severity']} ({summary['severity_id']})"))
+        facts.add_row("Duration", plain(summary["duration"]))
+        facts.add_row("Impact", plain_block(summary["impact"]) if d["summary"]["impact"] != "not recorded"
+                      else _missing("not recorded (i)"))
         customers = impact["customers_affected"]
         facts.add_row("Customers", f"{customers:,}" if customers is not None else _missing("not recorded (u)"))
-        facts.add_row("Cost", impact["estimated_cost_text"] if impact["estimated_cost"] is not None
+        facts.add_row("Cost", plain(impact["estimated_cost_text"]) if impact["estimated_cost"] is not None
                       else _missing(f"not estimated (e, {impact['currency']})"))
         parts: list[Any] = [facts, Text(), _heading("Root cause")]
-        parts.append(Text(root["summary"]) if root["determined"] else _missing("not determined yet (c)"))
-        parts += [Text(f"• {text}") for text in root["details"]] or [_missing("no details yet (t)")]
+        parts.append(plain_block(root["summary"]) if root["determined"] else _missing("not determined yet (c)"))
+        parts += [plain_block(f"• {text}") for text in root["details"]] or [_missing("no details yet (t)")]
         parts += [Text(), _heading("Contributing factors")]
-        parts += [Text(f"{n}. {text}") for n, text in enumerate(d["contributing_factors"], 1)] \
+        parts += [plain_block(f"{n}. {text}") for n, text in enumerate(d["contributing_factors"], 1)] \
             or [_missing("none recorded yet (f)")]
         parts += [Text(), _heading("Timeline")]
-        parts += [Text.assemble((line["time"], "bold"), f" - {line['text']}") for line in d["timeline"]]
+        parts += [Text.assemble((visible(line["time"]), "bold"), f" - {visible(line['text'])}") for line in d["timeline"]]
         audit = d["audit_trail"]
-        parts += [Text(), Text(audit["text"], style="green" if audit["ok"] else "bold red")]
+        parts += [Text(), plain(audit["text"], style="green" if audit["ok"] else "bold red")]
         return Group(*parts)
 
 
@@ -103,14 +106,15 @@ class ReviewPane(Static):
                       else _missing("not scheduled (w)"))
         facts.add_row("Held", Text(_when(review["held_at"]) + " UTC", style="green") if review["held"]
                       else _missing("not yet (h)"))
-        facts.add_row("Facilitator", review["facilitator"] or _missing("not named (g)"))
-        facts.add_row("Attendees", ", ".join(review["attendees"]) or _missing("nobody yet (p)"))
+        facts.add_row("Facilitator", plain(review["facilitator"]) if review["facilitator"] else _missing("not named (g)"))
+        facts.add_row("Attendees", plain(", ".join(review["attendees"])) if review["attendees"]
+                      else _missing("nobody yet (p)"))
         parts: list[Any] = [facts, Text(), _heading(f"Agenda ({d['total_minutes']} min)")]
         for item in review["agenda"]:
-            parts.append(Text.assemble((f"{item['number']}. {item['title']}", "bold"), f" ({item['minutes']} min)"))
-            parts.append(Padding(Text(item["notes"]) if item["notes"] else _missing("no notes yet (n)"), (0, 0, 0, 3)))
+            parts.append(Text.assemble((f"{item['number']}. {visible(item['title'])}", "bold"), f" ({item['minutes']} min)"))
+            parts.append(Padding(plain_block(item["notes"]) if item["notes"] else _missing("no notes yet (n)"), (0, 0, 0, 3)))
         parts += [Text(), _heading("Lessons learned")]
-        parts += [Text(f"• {lesson}") for lesson in review["lessons_learned"]] or [_missing("none yet (l)")]
+        parts += [plain_block(f"• {lesson}") for lesson in review["lessons_learned"]] or [_missing("none yet (l)")]
         return Group(*parts)
 
 
@@ -119,15 +123,15 @@ def action_item_prompt(item: dict[str, Any]) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append("[x] " if item["status"] == "done" else "[~] " if item["status"] == "in-progress" else "[ ] ")
     line.append(f"{item['id']}. ", style="dim")
-    line.append(f"[{item['tag']}] ", style="bold cyan")
-    line.append(item["title"], style="dim" if item["status"] == "done" else "")
-    line.append(f" · {item['owner'] or 'no owner'}", style="dim")
+    line.append(f"[{visible(item['tag'])}] ", style="bold cyan")
+    line.append(visible(item["title"]), style="dim" if item["status"] == "done" else "")
+    line.append(f" · {visible(item['owner'] or 'no owner')}", style="dim")
     if item["due_on"]:
-        line.append(f" · due {item['due_on']}")
+        line.append(f" · due {visible(item['due_on'])}")
     if item["overdue"]:
         line.append(" OVERDUE ", style="bold white on red")
     if item["ticket"]:
-        line.append(f" · {item['ticket']}", style="magenta")
+        line.append(f" · {visible(item['ticket'])}", style="magenta")
     return line
 
 

@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.formatting import SEVERITY_STYLE, countdown, is_overdue
+from tui.plain import first_line, plain, visible
 
 
 def _at(iso: str | None) -> datetime | None:
@@ -34,11 +35,12 @@ class IncidentBanner(Static):
         now = self.now or datetime.utcnow()
         policy = d["policy"]
         top = Text()
-        top.append(f" {d['severity']} ", style=SEVERITY_STYLE.get(d["severity"], ""))
-        top.append(f" {d['id']} ", style="bold")
-        top.append(f"{d['type']} · {d['environment']} · ")
-        top.append(d["status"].upper(), style="bold cyan")
-        top.append(f" · {d['title']}")
+        # Stored words are appended as data, every unprintable character escaped.
+        top.append(f" {visible(d['severity'])} ", style=SEVERITY_STYLE.get(d["severity"], ""))
+        top.append(f" {visible(d['id'])} ", style="bold")
+        top.append(f"{visible(d['type'])} · {visible(d['environment'])} · ")
+        top.append(visible(d["status"]).upper(), style="bold cyan")
+        top.append(f" · {visible(d['title'])}")
         bottom = Text(" ")
         if d["acknowledged_at"] is None and d["status"] not in ("resolved", "closed"):
             due = _at(policy["response_due_at"])
@@ -50,7 +52,7 @@ class IncidentBanner(Static):
         if due is not None:
             bottom.append(" UPDATE DUE ")
             bottom.append(countdown(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
-        bottom.append(f" every {policy['update_cadence']}  ·  {policy['escalation']}", style="dim")
+        bottom.append(f" every {visible(policy['update_cadence'])}  ·  {visible(policy['escalation'])}", style="dim")
         top.no_wrap = bottom.no_wrap = True
         top.overflow = bottom.overflow = "ellipsis"
         return Group(top, bottom)
@@ -77,7 +79,7 @@ class SidePane(Static):
         held = {r["role"]: r["person"] for r in d["roles"] if r["released_at"] is None}
         for role, label in ROLE_LABELS.items():
             if role in held or role in ALWAYS_SHOWN:
-                roles.add_row(label, Text(held.get(role, "unassigned"), style="bold" if role in held else "red"))
+                roles.add_row(label, plain(held.get(role, "unassigned"), style="bold" if role in held else "red"))
         parts += [Text("Roles", style="bold underline"), roles, Text("")]
         parts.append(Text("Stakeholders", style="bold underline"))
         told = {n["group"]: n for n in d.get("notifications", [])}
@@ -95,22 +97,22 @@ class SidePane(Static):
                 status = Text(f"{state['pending']} waiting", style="yellow")
             elif state["state"] == "skipped":  # nobody was told, on purpose: say why in a word
                 reason = (state["skip_reasons"] or ["skipped"])[0].split(":", 1)[0]
-                status = Text(f"skipped ({reason})", style="dim")
+                status = Text(f"skipped ({visible(reason)})", style="dim")
             else:
                 status = Text(f"{state['failed']} failed", style="bold red")
-            groups.add_row(group["group"], status, group["channel"])
+            groups.add_row(plain(group["group"]), status, plain(group["channel"]))
         parts.append(groups)
         parts.append(Text(""))
         parts.append(Text("Status updates", style="bold underline"))
         for update in d["status_updates"][-3:]:
-            parts.append(Text.assemble((_hhmm(update["posted_at"]) + " ", "bold"), update["message"].splitlines()[0]))
+            parts.append(Text.assemble((_hhmm(update["posted_at"]) + " ", "bold"), first_line(update["message"])))
         if not d["status_updates"]:
             parts.append(Text("none yet (u to post)", style="dim"))
         parts.append(Text(f"next due {_hhmm(d['policy']['next_update_due_at'])} UTC", style="dim"))
         active = [a for a in d["remediation"] if a["finished_at"] is None]
         if active:
             parts += [Text(""), Text("Remediation", style="bold underline")]
-            parts += [Text(f"#{a['id']} {a['description']} (since {_hhmm(a['started_at'])})") for a in active]
+            parts += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in active]
         return Group(*parts)
 
 
@@ -127,6 +129,6 @@ class TimelinePane(Static):
         table.add_column(no_wrap=True, style="cyan")
         table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         for event in d["timeline"][-lines:]:
-            summary = event["summary"].splitlines()[0] if event["summary"] else ""
-            table.add_row(_hhmm(event["at"]), f"{event['actor']}:", summary)
+            # One event a line: a note's first line; any other separator is shown escaped.
+            table.add_row(_hhmm(event["at"]), plain(f"{visible(event['actor'])}:"), plain(first_line(event["summary"])))
         return table

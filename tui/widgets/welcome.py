@@ -14,6 +14,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.plain import plain, visible
+
 if TYPE_CHECKING:
     from store.database import Database
 
@@ -64,7 +66,7 @@ class Welcome(Static):
         text = Text()
         if problem:
             text.append("The incident store did not open: ", style="bold red")
-            text.append(problem)
+            text.append(visible(problem))
         elif db is None:
             text.append("Opening the incident store…", style="bold")
         else:
@@ -81,10 +83,11 @@ class Welcome(Static):
         facts.add_column(no_wrap=True, style="bold")
         facts.add_column(overflow="fold")  # a long path folds; cut short it would point nowhere
         where = database_location(db) if db is not None else "not open" if problem else "opening…"
-        facts.add_row(Text("Database:"), Text(where))
-        facts.add_row(Text("Metrics:"), Text(metric_sources_text(sources)))
+        # A path or URL is shown with any unprintable character escaped, as the CLI shows it.
+        facts.add_row(Text("Database:"), plain(where))
+        facts.add_row(Text("Metrics:"), plain(metric_sources_text(sources)))
         if config_path:
-            where = Text(config_path)
+            where = plain(config_path)
             if written:
                 where.append(" (incident-response config check checks it)", style="dim")
             else:
