@@ -319,3 +319,99 @@ def test_the_command_line_prints_any_stored_text_as_data(text, tmp_path):
     store, incident_id = planted_store(folder, text)
     store.db.dispose()
     check_command_line(f"sqlite:///{folder / 'incidents.db'}", incident_id, text)
+
+
+# -- after the incident: root cause, review, corrective actions -------------------------------
+def plant_review(store: IncidentStore, incident_id: str, text: str) -> None:
+    """The RCA, the review and an action item, each field holding `text` (written past validation)."""
+    from store.models import ActionItem, PostIncidentReview, RootCauseAnalysis
+    from store.review import add_action_item, update_rca, update_review
+
+    update_rca(store, incident_id, actor="seed", impact="placeholder", root_cause="placeholder",
+               add_details=["placeholder"], add_factors=["placeholder"])
+    update_review(store, incident_id, actor="seed", facilitator="placeholder", add_attendees=["placeholder"],
+                  notes={1: "placeholder"}, add_lessons=["placeholder"])
+    add_action_item(store, incident_id, "placeholder", actor="seed", category="immediate", owner="placeholder")
+    quoted = json.dumps(text)  # the JSON columns hold lists and maps of strings
+    with store.db.write() as session:
+        rca = session.get(RootCauseAnalysis, incident_id)
+        rca.impact, rca.root_cause = text, text
+        rca.root_cause_details = rca.root_cause_details.replace('"placeholder"', quoted)
+        rca.contributing_factors = rca.contributing_factors.replace('"placeholder"', quoted)
+        review = session.get(PostIncidentReview, incident_id)
+        review.facilitator = text
+        for name in ("attendees", "agenda_notes", "lessons_learned"):
+            setattr(review, name, getattr(review, name).replace('"placeholder"', quoted))
+        item = session.exec(select(ActionItem).where(ActionItem.incident_id == incident_id)).one()
+        item.title, item.owner = text, text
+        session.add_all([rca, review, item])
+
+
+@pytest.mark.parametrize("case", ["rich_markup", "textual_action", "ansi_escape", "c1_controls", "bidi",
+                                  "line_separators", "markdown"])
+def test_the_post_incident_and_action_item_screens_show_stored_text_as_data(case, tmp_path):
+    text = HOSTILE[case]
+    store, incident_id = planted_store(tmp_path, text)
+    plant_review(store, incident_id, text)
+
+    async def check() -> None:
+        from tests.tui.conftest import settle
+        from tui.app import Settings, make_app
+        from tui.screens.action_items import ActionItemsScreen
+        from tui.screens.post_incident import PostIncidentScreen
+        from tui.widgets.review_items import ActionItemTable
+        from tui.widgets.review_panes import CorrectiveActions, PostIncidentBanner, ReviewPane, RootCausePane
+
+        app = make_app(store, Settings(actor="tester", export_dir=tmp_path / "handover", watch=False, detect=False),
+                       incident_id)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settle(pilot)
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, PostIncidentScreen)
+            banner = assert_inert(app.screen.query_one(PostIncidentBanner).render(), text, True)
+            assert banner[0].endswith(f" · {visible(text)}")
+            rca = assert_inert(app.screen.query_one(RootCausePane).render(), text, True)
+            lines = [line for shown in rca for line in shown.split("\n")]
+            assert visible(text).split("\\n")[0] in lines  # the root cause; a note keeps its newlines
+            assert f"• {first_line(text)}" in lines and f"1. {first_line(text)}" in lines
+            review = assert_inert(app.screen.query_one(ReviewPane).render(), text, True)
+            assert visible(text) in review  # the facilitator, and the attendees
+            assert f"• {first_line(text)}" in [line for shown in review for line in shown.split("\n")]
+            actions = [assert_inert(option.prompt, text, True) for option in app.screen.query_one(CorrectiveActions).options]
+            assert any(visible(text) in line for shown in actions for line in shown)
+            assert_screen_inert(app)
+            await pilot.press("escape", "escape")
+            await settle(pilot)
+            await pilot.press("A")
+            await settle(pilot)
+            assert isinstance(app.screen, ActionItemsScreen)
+            cells = [p for c in app.screen.query_one(ActionItemTable).get_row_at(0) for p in assert_inert(c, text, True)]
+            assert cells.count(visible(text)) == 2  # the title and the owner
+            assert_screen_inert(app)
+            assert app.is_running
+
+    try:
+        asyncio.run(check())
+    finally:
+        store.db.dispose()
+
+
+# -- the one escaping rule, directly ---------------------------------------------------------
+@property_settings(200)
+@given(text=hostile_text())
+def test_one_line_leaves_nothing_a_terminal_would_obey_and_json_keeps_the_data(text):
+    from tui.cli_output import printable_json, printable_toml
+
+    shown = one_line(text)
+    assert shown.isprintable() and not RAW.search(shown)
+    for char in "\x1b\x9b\x85\u202e\u2066\u200f\u061c\u2028\u2029":  # each class, named in the escape
+        assert one_line(f"a{char}b") == "a" + repr(char)[1:-1] + "b"
+    document = printable_json({"title": text, "notes": [text]})
+    assert not RAW.search(document) and json.loads(document) == {"title": text, "notes": [text]}
+    import tomllib
+
+    toml = printable_toml(f"title = {json.dumps(text, ensure_ascii=False)}\n")
+    assert not RAW.search(toml)
+    if not any("\ud800" <= c <= "\udfff" for c in text):  # TOML has no lone surrogates
+        assert tomllib.loads(toml) == {"title": text}
