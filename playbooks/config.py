@@ -65,7 +65,9 @@ class StoreTable(Table):
         "--db and IR_DATABASE_URL win over it; a password belongs in ~/.pgpass, not here"))
     group: str | None = Field(None, min_length=1, description=(
         "a group every member of the team belongs to (see `id -Gn`): the SQLite file is then 0660 "
-        "and its folder 2770, so the team on one host shares it"), examples=['oncall'])
+        "and the folder the store made for it 2770, so the team on one host shares it (a folder the "
+        "store did not make, such as a home, keeps its mode: open it to the group yourself)"),
+        examples=['oncall'])
 
 
 # --- [tui] -----------------------------------------------------------------------------------
