@@ -590,7 +590,9 @@ def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
         text, default_name = export_files(ctx.store, detail["id"], args.format, ctx.actor)
     target = args.output or default_name
     if target is None:
-        print(text, end="")
+        from tui.cli_output import printable_document
+
+        print(printable_document(text), end="")  # to a terminal: stored text cannot drive it
         return
     try:
         from store.paths import user_path

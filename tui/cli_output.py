@@ -58,6 +58,16 @@ def printable_json(value: Any) -> str:
     return _escaped_unprintable(json.dumps(value, indent=2, ensure_ascii=False), "json")
 
 
+def printable_document(text: str) -> str:
+    """A document (JSON, Markdown, text) printed to standard output rather than a file:
+    every unprintable character but newline and tab shown as a \\u escape (inside JSON
+    strings the same data), so stored text cannot drive the terminal."""
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF
+                   else f"\\U{ord(c):08x}" for c in text)
+
+
 def printable_toml(text: str) -> str:
     """A TOML document (`config show`) made safe for a terminal the same way."""
     return _escaped_unprintable(text, "toml")

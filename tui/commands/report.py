@@ -59,5 +59,7 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {target} ({exc.strerror}); accepted: a writable file path") from None
         print(f"Wrote the {period.label} report ({args.format}) to {target}")
     else:
-        print(text, end="")
+        from tui.cli_output import printable_document
+
+        print(printable_document(text), end="")  # to a terminal: stored text cannot drive it
     return 0

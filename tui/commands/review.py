@@ -85,7 +85,9 @@ def _emit(text: str, args: argparse.Namespace, default_name: str) -> None:
     from tui.cli import UsageError
 
     if not args.output:
-        print(text, end="")
+        from tui.cli_output import printable_document
+
+        print(printable_document(text), end="")  # to a terminal: stored text cannot drive it
         return
     try:
         from store.paths import user_path
