@@ -50,9 +50,9 @@ _CREDENTIALS = re.compile(f"(?:{URL_CREDENTIALS.pattern})|(?:{BEARER.pattern})".
 MATCH_REACH = 32 + 3 + 256 + 1 + 256 + 1
 MAX_FIELD_CHARS = 4096  # a text field longer than this is cut (before any pattern sees it)
 MIN_SECRET_LENGTH = 6  # shorter values ("1", "true") would redact ordinary words
-# Characters a terminal obeys that JSON leaves raw with ensure_ascii=False: C1 controls, bidi
+# Characters a terminal obeys that JSON leaves raw with ensure_ascii=False: DEL, C1 controls, bidi
 # embeddings/overrides/isolates, line and paragraph separators, and the byte-order mark.
-_TERMINAL_UNSAFE = re.compile("[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_TERMINAL_UNSAFE = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def secret_values(environ: dict[str, str] | None = None, named: Iterable[str] = ()) -> list[str]:

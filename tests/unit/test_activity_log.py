@@ -6,10 +6,15 @@ import os
 import stat
 from datetime import datetime
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from playbooks.config import parse_configuration
 from store.activity_log import (
     REDACTED, ActivityLog, Redactor, read_activity, secret_values,
 )
+from store.validation import unsafe_character
+from tests.support.hostile_text import hostile_text
 
 
 def test_a_record_is_one_json_line_with_time_and_event(tmp_path, clock):
@@ -77,3 +82,20 @@ def test_a_log_that_cannot_be_written_never_stops_the_caller(tmp_path):
     log = ActivityLog(blocker / "activity.jsonl", secrets=[])
     log.write("delivery", integration="slack")  # no exception
     assert log.failures == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=hostile_text(max_size=300), key=st.sampled_from(["detail", "path", "title", "actor"]))
+def test_hostile_text_is_one_line_of_data_in_the_log(tmp_path, words, key):
+    """Issue 13: what a vendor, an alert sender or a restored row says is written as data —
+    one JSON line per record, no raw control, bidi or separator character in the file, and
+    the record reads back as what was said (bounded: a long value may be cut)."""
+    log = ActivityLog(tmp_path / "h.jsonl", secrets=[])
+    log.path.unlink(missing_ok=True)
+    log.write("inbound", **{key: words})
+    raw = log.path.read_text(encoding="utf-8")
+    assert raw.endswith("\n") and raw.count("\n") == 1
+    assert unsafe_character(raw.rstrip("\n").replace("\t", " ")) is None and "\t" not in raw
+    (record,) = read_activity(log.path)
+    said = record[key]
+    assert said == words or said.startswith(words[:100]) or "\u2026[+" in said
