@@ -11,6 +11,10 @@ from store.errors import DatabaseUnavailable
 
 # Indexes the migrations add beyond what the models declare (documented in store/models.py).
 MIGRATION_ONLY_INDEXES = {("incident", "ix_incident_triage")}
+# Schema 8's search index on SQLite: an FTS5 virtual table (and the shadow tables FTS5 keeps
+# for it) filled by triggers, not a model (store/search.py reads it). On PostgreSQL it is GIN
+# indexes named fts_*, which the ix_ filter below leaves out.
+SEARCH_INDEX_TABLE = "incident_text"
 
 
 def _kind(sql_type) -> str:
@@ -44,6 +48,8 @@ def _shape_of_database(engine):
     inspector = inspect(engine)
     shape = {}
     for name in inspector.get_table_names():
+        if name == SEARCH_INDEX_TABLE or name.startswith(SEARCH_INDEX_TABLE + "_"):
+            continue
         pk = set(inspector.get_pk_constraint(name)["constrained_columns"])
         unique = [tuple(sorted(u["column_names"])) for u in inspector.get_unique_constraints(name)]
         # Some backends report a unique column as a unique index instead of a constraint.
