@@ -44,9 +44,9 @@ from urllib.parse import quote
 import httpx
 
 from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize, truncate
-from integrations.jira import EVENT_TITLES, canonical_severity, one_line
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.wording import canonical_severity, event_title, one_line
 
 SHORT_DESCRIPTION_MAX = 250
 TEXT_MAX = 4000
@@ -80,7 +80,7 @@ class CherwellNotifier:
 
     def text(self, message: OutboxMessage, incident_id: str, facts: bool) -> str:
         payload = message.payload or {}
-        heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+        heading = event_title(message.event)
         title = str(payload.get("title") or "").strip()
         lines = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
         words = update_text(payload)  # a status update: the engineer's words, affected, next update

@@ -50,6 +50,7 @@ from urllib.parse import quote
 import httpx
 
 from integrations.notifier import Delivery, OutboxMessage, update_text
+from integrations.wording import canonical_severity, event_title, one_line  # noqa: F401 (canonical_severity, one_line re-exported)
 from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
 
@@ -59,44 +60,13 @@ TEXT_MAX = 32_000  # Jira's rich-text fields hold 32,767 characters
 
 DEFAULT_PRIORITIES: dict[str, str] = {"SEV-1": "Highest", "SEV-2": "High", "SEV-3": "Medium", "SEV-4": "Low"}
 
-_SEVERITY_ALIASES: dict[str, str] = {
-    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
-    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
-    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
-}
 
-#: How each outbox event reads at the head of a comment (or of a description).
-EVENT_TITLES: dict[str, str] = {
-    "declared": "Incident declared",
-    "acknowledged": "Incident acknowledged",
-    "status_update": "Status update",
-    "escalated": "Incident escalated",
-    "severity_changed": "Severity changed",
-    "resolved": "Incident resolved",
-    "closed": "Incident closed",
-}
 #: The workflow statuses each event moves the issue to, by preference (then any "done" status).
 TARGET_STATUSES: dict[str, tuple[str, ...]] = {"resolved": ("Resolved", "Done"), "closed": ("Closed",)}
 ACTION_ITEM_EVENT = "action_item_ticket"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
-
-
-def canonical_severity(value: Any) -> str | None:
-    """SEV-1..SEV-4 for SEV-1, sev1, p1, 1, critical / high / medium / low; None if unknown."""
-    text = str(value or "").strip()
-    if text.upper() in DEFAULT_PRIORITIES:
-        return text.upper()
-    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
-    if compact.startswith("sev"):
-        compact = compact[3:]
-    return _SEVERITY_ALIASES.get(compact)
-
-
-def one_line(text: Any, limit: int) -> str:
-    """`text` on one line (whitespace runs collapsed), cut to `limit` characters with an ellipsis."""
-    return truncate(" ".join(str(text or "").split()), limit)
 
 
 # -- Atlassian Document Format -------------------------------------------------------------------
@@ -219,7 +189,7 @@ class JiraNotifier:
 
     def document_for(self, message: OutboxMessage, incident_id: str, with_facts: bool) -> dict[str, Any]:
         payload = message.payload or {}
-        heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+        heading = event_title(message.event)
         title = str(payload.get("title") or "").strip()
         paragraphs: list[str | list[dict[str, Any]]] = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
         words = update_text(payload)  # a status update: the engineer's words, affected, next update

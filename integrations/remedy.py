@@ -40,9 +40,9 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize, truncate
-from integrations.jira import EVENT_TITLES, canonical_severity, one_line
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.wording import canonical_severity, event_title, one_line
 
 DESCRIPTION_MAX = 100  # the Description (summary) field of HPD:Help Desk
 TEXT_MAX = 4000
@@ -111,7 +111,7 @@ class RemedyNotifier:
 
     def text(self, message: OutboxMessage, incident_id: str, facts: bool) -> str:
         payload = message.payload or {}
-        heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+        heading = event_title(message.event)
         title = str(payload.get("title") or "").strip()
         lines = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
         words = update_text(payload)  # a status update: the engineer's words, affected, next update

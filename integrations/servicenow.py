@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from integrations.jira import EVENT_TITLES, BasicAuthCall, canonical_severity, one_line, sanitize
+from integrations.jira import BasicAuthCall
 from integrations.notifier import Delivery, OutboxMessage, update_text
-from integrations.pagerduty import parse_retry_after, truncate
+from integrations.pagerduty import truncate
 from integrations.secrets import secret_from_env
+from integrations.wording import canonical_severity, event_title, one_line
 
 SHORT_DESCRIPTION_MAX = 160
 TEXT_MAX = 4000  # description, close_notes and work_notes fields on a default instance
@@ -138,7 +139,7 @@ class ServiceNowNotifier:
 
     def _text(self, message: OutboxMessage, incident_id: str, facts: bool) -> str:
         payload = message.payload or {}
-        heading = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+        heading = event_title(message.event)
         title = str(payload.get("title") or "").strip()
         lines = [f"{heading}: {incident_id}" + (f" - {title}" if title else "")]
         words = update_text(payload)  # a status update: the engineer's words, affected, next update

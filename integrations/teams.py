@@ -41,6 +41,7 @@ import httpx
 from integrations.http import delivery_for, request_or_retry, truncate
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.wording import event_title
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.4"  # rendered by Teams desktop, web and mobile
@@ -49,18 +50,6 @@ _MARGIN = 512  # room kept under the limit, for a relay that re-encodes the body
 TITLE_MAX = 500
 TEXT_MAX = 8000  # the engineer's words and the summary, before the size limit cuts further
 
-EVENT_TITLES: dict[str, str] = {
-    "declared": "Incident declared",
-    "acknowledged": "Incident acknowledged",
-    "status_update": "Status update",
-    "escalated": "Incident escalated",
-    "severity_changed": "Severity changed",
-    "resolved": "Incident resolved",
-    "compliance_clock_started": "Regulatory clock started",
-    "compliance_reminder": "Regulatory deadline reminder",
-    "page": "On-call page",
-    "security_alert": "Security alert",
-}
 _SEVERITY_COLOURS = {"SEV-1": "Attention", "SEV-2": "Warning"}
 
 # Characters a TextBlock's Markdown subset (CommonMark) gives meaning anywhere in a line:
@@ -115,7 +104,7 @@ def card_for(message: OutboxMessage, text_max: int = TEXT_MAX) -> dict[str, Any]
     head = ": ".join(part for part in (incident, title) if part)
     if severity:
         head = f"[{severity}] {head}"
-    event = EVENT_TITLES.get(message.event, message.event.replace("_", " ").capitalize())
+    event = event_title(message.event)
     status = " ".join(str(payload.get("status") or "").split())
     body: list[dict[str, Any]] = [
         _text_block(truncate(head, TITLE_MAX), size="Large", weight="Bolder",

@@ -44,6 +44,7 @@ import httpx
 from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize, truncate
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.wording import event_title
 
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -55,18 +56,6 @@ WORDS_MAX = 2000
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
 _SEVERITY = re.compile(r"^\s*(?:sev|p)\s*-?\s*([1-4])\s*$", re.IGNORECASE)
 
-EVENT_WORDS: dict[str, str] = {
-    "declared": "Incident declared",
-    "acknowledged": "Incident acknowledged",
-    "status_update": "Status update",
-    "escalated": "Incident escalated",
-    "severity_changed": "Severity changed",
-    "resolved": "Incident resolved",
-    "compliance_clock_started": "Regulatory clock started",
-    "compliance_reminder": "Regulatory deadline reminder",
-    "page": "On-call page",
-    "security_alert": "Security alert",
-}
 
 
 def mask_number(number: str) -> str:
@@ -109,7 +98,7 @@ def spoken_parts(message: OutboxMessage, words_max: int = WORDS_MAX) -> tuple[st
     title = _plain(payload.get("title"), TITLE_MAX)
     if title:
         head.append(_sentence(title))
-    event = EVENT_WORDS.get(message.event, message.event.replace("_", " ").capitalize())
+    event = event_title(message.event)
     status = _plain(payload.get("status"), 60)
     rest = [_sentence(f"{event}, status {status}" if status else event)]
     words = update_text(payload) if message.event == "status_update" else ""
