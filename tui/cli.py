@@ -46,12 +46,13 @@ COMMAND_MODULES: dict[str, str] = {
     "init": "tui.commands.config",
     "config": "tui.commands.config",
     "csat": "tui.commands.csat",
+    "search": "tui.commands.search",
 }
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
 # instead of creating an empty one (a typo in --db must not look like "no incidents").
-READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions", "backup")
+READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions", "backup", "search")
 # Commands that may start a new database (they declare, import, restore, or open incidents
 # from alerts). Every other one needs an incident or a record an empty, just-created file
 # cannot hold, so a missing --db file is refused up front: a refused command must not
@@ -413,6 +414,7 @@ def run_command(argv: Sequence[str]) -> int:
         ctx.configuration  # every command refuses a broken config.toml before it does anything
     if args.command is None:
         return _open_command_center(ctx)
+    _expand_short_id(ctx, args)
     if args.command in COMMAND_MODULES:
         status = importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
     else:
@@ -420,6 +422,18 @@ def run_command(argv: Sequence[str]) -> int:
     if args.command not in KEEPS_DELIVERING:
         _tell_now(ctx)
     return status
+
+
+def _expand_short_id(ctx: Context, args: argparse.Namespace) -> None:
+    """The short id the dashboard shows (0118-001) becomes the full id before the command
+    runs, or is refused in one sentence; a full id passes untouched (the command loads it)."""
+    from store.incident_ids import is_short_id, resolve_incident_id
+
+    for name in ("id", "incident"):  # every command's incident argument, and outbox --incident
+        given = getattr(args, name, None)
+        if isinstance(given, str) and is_short_id(given):
+            with ctx.store.db.read() as session:
+                setattr(args, name, resolve_incident_id(session, given, ctx.store.now()))
 
 
 # Commands that deliver the outbox themselves, all the time.
