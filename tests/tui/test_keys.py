@@ -353,14 +353,14 @@ async def test_under_ssh_animations_are_off(make, incident):
         assert app.animation_level == "none"
 
 
-async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_path, clock):
+def say_runbook(tmp_path, clock):
+    """A store whose only runbook echoes one word, an incident, and the app on its war room."""
     import sys
 
     from playbooks import load_policy
     from store.database import open_database
     from store.operations import IncidentStore
     from tui.app import Settings, make_app
-    from tui.screens.prompts import ChoicePrompt
 
     user = tmp_path / "playbooks"
     user.mkdir()
@@ -370,7 +370,13 @@ async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_pa
         '[runbooks.params]\nword = { type = "name" }\n')
     store = IncidentStore(open_database(f"sqlite:///{tmp_path / 'x.db'}"), load_policy(user), clock)
     incident = store.declare("high", "outage", "production", actor="a")
-    app = make_app(store, Settings(actor="tester", watch=False, detect=False), incident.id)
+    return store, incident, make_app(store, Settings(actor="tester", watch=False, detect=False), incident.id)
+
+
+async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_path, clock):
+    from tui.screens.prompts import ChoicePrompt
+
+    store, incident, app = say_runbook(tmp_path, clock)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("e")
@@ -432,23 +438,9 @@ async def test_the_outbox_backlog_shows_while_a_vendor_is_down(make, tui_store):
 async def test_e_refuses_a_runbook_parameter_given_twice(tmp_path, clock):
     """Issue 13: which address a runbook acts on is never a guess — `word=hello word=bye` is
     refused in the war room as from the shell, and nothing is offered to run."""
-    import sys
-
-    from playbooks import load_policy
-    from store.database import open_database
-    from store.operations import IncidentStore
-    from tui.app import Settings, make_app
     from tui.screens.prompts import ChoicePrompt
 
-    user = tmp_path / "playbooks"
-    user.mkdir()
-    (user / "runbooks.toml").write_text(
-        f'[[runbooks]]\nname = "say"\ndescription = "d"\n'
-        f'command = ["{sys.executable}", "-c", "import sys; print(sys.argv[1])", "{{word}}"]\n'
-        '[runbooks.params]\nword = { type = "name" }\n')
-    store = IncidentStore(open_database(f"sqlite:///{tmp_path / 'x.db'}"), load_policy(user), clock)
-    incident = store.declare("high", "outage", "production", actor="a")
-    app = make_app(store, Settings(actor="tester", watch=False, detect=False), incident.id)
+    store, incident, app = say_runbook(tmp_path, clock)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("e", "enter", *"hello word=bye", "enter")
