@@ -100,7 +100,7 @@ class SearchHit:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "severity": self.severity, "status": self.status, "title": self.title,
                 "type": self.type, "service": self.service, "matched_in": self.kind, "snippet": self.snippet,
-                "score": round(self.score, 4)}
+                "score": round(self.score, 6)}
 
 
 @dataclass(frozen=True)
