@@ -347,6 +347,8 @@ GRAMMAR = {
     "comply": line(st.just("comply"), ID, REGIME, opt("--note", SAY)),
     "csat": line(st.just("csat"), ID, value(["4.5", "1", "5", "3.25", "0.5", "5.01", "nan", "1e400", "4,5"])
                  | NUMBER),
+    "search": line(st.just("search"), st.lists(SAY, min_size=1, max_size=3), opt("--limit", NUMBER),
+                   opt("--json", SAY, flag=True)),
     "compliance": line(st.just("compliance"), st.one_of(st.just([]), ID.map(lambda v: [v])),
                        opt("--json", SAY, flag=True)),
     "rca": line(st.just("rca"), ID, opt("--root-cause", SAY), opt("--detail", SAY), opt("--factor", SAY),
