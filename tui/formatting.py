@@ -1,9 +1,7 @@
 """How times, severities and metrics look on screen. Pure functions, easy to test."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from playbooks.durations import format_duration
+from datetime import datetime
 
 SEVERITY_STYLE = {"SEV-1": "bold white on red", "SEV-2": "bold black on dark_orange",
                   "SEV-3": "black on yellow", "SEV-4": "white on blue"}
@@ -11,23 +9,49 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def elapsed(since: datetime, now: datetime) -> str:
-    return format_duration(max(now - since, timedelta(0)))
+    """How long ago, in the countdowns' units: "45m", "2h05m", "1d2h"."""
+    return span(max(int((now - since).total_seconds()), 0))
+
+
+def span(seconds: int) -> str:
+    """A length of time with its units and no sign: "45s", "14m", "1h59m", "71h45m", "4d4h", "9d".
+    Never "14:57", which next to a clock reads as a time of day."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 100:  # a 72-hour regulatory clock reads in hours, as the regulation says
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    # A week or more: the hours are noise; under that they still tell "tonight" from "tomorrow".
+    return f"{days}d{hours}h" if hours and days < 7 else f"{days}d"
 
 
 def countdown(due: datetime | None, now: datetime) -> str:
-    """"12:03" left, or "-4:10" overdue; hours shown when more than one is left."""
+    """Time left with its sign in words: "in 14m", "27m over", "due now"; "-" without a deadline."""
     if due is None:
         return "-"
     seconds = int((due - now).total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    hours, rem = divmod(seconds, 3600)
-    minutes, secs = divmod(rem, 60)
-    if hours >= 48:
-        return f"{sign}{hours // 24}d"
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}"
-    return f"{sign}{minutes}:{secs:02d}"
+    if seconds > 0:
+        return f"in {span(seconds)}"
+    if seconds < 0:
+        return f"{span(seconds)} over"
+    return "due now"
+
+
+def deadline(due: datetime, now: datetime) -> str:
+    """The absolute deadline, where there is room: "17:04", or "18 Jan 14:20" on another day (UTC)."""
+    return due.strftime("%H:%M") if due.date() == now.date() else due.strftime("%d %b %H:%M")
+
+
+def countdown_with_deadline(due: datetime | None, now: datetime) -> str:
+    """ "in 14m (by 17:04)", "27m over (since 16:22)": the countdown and when it is, where there is room."""
+    if due is None:
+        return "-"
+    return f"{countdown(due, now)} ({'since' if is_overdue(due, now) else 'by'} {deadline(due, now)})"
 
 
 def is_overdue(due: datetime | None, now: datetime) -> bool:

@@ -48,7 +48,7 @@ def explain(row: OutboxRow, now: datetime) -> str:
     if row.state == "skipped":  # never sent, on purpose
         return f"not sent — {row.last_error or 'skipped'}"
     if row.state == "pending":
-        why = f"next try in {countdown(row.next_attempt_at, now)}" if row.next_attempt_at else "waiting"
+        why = f"next try {countdown(row.next_attempt_at, now)}" if row.next_attempt_at else "waiting"
         return why + (f" — {row.last_error}" if row.last_error else "")
     tries = f"after {row.attempts} {'try' if row.attempts == 1 else 'tries'}"
     return f"failed {tries}: {row.last_error or 'no reason recorded'}"

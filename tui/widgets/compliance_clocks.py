@@ -1,5 +1,5 @@
 """Regulatory clocks on screen: each running obligation as a countdown from awareness
-("GDPR  71:58:12 left"), loud once overdue ("OVERDUE 02:10:00"), and who met it and when
+("GDPR in 71h58m"), loud once overdue ("GDPR 2h10m over"), and who met it and when
 once it is met. The war room shows one incident's; the dashboard every running one.
 
 Both widgets are a few lines tall and hidden when there is nothing to show, so a screen
@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from store.compliance import format_remaining
+from tui.formatting import countdown, deadline
 from tui.plain import plain, visible
 
 if TYPE_CHECKING:
@@ -30,11 +30,11 @@ def _at(iso: str | None) -> datetime | None:
 
 
 def countdown_text(due_at: datetime, now: datetime) -> Text:
-    """ "71:58:12 left", or "OVERDUE 02:10:00" in the loud style."""
+    """ "in 71h45m", or "2h10m over" in the loud style (tui.formatting.countdown, as every clock)."""
     seconds = int((due_at - now).total_seconds())
     if seconds < 0:
-        return Text(f"OVERDUE {format_remaining(seconds)}", style=OVERDUE_STYLE)
-    return Text(f"{format_remaining(seconds)} left", style="bold yellow" if seconds < 6 * 3600 else "bold")
+        return Text(countdown(due_at, now), style=OVERDUE_STYLE)
+    return Text(countdown(due_at, now), style="bold yellow" if seconds < 6 * 3600 else "bold")
 
 
 def met_text(met_at: datetime, met_by: str | None) -> Text:
@@ -75,19 +75,22 @@ class ObligationCountdowns(Widget):
 
     def render(self):
         now = self.now or datetime.utcnow()
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(no_wrap=True, style="bold")
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
-        roomy = self.size.width >= 44  # else "notify …" would say nothing
-        for o in self.obligations:
-            running = o["met_at"] is None
-            grid.add_row(plain(o["regime"]), obligation_state(o, now),
-                         plain(f"notify {o['notify'][0]}") if roomy and running and o["notify"] else "")
         title = Text("Compliance", style="bold underline")
         if not self.obligations:
             return Group(title, Text("no exposed data marked (c)", style="dim"), Text(""))
-        return Group(title, grid, Text(""))
+        # One line an obligation, the regime first and never cut (in a grid a narrow side pane
+        # squeezed it to "G…"); the deadline and whom to notify follow only where they fit.
+        lines = []
+        for o in self.obligations:
+            line = Text.assemble(plain(o["regime"], style="bold"), " ", obligation_state(o, now))
+            if o["met_at"] is None:
+                extra = Text(f" (by {deadline(_at(o['due_at']), now)})", style="dim")
+                if o["notify"]:
+                    extra.append_text(plain(f" notify {o['notify'][0]}", style="dim"))
+                line.append_text(extra)
+            line.no_wrap, line.overflow = True, "ellipsis"
+            lines.append(line)
+        return Group(title, *lines, Text(""))
 
 
 class ComplianceClocks(Widget):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ENV_SHORT = {"production": "prod", "staging": "stg", "development": "dev"}
 TYPE_SHORT = {"performance": "perf", "security": "secur", "integration": "integr"}
 WIDE = 110  # from this width on, full ids and environment names fit
-CLOCK_COLUMNS = (("AGE", 7), ("ACK DUE", 8), ("UPD DUE", 8))
+CLOCK_COLUMNS = (("AGE", 7), ("ACK DUE", 11), ("UPD DUE", 11))  # "1h59m over" fits
 OVERDUE = Style(color="red", bold=True, reverse=True)
 
 
@@ -103,7 +103,7 @@ class IncidentClocks(Widget):
 
     DEFAULT_CSS = """
     IncidentClocks {
-        width: 24;
+        width: 29;
         height: 1fr;
     }
     """

@@ -20,12 +20,30 @@ from tui.plain import plain
 STALE_AFTER = timedelta(minutes=2)  # no fresh sample for this long: the source is not reporting
 
 
+def this_host() -> str:
+    """This machine's name (a function, so tests and snapshots can name a fixed one)."""
+    import socket
+
+    return socket.gethostname()
+
+
+def health_sources_label(health: tuple["MetricHealth", ...], hostname: str) -> str:
+    """Where the figures come from: "this host: jump-1" for the host source (a jump host's own
+    CPU is not production's), else the sources' names ("prometheus"); "" before any sample."""
+    sources = []
+    for h in health:
+        if h.source and h.source not in sources:
+            sources.append(h.source)
+    return ", ".join(f"this host: {hostname}" if source == "host" else source for source in sources)
+
+
 class HealthPane(Static):
     """Each metric: value, change from baseline with an arrow, and a sparkline; a metric
     whose source stopped reporting is marked stale with the age of its last value."""
 
     now: datetime | None = None
     _stale: frozenset[str] = frozenset()
+    _label = ""
 
     def set_now(self, now: datetime) -> None:
         """Repaint only when a metric goes stale or fresh, not on every load."""
@@ -38,10 +56,23 @@ class HealthPane(Static):
     health: reactive[tuple["MetricHealth", ...]] = reactive(tuple, layout=False)
 
     def watch_health(self, old: tuple, new: tuple) -> None:
+        self._label_pane(new)
         # A new layout only when the number of lines changes; else repaint our lines.
         if (not any(h.value is not None for h in old)) != (not any(h.value is not None for h in new)) \
                 or len(old) != len(new):
             self.refresh(layout=True)
+
+    def _label_pane(self, health: tuple) -> None:
+        """The pane's title names the source, so nobody reads a jump host's load as production's."""
+        pane = self.parent
+        if pane is None or not self.is_mounted:
+            return
+        label = health_sources_label(health, this_host())
+        if label == self._label:  # assigning repaints the whole pane, even with the same text
+            return
+        self._label = label
+        # A Text, not a str: a border title string is read as markup, and a source's name is data.
+        pane.border_title = Text.assemble("System Health", *((" · ", plain(label)) if label else ()))
 
     def render(self):
         if not any(h.value is not None for h in self.health):

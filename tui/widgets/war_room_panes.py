@@ -1,8 +1,9 @@
 """The war room's side panes and timeline, rendered from the incident detail."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -10,8 +11,46 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.formatting import SEVERITY_STYLE, countdown, is_overdue
+from automation.escalation import ESCALATING
+from tui.formatting import SEVERITY_STYLE, countdown_with_deadline, is_overdue
 from tui.plain import first_line, plain, visible
+
+if TYPE_CHECKING:
+    from playbooks.config import Configuration
+
+
+@dataclass(frozen=True)
+class NotificationReach:
+    """Whom this installation can tell: the integrations config.toml enables, and for each
+    comms-matrix group the integrations that carry it. Read once when the war room opens
+    (the configuration is read once at the door)."""
+
+    enabled: frozenset[str] = frozenset()
+    carriers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def reaches(self, group: str) -> bool:
+        """False when none of the group's integrations is configured here (an unknown group: True)."""
+        carriers = self.carriers.get(group)
+        return carriers is None or bool(self.enabled & set(carriers))
+
+    def escalates(self, severity: str, groups: list[str]) -> bool:
+        """Whether an unacknowledged incident of `severity` escalates to anyone: only SEV-1/2
+        escalate (automation/escalation.py), through the outbox to the severity's groups."""
+        return severity in ESCALATING and any(self.reaches(group) for group in groups)
+
+
+def notification_reach(configuration: "Configuration", policy: Any | None) -> NotificationReach:
+    carriers = {g.name: tuple(g.integrations) for g in policy.comms.groups} if policy is not None else {}
+    return NotificationReach(frozenset(configuration.integrations.configured()), carriers)
+
+
+def _reach_of(widget) -> NotificationReach:
+    """The reach of the app a widget is in (the command center, or none in a bare test app)."""
+    configuration = getattr(widget.app, "configuration", None)
+    if configuration is None:
+        return NotificationReach()
+    store = getattr(widget.app, "store", None)
+    return notification_reach(configuration, store.policy if store is not None else None)
 
 
 def _at(iso: str | None) -> datetime | None:
@@ -42,20 +81,35 @@ class IncidentBanner(Static):
         top.append(visible(d["status"]).upper(), style="bold cyan")
         top.append(f" · {visible(d['title'])}")
         bottom = Text(" ")
+        # Every clock with its units and sign, and the time it falls due: "14:57" read as a time of day.
         if d["acknowledged_at"] is None and d["status"] not in ("resolved", "closed"):
             due = _at(policy["response_due_at"])
-            bottom.append(f"ACK DUE {countdown(due, now)} ",
+            bottom.append(f"ACK DUE {countdown_with_deadline(due, now)}",
                           style="bold red reverse" if is_overdue(due, now) else "bold yellow")
         else:
-            bottom.append(f"ack'd {_hhmm(d['acknowledged_at'])} ", style="green")
+            bottom.append(f"ack'd {_hhmm(d['acknowledged_at'])}", style="green")
         due = _at(policy["next_update_due_at"])
         if due is not None:
-            bottom.append(" UPDATE DUE ")
-            bottom.append(countdown(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
-        bottom.append(f" every {visible(policy['update_cadence'])}  ·  {visible(policy['escalation'])}", style="dim")
+            bottom.append("  UPDATE DUE ")
+            bottom.append(countdown_with_deadline(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
+        bottom.append(f" every {visible(policy['update_cadence'])}  ·  ", style="dim")
+        bottom.append_text(self._escalation(d))
         top.no_wrap = bottom.no_wrap = True
         top.overflow = bottom.overflow = "ellipsis"
         return Group(top, bottom)
+
+    reach: NotificationReach | None = None
+
+    def on_mount(self) -> None:
+        self.reach = _reach_of(self)
+
+    def _escalation(self, d: dict) -> Text:
+        """The policy's escalation, promised only when something here would carry it."""
+        policy = d["policy"]
+        groups = [g["group"] for g in policy["stakeholders"]]
+        if d["severity"] in ESCALATING and not (self.reach or NotificationReach()).escalates(d["severity"], groups):
+            return Text("escalates to nobody: no notifications configured", style="bold yellow")
+        return Text(visible(policy["escalation"]), style="dim")
 
 
 ROLE_LABELS = {"incident_commander": "commander", "communications_lead": "comms lead",
@@ -67,11 +121,18 @@ class SidePane(Static):
     """Roles, who must be told (comms matrix for this severity), updates, remediation."""
 
     detail: reactive[dict | None] = reactive(None, layout=True)
+    reach: NotificationReach | None = None
+    actor = ""
+
+    def on_mount(self) -> None:
+        self.reach = _reach_of(self)
+        self.actor = getattr(self.app, "actor", "")
 
     def render(self):
         d = self.detail
         if d is None:
             return Text("")
+        reach = self.reach or NotificationReach()
         parts = []
         roles = Table.grid(padding=(0, 1), expand=True)
         roles.add_column(no_wrap=True, style="dim")
@@ -80,16 +141,18 @@ class SidePane(Static):
         for role, label in ROLE_LABELS.items():
             if role in held or role in ALWAYS_SHOWN:
                 roles.add_row(label, plain(held.get(role, "unassigned"), style="bold" if role in held else "red"))
-        parts += [Text("Roles", style="bold underline"), roles, Text("")]
+        # Who this keyboard acts as (a shared jump-host account says nothing about it).
+        heading = Text.assemble(("Roles", "bold underline"), ("  you: ", "dim"), plain(self.actor, style="bold"))
+        heading.no_wrap, heading.overflow = True, "ellipsis"
+        parts += [heading if self.actor else Text("Roles", style="bold underline"), roles, Text("")]
         parts.append(Text("Stakeholders", style="bold underline"))
         told = {n["group"]: n for n in d.get("notifications", [])}
-        groups = Table.grid(padding=(0, 1), expand=True)
-        groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15)
-        groups.add_column(no_wrap=True, min_width=9)
-        groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
+        rows = []
         for group in d["policy"]["stakeholders"]:
             state = told.get(group["group"])
-            if state is None:
+            if state is None and not reach.reaches(group["group"]):  # nothing here could tell them
+                status = Text("not configured", style="bold red")
+            elif state is None:
                 status = Text("not yet", style="yellow")
             elif state["state"] == "sent":
                 status = Text(f"sent {_hhmm(state['last_sent_at'])}", style="green")
@@ -100,7 +163,16 @@ class SidePane(Static):
                 status = Text(f"skipped ({visible(reason)})", style="dim")
             else:
                 status = Text(f"{state['failed']} failed", style="bold red")
-            groups.add_row(plain(group["group"]), status, plain(group["channel"]))
+            rows.append((plain(group["group"]), status, plain(group["channel"])))
+        groups = Table.grid(padding=(0, 1), expand=True)
+        # The state is never cut ("not config…" says nothing): the group's name gives way first.
+        narrow = self.size.width < 40  # an 80-column terminal: the channel is in the comms matrix
+        groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15, ratio=1 if narrow else None)
+        groups.add_column(no_wrap=True, width=max([9] + [row[1].cell_len for row in rows]))
+        if not narrow:
+            groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
+        for row in rows:
+            groups.add_row(*(row[:2] if narrow else row))
         parts.append(groups)
         parts.append(Text(""))
         parts.append(Text("Status updates", style="bold underline"))
