@@ -1,4 +1,4 @@
-"""The war room's side panes and timeline, rendered from the incident detail."""
+"""The war room's banner and side pane, rendered from the incident detail (the timeline: widgets/timeline.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from automation.escalation import ESCALATING
 from tui.formatting import SEVERITY_STYLE, countdown_with_deadline, is_overdue
 from tui.plain import first_line, plain, visible
 
@@ -36,7 +35,15 @@ class NotificationReach:
     def escalates(self, severity: str, groups: list[str]) -> bool:
         """Whether an unacknowledged incident of `severity` escalates to anyone: only SEV-1/2
         escalate (automation/escalation.py), through the outbox to the severity's groups."""
-        return severity in ESCALATING and any(self.reaches(group) for group in groups)
+        return severity in escalating() and any(self.reaches(group) for group in groups)
+
+
+def escalating() -> tuple[str, ...]:
+    """The severities automation/escalation.py escalates (imported late: it brings the ORM,
+    and the war room's module may load before the store has opened)."""
+    from automation.escalation import ESCALATING
+
+    return ESCALATING
 
 
 def notification_reach(configuration: "Configuration", policy: Any | None) -> NotificationReach:
@@ -107,7 +114,7 @@ class IncidentBanner(Static):
         """The policy's escalation, promised only when something here would carry it."""
         policy = d["policy"]
         groups = [g["group"] for g in policy["stakeholders"]]
-        if d["severity"] in ESCALATING and not (self.reach or NotificationReach()).escalates(d["severity"], groups):
+        if d["severity"] in escalating() and not (self.reach or NotificationReach()).escalates(d["severity"], groups):
             return Text("escalates to nobody: no notifications configured", style="bold yellow")
         return Text(visible(policy["escalation"]), style="dim")
 
@@ -187,20 +194,3 @@ class SidePane(Static):
             parts += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in active]
         return Group(*parts)
 
-
-class TimelinePane(Static):
-    detail: reactive[dict | None] = reactive(None, layout=False)
-
-    def render(self):
-        d = self.detail
-        if d is None:
-            return Text("")
-        lines = max(1, self.size.height)
-        table = Table.grid(padding=(0, 1), expand=True)  # one event a line: long ones are cut, not wrapped
-        table.add_column(no_wrap=True, style="bold")
-        table.add_column(no_wrap=True, style="cyan")
-        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        for event in d["timeline"][-lines:]:
-            # One event a line: a note's first line; any other separator is shown escaped.
-            table.add_row(_hhmm(event["at"]), plain(f"{visible(event['actor'])}:"), plain(first_line(event["summary"])))
-        return table
