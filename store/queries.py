@@ -35,6 +35,7 @@ class IncidentSummary:
     acknowledged_at: datetime | None
     response_due_at: datetime
     next_update_due_at: datetime | None
+    service: str | None = None  # what the dashboard's / filter matches besides id, title, severity, status
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class IncidentSummary:
 _SUMMARY_COLUMNS = (
     Incident.id, Incident.severity, Incident.type, Incident.environment, Incident.status, Incident.title,
     Incident.declared_at, Incident.acknowledged_at, Incident.response_due_at, Incident.next_update_due_at,
+    Incident.service,
 )
 
 

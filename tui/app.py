@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # The store itself, or a function that opens it: the CLI passes the function, so the
 # dashboard paints while SQLAlchemy and the policy load in a worker.
 StoreSource = Union["IncidentStore", Callable[[], "IncidentStore"]]
+INTERRUPT_WINDOW_S = 3.0  # a second ctrl+c within this quits
 
 
 @dataclass
@@ -55,7 +56,12 @@ class CommandCenter(App):
     TITLE = "incident-response"
     CSS_PATH = "command_center.tcss"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        # q goes back one screen, as in tig, less and k9s (the dashboard's own q quits);
+        # ctrl+q, or ctrl+c twice, quits from anywhere.
+        Binding("q", "go_back", "Back", show=False, id="app.back"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "interrupt", "Quit (twice)", show=False, priority=True, id="app.interrupt"),
+        Binding("colon", "command_line", "Command", id="app.command_line"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("d", "declare", "Declare", id="app.declare"),
     ]
@@ -68,6 +74,7 @@ class CommandCenter(App):
         self.open_incident = open_incident
         self.seen_seq = 0
         self._stop_watching = threading.Event()
+        self._interrupted_at = float("-inf")  # when ctrl+c was last pressed (monotonic)
         if settings.under_ssh:
             self.animation_level = "none"
         if settings.keymap:
@@ -239,6 +246,39 @@ class CommandCenter(App):
     async def action_quit(self) -> None:
         self._stop_watching.set()
         self.exit()
+
+    async def action_go_back(self) -> None:
+        """q: the screen's own way back (it may keep a draft), else one screen down; quits
+        only when nothing is under the dashboard."""
+        screen = self.screen
+        for name in ("back", "cancel", "close"):
+            if hasattr(screen, f"action_{name}"):
+                await self.run_action(name, screen)
+                return
+        if len(self.screen_stack) > 2:  # Textual's default screen, then the dashboard
+            self.pop_screen()
+        else:
+            await self.action_quit()
+
+    async def action_interrupt(self) -> None:
+        """ctrl+c: the second press within a few seconds quits; the first only says so, as a
+        stray ctrl+c (meant for the shell) must not drop a war room."""
+        from time import monotonic
+
+        now = monotonic()
+        if now - self._interrupted_at <= INTERRUPT_WINDOW_S:
+            await self.action_quit()
+            return
+        self._interrupted_at = now
+        self.notify("Press ctrl+c again to quit.", severity="warning", timeout=INTERRUPT_WINDOW_S)
+
+    def action_command_line(self) -> None:
+        from tui.screens.command_line import CommandLine, carry_out
+
+        if isinstance(self.screen, CommandLine):
+            return
+        under = self.screen
+        self.push_screen(CommandLine(under), lambda choice: carry_out(self, under, choice))
 
     def on_unmount(self) -> None:
         self._stop_watching.set()

@@ -8,12 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from tui.screens.base import StoreScreen
 from tui.widgets.compliance_clocks import ComplianceClocks
 from tui.widgets.header import SeverityHeader
-from tui.widgets.incident_table import IncidentClocks, IncidentTable
+from tui.widgets.incident_table import IncidentClocks, IncidentTable, matches
 from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
 from tui.widgets.welcome import Welcome
 
@@ -24,11 +24,31 @@ HEALTH_REFRESH_S = 5.0
 # Actions on the highlighted incident, and actions that read the store: not offered (footer,
 # help, command palette) while there is no incident / no store for them to act on.
 ON_AN_INCIDENT = frozenset({"open", "ack", "export"})
-NEEDS_THE_STORE = frozenset({"reports", "action_items", "outbox"})
+NEEDS_THE_STORE = frozenset({"reports", "action_items", "outbox", "toggle_history"})
+
+
+class IncidentFilter(Input):
+    """The `/` line above the incident list: narrows it as you type; esc clears it."""
+
+    DEFAULT_CSS = """
+    IncidentFilter {
+        height: 1;
+        border: none;
+        padding: 0 1;
+    }
+    IncidentFilter:focus {
+        border: none;
+    }
+    """
 
 
 class DashboardScreen(StoreScreen):
     BINDINGS = [
+        # On the dashboard q quits; on every other screen it goes back (CommandCenter.action_back).
+        Binding("q", "quit", "Quit", id="dashboard.quit"),
+        Binding("slash", "filter_incidents", "Filter", id="dashboard.filter"),
+        Binding("H", "toggle_history", "History", id="dashboard.history"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
         Binding("enter", "open", "Open", id="dashboard.open"),
         Binding("a", "ack", "Ack", id="dashboard.ack"),
         Binding("x", "export", "Handover", id="dashboard.export"),
@@ -38,17 +58,29 @@ class DashboardScreen(StoreScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: "DashboardData", compliance: tuple = (), settled: int = 0) -> None:
+        def __init__(self, data: "DashboardData", compliance: tuple = (), settled: int = 0,
+                     listed: list | None = None) -> None:
             super().__init__()
             self.data = data
+            # The rows the list offers before the / filter: the open incidents, or every
+            # incident while "history" is on.
+            self.listed = data.incidents if listed is None else listed
             self.compliance = compliance  # store.compliance.RunningObligation, soonest due first
             self.settled = settled  # resolved or closed incidents, counted only while none is open
 
     open_incidents: int | None = None  # None until the first load
+    listed: list | tuple = ()  # what the list offers before the / filter (IncidentSummary rows)
+    with_history = False  # H: resolved and closed incidents listed too
+    filter_text = ""  # the / filter, as typed
     problem = ""  # why the store did not open, if it did not
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
+        incident_filter = IncidentFilter(placeholder="filter: id, title, service, severity, status (esc clears)",
+                                         id="incident-filter")
+        # Hidden and unfocusable (auto-focus ignores display) until / opens it.
+        incident_filter.display = incident_filter.can_focus = False
+        yield incident_filter
         with Horizontal(id="incidents-pane", classes="pane") as pane:
             pane.border_title = "Active Incidents"
             table = IncidentTable(id="incidents")
@@ -104,7 +136,9 @@ class DashboardScreen(StoreScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ON_AN_INCIDENT:
-            return bool(self.open_incidents)
+            return bool(self.listed)
+        if action == "clear_filter":
+            return self.query_one(IncidentFilter).display
         if action in NEEDS_THE_STORE:
             return self.center.store is not None
         return True
@@ -121,28 +155,26 @@ class DashboardScreen(StoreScreen):
         from store.dashboard import read_dashboard
 
         now = self.center.clock()
+        from store.queries import list_incidents
+
         settled = 0
+        with_history = self.with_history
         with self.center.store.db.read() as session:
             data = read_dashboard(session, now)
             compliance = tuple(running_obligations(session, self.center.store.policy))
             if not data.incidents:
                 settled = settled_incidents(session)
-        self.post_message(self.Loaded(data, compliance, settled))
+            listed = list_incidents(session, status="all") if with_history else None
+        self.post_message(self.Loaded(data, compliance, settled, listed))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
         data = message.data
         now = self.center.clock()
         self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
         self.query_one(SeverityHeader).update_counts(data.counts, now, data.outbox)
+        self.listed = message.listed
         self._show_incidents(len(data.incidents), message.settled)
-        table = self.query_one(IncidentTable)
-        if table.rows_shown != data.incidents or not table.columns:  # columns even with nothing open
-            table.show(data.incidents)
-            self.query_one(IncidentClocks).repaint_all(now)
-        title = f"Active Incidents ({len(data.incidents)})"
-        pane = self.query_one("#incidents-pane")
-        if pane.border_title != title:  # assigning repaints the whole pane, even with the same text
-            pane.border_title = title
+        self._fill_list()
         health = self.query_one(HealthPane)
         health.health = tuple(data.health)
         health.set_now(now)
@@ -150,22 +182,76 @@ class DashboardScreen(StoreScreen):
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
         self.query_one(ComplianceClocks).show(message.compliance, now)
 
+    def _fill_list(self) -> None:
+        """The offered rows that pass the / filter, in the table, and the pane's title."""
+        rows = [row for row in self.listed if matches(row, self.filter_text)]
+        table = self.query_one(IncidentTable)
+        if table.rows_shown != rows or not table.columns:  # columns even with nothing open
+            table.show(rows)
+            self.query_one(IncidentClocks).repaint_all(self.center.clock())
+        title = f"{'All' if self.with_history else 'Active'} Incidents ({len(rows)})"
+        if self.filter_text.strip():
+            title = f"{'All' if self.with_history else 'Active'} Incidents ({len(rows)} of {len(self.listed)} match)"
+        pane = self.query_one("#incidents-pane")
+        if pane.border_title != title:  # assigning repaints the whole pane, even with the same text
+            pane.border_title = title
+
     def _show_incidents(self, count: int, settled: int) -> None:
-        """The table while incidents are open, else the welcome; the keys follow."""
+        """The table while it has rows to offer (open incidents, or any with history on),
+        else the welcome; the keys follow."""
         if not count:
             self._welcome(settled)
-        was = self.open_incidents
         self.open_incidents = count
-        if was is not None and bool(was) == bool(count):
-            return
+        shown = bool(self.listed)
         table = self.query_one(IncidentTable)
-        table.display = table.can_focus = self.query_one(IncidentClocks).display = bool(count)
-        self.query_one(Welcome).display = not count
-        if count and self.focused is None:
+        if table.display == shown:
+            self.refresh_bindings()  # the list may have gone from some rows to others
+            return
+        table.display = table.can_focus = self.query_one(IncidentClocks).display = shown
+        self.query_one(Welcome).display = not shown
+        if shown and self.focused is None:
             table.focus()  # j/k/enter work at once, as before
-        elif not count and self.focused is table:
+        elif not shown and self.focused is table:
             self.set_focus(None)
         self.refresh_bindings()
+
+    # -- / filter and history ------------------------------------------------------------
+    def action_filter_incidents(self) -> None:
+        incident_filter = self.query_one(IncidentFilter)
+        incident_filter.display = incident_filter.can_focus = True
+        incident_filter.focus()
+        self.refresh_bindings()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "incident-filter":
+            self.filter_text = event.value
+            self._fill_list()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "incident-filter":  # keep the filter, go to its rows
+            table = self.query_one(IncidentTable)
+            if table.display:
+                table.focus()
+
+    def action_clear_filter(self) -> None:
+        incident_filter = self.query_one(IncidentFilter)
+        incident_filter.value = ""
+        incident_filter.display = incident_filter.can_focus = False
+        self.filter_text = ""
+        self._fill_list()
+        table = self.query_one(IncidentTable)
+        if table.display:
+            table.focus()
+        self.refresh_bindings()
+
+    def action_toggle_history(self) -> None:
+        self.with_history = not self.with_history
+        self.notify("Listing every incident, resolved and closed too (H again: open only)." if self.with_history
+                    else "Listing open incidents only.", timeout=3)
+        self.load()
+
+    async def action_quit(self) -> None:
+        await self.center.action_quit()
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.refresh_data()

@@ -17,6 +17,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
 from tui.formatting import SEVERITY_STYLE, countdown, elapsed, is_overdue
 from tui.plain import cell
 
@@ -28,10 +29,22 @@ TYPE_SHORT = {"performance": "perf", "security": "secur", "integration": "integr
 WIDE = 110  # from this width on, full ids and environment names fit
 CLOCK_COLUMNS = (("AGE", 7), ("ACK DUE", 11), ("UPD DUE", 11))  # "1h59m over" fits
 OVERDUE = Style(color="red", bold=True, reverse=True)
+SETTLED_STATUSES = frozenset(STATUS_MOVES) - frozenset(OPEN_STATUSES)  # resolved, closed
+SETTLED = Style(dim=True)
+
+
+def matches(row: "IncidentSummary", query: str) -> bool:
+    """The dashboard's `/` filter: every word of `query`, in any case, is somewhere in the
+    incident's id, title, service, severity or status (its type and environment too)."""
+    fields = (row.id, row.title, row.service, row.severity, row.status, row.type, row.environment)
+    haystack = " ".join(str(f) for f in fields if f).casefold()
+    return all(word in haystack for word in query.casefold().split())
 
 
 def clock_cells(row: "IncidentSummary", now: datetime) -> tuple[tuple[str, Style | None], ...]:
     """The three clocks of one incident, with the style that flags an overdue one."""
+    if row.status in SETTLED_STATUSES:  # listed with "history": no deadline runs, say where it ended
+        return (elapsed(row.declared_at, now), SETTLED), (row.status, SETTLED), ("-", SETTLED)
     if row.acknowledged_at is None:
         respond = (countdown(row.response_due_at, now), OVERDUE if is_overdue(row.response_due_at, now) else None)
     else:
