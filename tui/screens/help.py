@@ -41,6 +41,11 @@ MEANING = {
     "outbox": "notifications sent, waiting and failed; retry failed ones",
     "retry": "send the highlighted failed message again", "retry_all": "send every failed message shown again",
     "filter": "show all, waiting or failed messages",
+    "go_back": "back one screen (on the dashboard q quits)", "interrupt": "press twice to quit from anywhere",
+    "command_line": "open an incident by id (0118-001), go to a screen, or run an action by name",
+    "filter_incidents": "filter the list by id, title, service, severity or status (esc clears)",
+    "toggle_history": "list resolved and closed incidents too (again: open only)",
+    "clear_filter": "clear the filter",
 }
 
 
