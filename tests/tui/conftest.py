@@ -39,9 +39,13 @@ async def settle(pilot, rounds: int = 4) -> None:
 
 def text_of(widget) -> str:
     """What a widget shows, as plain text."""
-    from textual.widgets import Static
+    from rich.console import Group
+    from textual.widgets import OptionList, Static
 
-    renderable = widget.content if type(widget).render is Static.render else widget.render()
+    if isinstance(widget, OptionList):  # a list draws line by line: what it holds, every row
+        renderable = Group(*(option.prompt for option in widget.options))
+    else:
+        renderable = widget.content if type(widget).render is Static.render else widget.render()
     console = Console(width=max(widget.size.width, 40), record=True, file=open("/dev/null", "w"))
     console.print(renderable)
     return console.export_text()

@@ -1,6 +1,7 @@
 """The war room: one incident, run from the keyboard."""
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -10,7 +11,8 @@ from playbooks.policy import STATUS_MOVES
 from tui.screens.base import IncidentScreen
 from tui.widgets.checklist import Checklist
 from tui.widgets.compliance_clocks import ObligationCountdowns
-from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
+from tui.widgets.timeline import Timeline
+from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 
@@ -33,6 +35,7 @@ class WarRoomScreen(IncidentScreen):
         Binding("p", "post_incident", "Post-incident", show=False, id="war_room.post_incident"),
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
         Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
+        Binding("t", "timeline", "Timeline", id="war_room.timeline"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -45,9 +48,7 @@ class WarRoomScreen(IncidentScreen):
                 pane.border_title = "Team & comms"
                 yield ObligationCountdowns(id="obligation-clocks")
                 yield SidePane(id="side")
-        with Vertical(id="timeline-pane", classes="pane") as pane:
-            pane.border_title = "Timeline"
-            yield TimelinePane(id="timeline")
+        yield Timeline(id="timeline", classes="pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -65,8 +66,7 @@ class WarRoomScreen(IncidentScreen):
         self.query_one(ObligationCountdowns).show(
             message.detail.get("compliance", []),
             message.detail["type"] in self.center.store.policy.compliance.incident_types, self.center.clock())
-        self.query_one(TimelinePane).detail = message.detail
-        self.query_one("#timeline-pane").border_title = f"Timeline ({len(message.detail['timeline'])})"
+        self.query_one(Timeline).show(message.detail["timeline"])
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         if self.incident_id in incident_ids:
@@ -81,6 +81,26 @@ class WarRoomScreen(IncidentScreen):
     # -- actions ----------------------------------------------------------------------
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_timeline(self) -> None:
+        self.query_one(Timeline).focus()
+
+    def on_timeline_left(self, message: Timeline.Left) -> None:
+        self.query_one(Checklist).focus()
+
+    def on_timeline_event_chosen(self, message: Timeline.EventChosen) -> None:
+        self.show_event(message.seq)
+
+    @work(thread=True, exclusive=True, group="event", exit_on_error=False)
+    def show_event(self, seq: int) -> None:
+        """One event in full, with the fields recorded with it (read from the store)."""
+        from tui.screens.timeline_event import TimelineEventScreen, read_event
+
+        store = self.center.store
+        with store.db.read() as session:
+            event = read_event(session, self.incident_id, seq)
+        if event is not None:
+            self.app.call_from_thread(self.app.push_screen, TimelineEventScreen(event))
 
     def _ready(self) -> bool:
         if self.detail is None:

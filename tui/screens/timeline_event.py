@@ -1,0 +1,82 @@
+"""One timeline event in full: when, who, what kind, the whole summary (every line of a
+note), and the fields recorded with it. Everything stored is shown as data."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from sqlmodel import Session
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from store.clock import iso_z
+from store.models import TimelineEvent
+from tui.plain import plain, plain_block, visible
+from tui.widgets.timeline import TAG_STYLE, kind_of
+
+
+def read_event(session: Session, incident_id: str, seq: int) -> dict[str, Any] | None:
+    """The stored event `seq` of `incident_id` with its data fields (None: not this incident's)."""
+    row = session.get(TimelineEvent, seq)
+    if row is None or row.incident_id != incident_id:
+        return None
+    try:
+        data = json.loads(row.data or "{}")
+    except ValueError:  # a damaged row is still shown: its raw text, as data
+        data = {"data": row.data}
+    return {"seq": row.seq, "at": iso_z(row.at), "actor": row.actor, "kind": row.kind, "summary": row.summary,
+            "data": data if isinstance(data, dict) else {"data": data}}
+
+
+def _value(value: Any) -> Text:
+    if isinstance(value, str):
+        return plain_block(value)
+    return plain(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+class TimelineEventScreen(ModalScreen):
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="timeline_event.close"),
+        Binding("q", "close", "Close", show=False, id="timeline_event.close_q"),
+    ]
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        super().__init__()
+        self.event = event
+
+    def body(self) -> Group:
+        """What the dialog shows (also what tests read)."""
+        e = self.event
+        kind = kind_of(e)
+        head = Table.grid(padding=(0, 1))
+        head.add_column(style="dim", no_wrap=True)
+        head.add_column()
+        head.add_row("at", Text(f"{visible(e['at'])} UTC", style="bold"))
+        head.add_row("by", plain(e["actor"], style="cyan"))
+        head.add_row("kind", Text.assemble((kind, TAG_STYLE[kind]), "  (", plain(e["kind"]), ")"))
+        parts: list[Any] = [head, Text(""), plain_block(e["summary"])]
+        data = e.get("data") or {}
+        if data:
+            fields = Table.grid(padding=(0, 1))
+            fields.add_column(style="dim", no_wrap=True)
+            fields.add_column()
+            for key, value in data.items():
+                fields.add_row(plain(key), _value(value))
+            parts += [Text(""), Text("Recorded with it", style="bold underline"), fields]
+        return Group(*parts)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="timeline-event") as dialog:
+            dialog.border_title = Content(f"Event #{self.event['seq']}")
+            dialog.border_subtitle = "esc closes"
+            yield Static(self.body(), id="timeline-event-body")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
