@@ -268,9 +268,11 @@ class IncidentStore:
         return self.change_status(incident_id, "closed", actor=actor, expected_version=expected_version)
 
     def change_severity(self, incident_id: str, severity: str, *, actor: str,
-                        expected_version: int | None = None) -> Incident:
-        """Re-rate the incident; its response deadline and update cadence follow."""
+                        expected_version: int | None = None, reason: str | None = None) -> Incident:
+        """Re-rate the incident; its response deadline and update cadence follow. A `reason`
+        (why it was re-rated) goes on the timeline with the change."""
         level = self.policy.level(severity)
+        reason = checked_text(reason, "reason for the severity change", required=False)
         with self.db.write() as session:
             incident = self._load(session, incident_id, expected_version)
             self._refuse_if_closed(incident, "change severity")
@@ -285,9 +287,11 @@ class IncidentStore:
                                     .order_by(StatusUpdate.posted_at.desc()).limit(1)).first()
                 incident.next_update_due_at = self.policy.next_update_due(level, last or now)
             direction = "Escalated" if level.id < previous else "Downgraded"
-            self.record_event(session, incident, now, actor, "severity_changed", f"{direction} {previous} -> {level.id}",
+            self.record_event(session, incident, now, actor, "severity_changed",
+                        f"{direction} {previous} -> {level.id}" + (f": {reason}" if reason else ""),
                         {"from": previous, "to": level.id, "escalation_targets": list(level.escalation_targets),
-                         "response_due_at": iso_z(incident.response_due_at)})
+                         "response_due_at": iso_z(incident.response_due_at),
+                         **({"reason": reason} if reason else {})})
         return incident
 
     # -- roles ----------------------------------------------------------------------

@@ -23,6 +23,9 @@ from sqlmodel import Session
 from store.errors import StoreError
 
 MAX_WORDS = 24
+# The title's and service's words come first; past ten, an any-word query matches most of a
+# large store and says little more about likeness.
+SIMILAR_WORDS = 10
 MAX_LIMIT = 1000
 SNIPPET_WIDTH = 80
 # How much a match in each kind of text counts: a title says what the incident was, a root
@@ -53,29 +56,23 @@ _KIND_SOURCES_PG = """
    WHERE to_tsvector('english', coalesce(root_cause, '') || ' ' || coalesce(root_cause_details, '')) @@ q.q
 """
 
-# Per incident: its best piece of text (for the snippet) and the sum over its pieces (the
-# rank: an incident that matches in its title and its root cause beats one stray note).
-_RANKED = """
-, ranked AS (
-  SELECT incident_id, kind, body, score,
-         row_number() OVER (PARTITION BY incident_id ORDER BY score DESC) AS nth,
-         sum(score) OVER (PARTITION BY incident_id) AS total
-    FROM hits WHERE incident_id IS NOT NULL AND incident_id <> :exclude
-)
-SELECT r.incident_id, r.kind, r.body, r.total, i.severity, i.status, i.title, i.type, i.service, i.declared_at
-  FROM ranked r JOIN incident i ON i.id = r.incident_id
- WHERE r.nth = 1
- ORDER BY r.total DESC, i.declared_at DESC, i.id DESC
- LIMIT :limit
+# The best-ranked pieces of text (at most :pieces), with their incident's row; search_hits
+# then sums them per incident. Ranking pieces stays inside the index (FTS5's ORDER BY rank,
+# weighted by column; PostgreSQL's ts_rank over the GIN-found rows), so a query matching
+# thousands of texts costs about what the index's own ranked query costs.
+_PIECE_COLUMNS = "i.severity, i.status, i.title AS incident_title, i.type, i.service"
+
+_SQLITE_PIECES = f"""
+SELECT t.incident_id, t.kind, coalesce(t.title, t.note, t.status_update, t.root_cause) AS body,
+       -t.rank AS score, {_PIECE_COLUMNS}
+  FROM (SELECT incident_id, kind, title, note, status_update, root_cause, rank FROM incident_text
+         WHERE incident_text MATCH :query ORDER BY rank LIMIT :pieces) t
+  JOIN incident i ON i.id = t.incident_id
 """
 
-_SQLITE_HITS = """
-WITH hits AS (
-  SELECT incident_id, kind, body,
-         -bm25(incident_text) * CASE kind WHEN 'title' THEN 3.0 WHEN 'rca' THEN 2.0
-                                          WHEN 'update' THEN 1.2 ELSE 1.0 END AS score
-    FROM incident_text WHERE incident_text MATCH :query
-)
+_PG_PIECES = f"""
+SELECT h.incident_id, h.kind, h.body, h.score, {_PIECE_COLUMNS}
+  FROM (SELECT * FROM hits ORDER BY score DESC LIMIT :pieces) h JOIN incident i ON i.id = h.incident_id
 """
 
 
@@ -170,26 +167,43 @@ def snippet(body: str, words: list[str], width: int = SNIPPET_WIDTH) -> str:
 
 def _hits(conn: Connection, words: list[str], *, any_word: bool, exclude: str, limit: int,
           method: str) -> list[SearchHit]:
+    pieces = min(5 * limit, 1000)  # enough for the sums to order the shown incidents
     if method == "fts5":
-        sql = _SQLITE_HITS + _RANKED
+        sql = _SQLITE_PIECES
         params: dict[str, Any] = {"query": _fts5_query(words, any_word)}
     elif method == "postgresql":
         maker = ("websearch_to_tsquery('english', :query)" if any_word
                  else "plainto_tsquery('english', :query)")
-        sql = f"WITH q AS (SELECT {maker} AS q), hits AS ({_KIND_SOURCES_PG})" + _RANKED
+        sql = f"WITH q AS (SELECT {maker} AS q), hits AS ({_KIND_SOURCES_PG})" + _PG_PIECES
         params = {"query": " or ".join(words) if any_word else " ".join(words)}
     else:
-        return _like_hits(conn, words, any_word=any_word, exclude=exclude, limit=limit)
-    rows = conn.execute(text(sql), {**params, "exclude": exclude, "limit": limit}).all()
-    return [SearchHit(id=r.incident_id, severity=r.severity, status=r.status, title=r.title, type=r.type,
-                      service=r.service, kind=r.kind, snippet=snippet(r.body, words), score=float(r.total))
-            for r in rows]
+        sql = _like_pieces(words, any_word)
+        params = {f"w{n}": "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                  for n, w in enumerate(words)}
+    rows = conn.execute(text(sql), {**params, "pieces": pieces}).all()
+    return _per_incident(rows, words, exclude, limit)
 
 
-def _like_hits(conn: Connection, words: list[str], *, any_word: bool, exclude: str,
-               limit: int) -> list[SearchHit]:
-    """The fallback without FTS5: every piece of text whose lower case holds the words
-    (all, or any for similarity), counted per incident; slow on a large store, but it finds."""
+def _per_incident(rows, words: list[str], exclude: str, limit: int) -> list[SearchHit]:
+    """Pieces (best first) summed per incident: one that matches in its title and its root
+    cause beats one stray note; the snippet is its best piece."""
+    best: dict[str, Any] = {}
+    totals: dict[str, float] = {}
+    for row in sorted(rows, key=lambda r: -float(r.score)):
+        if row.incident_id is None or row.incident_id == exclude:
+            continue
+        best.setdefault(row.incident_id, row)
+        totals[row.incident_id] = totals.get(row.incident_id, 0.0) + float(row.score)
+    order = sorted(best, reverse=True)  # newer ids first among equals (ids carry the date)
+    order.sort(key=lambda incident_id: -totals[incident_id])
+    return [SearchHit(id=r.incident_id, severity=r.severity, status=r.status, title=r.incident_title, type=r.type,
+                      service=r.service, kind=r.kind, snippet=snippet(r.body, words), score=totals[r.incident_id])
+            for r in (best[incident_id] for incident_id in order[:limit])]
+
+
+def _like_pieces(words: list[str], any_word: bool) -> str:
+    """The fallback without FTS5: every piece of text whose lower case holds the words (all,
+    or any for similarity); slow on a large store, but it finds."""
     sources = ("SELECT id AS incident_id, 'title' AS kind, title AS body FROM incident "
                "UNION ALL SELECT incident_id, 'note', summary FROM timeline_event WHERE kind = 'note' "
                "UNION ALL SELECT incident_id, 'update', message FROM status_update "
@@ -198,14 +212,8 @@ def _like_hits(conn: Connection, words: list[str], *, any_word: bool, exclude: s
     joiner = " OR " if any_word else " AND "
     # ESCAPE: a % or _ the user typed is that character, not a wildcard.
     where = joiner.join(f"lower(body) LIKE :w{n} ESCAPE '\\'" for n in range(len(words)))
-    params = {f"w{n}": "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-              for n, w in enumerate(words)}
-    sql = (f"WITH hits AS (SELECT incident_id, kind, body, CASE kind WHEN 'title' THEN 3.0 WHEN 'rca' THEN 2.0 "
-           f"WHEN 'update' THEN 1.2 ELSE 1.0 END AS score FROM ({sources}) WHERE {where})" + _RANKED)
-    rows = conn.execute(text(sql), {**params, "exclude": exclude, "limit": limit}).all()
-    return [SearchHit(id=r.incident_id, severity=r.severity, status=r.status, title=r.title, type=r.type,
-                      service=r.service, kind=r.kind, snippet=snippet(r.body, words), score=float(r.total))
-            for r in rows]
+    return (f"WITH hits AS (SELECT incident_id, kind, body, CASE kind WHEN 'title' THEN 3.0 WHEN 'rca' THEN 2.0 "
+            f"WHEN 'update' THEN 1.2 ELSE 1.0 END AS score FROM ({sources}) WHERE {where})" + _PG_PIECES)
 
 
 def _connection(session: Session | Connection) -> Connection:
@@ -230,14 +238,22 @@ def _incident_words(conn: Connection, incident_id: str) -> tuple[list[str], str 
     if row is None:
         return [], None, ""
     pieces = [row.title, row.service or ""]
-    # The first notes and updates say what is going on when the title is only "Checkout down".
+    # When the title says enough, a routine update's words would only match half the store.
+    if len([w for w in search_words(" ".join(pieces)) if len(w) > 2 and w not in _COMMON]) < 3:
+        pieces += _first_texts(conn, incident_id)
+    words = [w for w in search_words(" ".join(pieces)) if len(w) > 2 and w not in _COMMON and not w.isdigit()]
+    return words[:SIMILAR_WORDS], row.service, row.type
+
+
+def _first_texts(conn: Connection, incident_id: str) -> list[str]:
+    """The first notes and updates: what is going on when the title is only "Checkout down"."""
+    pieces: list[str] = []
     pieces += [r[0] for r in conn.execute(text(
         "SELECT summary FROM timeline_event WHERE incident_id = :id AND kind = 'note' ORDER BY seq LIMIT 3"),
         {"id": incident_id})]
     pieces += [r[0] for r in conn.execute(text(
         "SELECT message FROM status_update WHERE incident_id = :id ORDER BY id LIMIT 2"), {"id": incident_id})]
-    words = [w for w in search_words(" ".join(pieces)) if len(w) > 2 and w not in _COMMON and not w.isdigit()]
-    return words[:MAX_WORDS], row.service, row.type
+    return pieces
 
 
 def similar_incidents(session: Session | Connection, incident_id: str, *, limit: int = 5) -> list[SimilarIncident]:
@@ -248,7 +264,7 @@ def similar_incidents(session: Session | Connection, incident_id: str, *, limit:
     words, service, incident_type = _incident_words(conn, incident_id)
     if not words:
         return []
-    candidates = _hits(conn, words, any_word=True, exclude=incident_id, limit=max(50, limit * 10),
+    candidates = _hits(conn, words, any_word=True, exclude=incident_id, limit=max(20, limit * 4),
                        method=_method(conn))
     if not candidates:
         return []

@@ -74,6 +74,7 @@ class CommandCenter(App):
         self.open_incident = open_incident
         self.seen_seq = 0
         self._stop_watching = threading.Event()
+        self._drafts = None  # opened on first use: see `drafts`
         self._interrupted_at = float("-inf")  # when ctrl+c was last pressed (monotonic)
         if settings.under_ssh:
             self.animation_level = "none"
@@ -94,6 +95,16 @@ class CommandCenter(App):
         from playbooks.config import Configuration
 
         return self.settings.configuration or Configuration()
+
+    @property
+    def drafts(self):
+        """Half-written notes and updates (tui/drafts.py), kept in the state folder per database."""
+        if self._drafts is None:
+            from tui.drafts import Drafts, drafts_file
+
+            self._drafts = Drafts(drafts_file(self.store.db.url), persist=lambda save: self.run_worker(
+                save, thread=True, exclusive=True, group="drafts", exit_on_error=False))
+        return self._drafts
 
     # -- screens ---------------------------------------------------------------------
     def on_mount(self) -> None:

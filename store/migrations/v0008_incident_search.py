@@ -23,57 +23,61 @@ VERSION = 8
 _RCA_BODY = "coalesce({row}root_cause, '') || ' ' || coalesce({row}root_cause_details, '')"
 
 _SQLITE = [
+    # One text column per kind (a row fills its own), so bm25 weighs a title match above a
+    # note's through the table's persistent rank (below) and ORDER BY rank stays in FTS5.
     "CREATE VIRTUAL TABLE incident_text USING fts5("
-    "body, incident_id UNINDEXED, kind UNINDEXED, tokenize = 'porter unicode61')",
+    "title, note, status_update, root_cause, incident_id UNINDEXED, kind UNINDEXED, "
+    "tokenize = 'porter unicode61')",
+    "INSERT INTO incident_text (incident_text, rank) VALUES ('rank', 'bm25(3.0, 1.0, 1.2, 2.0)')",
     # incident title
     "CREATE TRIGGER incident_text_title_insert AFTER INSERT ON incident BEGIN "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) VALUES (new.rowid * 4, new.title, new.id, 'title'); "
+    "INSERT INTO incident_text (rowid, title, incident_id, kind) VALUES (new.rowid * 4, new.title, new.id, 'title'); "
     "END",
     "CREATE TRIGGER incident_text_title_update AFTER UPDATE OF title ON incident BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.rowid * 4; "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) VALUES (new.rowid * 4, new.title, new.id, 'title'); "
+    "INSERT INTO incident_text (rowid, title, incident_id, kind) VALUES (new.rowid * 4, new.title, new.id, 'title'); "
     "END",
     "CREATE TRIGGER incident_text_title_delete AFTER DELETE ON incident BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.rowid * 4; END",
     # notes
     "CREATE TRIGGER incident_text_note_insert AFTER INSERT ON timeline_event "
     "WHEN new.kind = 'note' AND new.incident_id IS NOT NULL BEGIN "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, note, incident_id, kind) "
     "VALUES (new.seq * 4 + 1, new.summary, new.incident_id, 'note'); END",
     "CREATE TRIGGER incident_text_note_update AFTER UPDATE ON timeline_event BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.seq * 4 + 1; "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, note, incident_id, kind) "
     "SELECT new.seq * 4 + 1, new.summary, new.incident_id, 'note' "
     "WHERE new.kind = 'note' AND new.incident_id IS NOT NULL; END",
     "CREATE TRIGGER incident_text_note_delete AFTER DELETE ON timeline_event BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.seq * 4 + 1; END",
     # status updates
     "CREATE TRIGGER incident_text_update_insert AFTER INSERT ON status_update BEGIN "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, status_update, incident_id, kind) "
     "VALUES (new.id * 4 + 2, new.message, new.incident_id, 'update'); END",
     "CREATE TRIGGER incident_text_update_update AFTER UPDATE ON status_update BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.id * 4 + 2; "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, status_update, incident_id, kind) "
     "VALUES (new.id * 4 + 2, new.message, new.incident_id, 'update'); END",
     "CREATE TRIGGER incident_text_update_delete AFTER DELETE ON status_update BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.id * 4 + 2; END",
     # root cause analysis
     "CREATE TRIGGER incident_text_rca_insert AFTER INSERT ON root_cause_analysis BEGIN "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, root_cause, incident_id, kind) "
     f"VALUES (new.rowid * 4 + 3, {_RCA_BODY.format(row='new.')}, new.incident_id, 'rca'); END",
     "CREATE TRIGGER incident_text_rca_update AFTER UPDATE ON root_cause_analysis BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.rowid * 4 + 3; "
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, root_cause, incident_id, kind) "
     f"VALUES (new.rowid * 4 + 3, {_RCA_BODY.format(row='new.')}, new.incident_id, 'rca'); END",
     "CREATE TRIGGER incident_text_rca_delete AFTER DELETE ON root_cause_analysis BEGIN "
     "DELETE FROM incident_text WHERE rowid = old.rowid * 4 + 3; END",
     # what the store already holds
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) SELECT rowid * 4, title, id, 'title' FROM incident",
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) SELECT seq * 4 + 1, summary, incident_id, 'note' "
+    "INSERT INTO incident_text (rowid, title, incident_id, kind) SELECT rowid * 4, title, id, 'title' FROM incident",
+    "INSERT INTO incident_text (rowid, note, incident_id, kind) SELECT seq * 4 + 1, summary, incident_id, 'note' "
     "FROM timeline_event WHERE kind = 'note' AND incident_id IS NOT NULL",
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) SELECT id * 4 + 2, message, incident_id, 'update' "
+    "INSERT INTO incident_text (rowid, status_update, incident_id, kind) SELECT id * 4 + 2, message, incident_id, 'update' "
     "FROM status_update",
-    "INSERT INTO incident_text (rowid, body, incident_id, kind) "
+    "INSERT INTO incident_text (rowid, root_cause, incident_id, kind) "
     f"SELECT rowid * 4 + 3, {_RCA_BODY.format(row='')}, incident_id, 'rca' "
     "FROM root_cause_analysis",
 ]

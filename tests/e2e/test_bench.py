@@ -212,3 +212,19 @@ def test_import_validation_benchmark_reports_100k_records_beside_json_loads():
                  ["a duplicate id among 100,000 records", "validation time per record, 100,000 records vs 10,000"])
     saved = {v["name"]: v for v in figures["goals"]}
     assert saved["validation time per record, 100,000 records vs 10,000"]["value"] == pytest.approx(growth)
+
+
+def test_search_benchmark_reports_100k_incidents_beside_a_raw_fts_query():
+    result = run_bench("bench/search.py", "--quick", timeout=600)
+    figures = json.loads((ROOT / "bench" / "results" / "search.json").read_text())
+    assert figures["fixture"]["incidents"] == 100_000 and figures["frame_ms"] == 16
+    rows = {row["key"]: row for row in figures["results"]}
+    assert set(rows) == {"search_rare", "search_common", "search_words", "similar"}
+    for key, row in rows.items():
+        assert row["store"]["median_ms"] > 0 and row["sqlite3"]["median_ms"] > 0, key  # beside the raw query
+    assert all(seen["shown"] > 0 for seen in figures["matches"].values()), figures["matches"]
+    names = [f"{row['label']}, median" for row in figures["results"]] + ["searched with the full-text index"]
+    assert_goals(result.stdout, figures["goals"], names)
+    saved = {v["name"]: v for v in figures["goals"]}
+    for row in figures["results"]:
+        assert saved[f"{row['label']}, median"]["value"] == pytest.approx(row["store"]["median_ms"])

@@ -138,16 +138,16 @@ async def test_plus_and_minus_change_severity(make, tui_store, incident):
     app = make()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_war_room(pilot)
-        await pilot.press("plus")
+        await pilot.press("plus", *"why", "enter")  # every change asks for a reason
         await settle(pilot)
         assert detail(tui_store, incident.id)["severity"] == "SEV-1"
         assert "SEV-1" in text_of(screen.query_one("#banner"))
         await pilot.press("plus")
         await settle(pilot)
         assert any("already the highest" in n.message for n in app._notifications)
-        await pilot.press("minus", )
+        await pilot.press("minus", *"why", "enter")
         await settle(pilot)
-        await pilot.press("minus")
+        await pilot.press("minus", *"why", "enter")
         await settle(pilot)
         assert detail(tui_store, incident.id)["severity"] == "SEV-3"
 
@@ -157,7 +157,7 @@ async def test_severity_change_on_a_stale_view_is_refused(make, tui_store, incid
     async with app.run_test(size=(80, 24)) as pilot:
         await open_war_room(pilot)
         tui_store.change_severity(incident.id, "critical", actor="someone-else")  # not yet seen
-        await pilot.press("minus")
+        await pilot.press("minus", *"why", "enter")
         await settle(pilot)
         assert detail(tui_store, incident.id)["severity"] == "SEV-1"
         assert any("changed since you looked (now SEV-1" in n.message for n in app._notifications)
@@ -384,9 +384,9 @@ async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_pa
         await pilot.press(*"hello")  # word=hello
         await pilot.press("enter")
         assert isinstance(app.screen, ChoicePrompt)
-        assert "import sys; print(sys.argv[1])' hello" in app.screen.title_text
+        assert "import sys; print(sys.argv[1])' hello" in app.screen.body  # the whole command, in the body
         assert detail(store, incident.id)["remediation"] == []  # nothing ran before the yes
-        await pilot.press("enter")  # "Run it"
+        await pilot.press("j", "enter")  # "Run it" (Cancel is the default)
         await settle(pilot)
         await pilot.pause(0.5)
         await settle(pilot)

@@ -1,16 +1,21 @@
 """Small modal prompts: a line of text, a choice, a role and a person."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from playbooks.policy import ROLES
-from tui.plain import plain, visible
+from tui.plain import plain, visible, visible_lines
+
+if TYPE_CHECKING:
+    from tui.drafts import DraftSlot
 
 
 class Prompt(ModalScreen):
@@ -21,19 +26,64 @@ class Prompt(ModalScreen):
 
 
 class TextPrompt(Prompt):
-    """One line of text; enter saves, esc cancels; empty text is refused."""
+    """One line of text; enter (or ctrl+s, ctrl+enter) saves, esc cancels; empty text is
+    refused. Given a draft slot, esc keeps what was typed, the next prompt for the same
+    incident and field restores it, and ctrl+d discards it; the caller discards it once the
+    text is saved (a save that fails keeps it)."""
 
-    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+    BINDINGS = [
+        Binding("ctrl+s,ctrl+enter,ctrl+j", "save", "Save", id="prompt.save"),
+        # priority: the input's own ctrl+d (delete right) would otherwise take the key.
+        Binding("ctrl+d", "discard", "Discard draft", priority=True, id="prompt.discard"),
+    ]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "",
+                 draft: "DraftSlot | None" = None) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
+        self.draft = draft
+        kept = draft.values() if draft else None
+        self.restored = bool(kept and kept.get("text"))
+        if self.restored:
+            self.value = kept["text"]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = Content(visible(self.title_text))  # may name a runbook or regime
             yield Input(value=self.value, placeholder=self.placeholder, id="text")
-            yield Label("enter save · esc cancel", classes="hint", id="hint")
+            if self.draft is None:
+                hint = "enter save · esc cancel"
+            else:
+                hint = ("draft restored · " if self.restored else "") + "enter save · esc keep draft · ctrl+d discard"
+            yield Label(hint, classes="hint", id="hint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "discard" and self.draft is None:
+            return False  # no draft here: ctrl+d deletes to the right, as in any input
+        return True
+
+    def _keep_draft(self) -> None:
+        if self.draft is None:
+            return
+        text = self.query_one("#text", Input).value
+        if text.strip():
+            self.draft.keep({"text": text})
+        else:
+            self.draft.discard()  # emptied by hand: nothing is left to keep
+
+    def action_cancel(self) -> None:
+        self._keep_draft()
+        self.dismiss(None)
+
+    def action_discard(self) -> None:
+        self.draft.discard()
+        self.notify("Draft discarded.", timeout=3)
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        self._submit(self.query_one("#text", Input).value)
 
     def on_mount(self) -> None:
         field = self.query_one("#text", Input)
@@ -41,30 +91,48 @@ class TextPrompt(Prompt):
         field.cursor_position = len(field.value)  # type after what is prefilled
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+        self._submit(event.value)
+
+    def _submit(self, value: str) -> None:
+        text = value.strip()
         if not text:
             self.query_one("#hint", Label).update("Type something first (esc to cancel).")
             return
+        self._keep_draft()  # until the caller has saved it
         self.dismiss(text)
 
 
 class ChoicePrompt(Prompt):
+    """Pick one of `choices`; `default` is highlighted (the safe or the usual answer, so
+    `enter` alone never does the surprising thing). `body`, when given, is shown in full,
+    wrapped, above the choices: what is about to happen, never cut at the dialog's width."""
+
     BINDINGS = [
         Binding("j", "cursor_down", show=False, id="choice.down"),
         Binding("k", "cursor_up", show=False, id="choice.up"),
     ]
 
-    def __init__(self, title: str, choices: list[str]) -> None:
+    def __init__(self, title: str, choices: list[str], default: str | None = None, body: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.default = default if default in choices else None
+        self.body = body
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = Content(visible(self.title_text))  # may name a runbook or regime
+            if self.body is not None:  # a command or a warning: data, wrapped, never markup
+                yield Static(Content(visible_lines(self.body)), id="body", classes="body")
             # Choices (runbook names, regimes) come from files: shown as data, not markup.
             yield OptionList(*[Option(plain(choice), id=choice) for choice in self.choices], id="choices")
             yield Label("enter choose · esc cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        if self.default is not None:
+            options.highlighted = self.choices.index(self.default)
 
     def action_cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()

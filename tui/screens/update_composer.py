@@ -1,10 +1,12 @@
 """Compose a status update, prefilled from the spec's template; ctrl+s posts it. The
 composer shows who will get it before it posts, and the public headline the page will carry
-(the playbook's, or one the engineer types; never the internal title unless they type it)."""
+(the playbook's, or one the engineer types; never the internal title unless they type it).
+Given a draft slot, `esc` keeps what was written (restored by the next `u`), ctrl+d discards it;
+the caller discards it once the update is posted."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.content import Content
@@ -16,6 +18,9 @@ from textual.widgets import Input, Label, TextArea
 from reports.status_page import status_page_text
 from store.clock import iso_z
 from tui.plain import visible, visible_lines
+
+if TYPE_CHECKING:
+    from tui.drafts import DraftSlot
 
 DEFAULT_MESSAGES = {
     "investigating": "We are currently investigating reports of {title}. Our engineering team has been notified "
@@ -29,29 +34,41 @@ DEFAULT_MESSAGES = {
 class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="update.cancel"),
-        Binding("ctrl+s", "post", "Post", id="update.post"),
+        # A terminal without the kitty keyboard protocol sends ctrl+enter as a line feed (ctrl+j).
+        Binding("ctrl+s,ctrl+enter,ctrl+j", "post", "Post", id="update.post"),
+        # priority: the text area's own ctrl+d (delete right) would otherwise take the key.
+        Binding("ctrl+d", "discard", "Discard draft", priority=True, id="update.discard"),
     ]
 
     def __init__(self, detail: dict[str, Any], headline: str, now: datetime,
-                 audience: list[str] | None = None) -> None:
+                 audience: list[str] | None = None, draft: "DraftSlot | None" = None) -> None:
         super().__init__()
         self.detail = detail
         self.headline = headline  # what the public page calls the incident now
         self.now = now
         self.audience = audience or []  # "Engineering Leads, Customer Support: slack", ...
+        self.draft = draft
+        # Prefilled from the public headline: the internal title is not for customers.
+        self.prefill = {"headline": headline, "affected": "",
+                        "message": DEFAULT_MESSAGES.get(detail["status"], "").format(title=headline.lower())}
+        kept = draft.values() if draft else None
+        self.restored = bool(kept)
+        self.start = {**self.prefill, **kept} if kept else self.prefill
 
     def compose(self) -> ComposeResult:
-        # Prefilled from the public headline: the internal title is not for customers.
-        message = DEFAULT_MESSAGES.get(self.detail["status"], "").format(title=self.headline.lower())
         with Vertical(classes="dialog", id="update-dialog") as dialog:
             dialog.border_title = Content(f"Status update for {visible(self.detail['id'])}")
-            yield Input(value=self.headline, placeholder="Public headline", id="headline")
-            yield Input(value="", placeholder="Affected: who or what (e.g. checkout for EU customers)",
+            yield Input(value=self.start["headline"], placeholder="Public headline", id="headline")
+            yield Input(value=self.start["affected"], placeholder="Affected: who or what (e.g. checkout for EU customers)",
                         id="affected")
-            yield TextArea(message, id="message", soft_wrap=True)
+            yield TextArea(self.start["message"], id="message", soft_wrap=True)
             yield Label("", id="preview", classes="preview")
             yield Label(Content(visible(self._audience_line())), id="audience", classes="hint")
-            yield Label("ctrl+s post · esc cancel", classes="hint", id="hint")
+            if self.draft is None:
+                hint = "ctrl+s post · esc cancel"
+            else:
+                hint = ("draft restored · " if self.restored else "") + "ctrl+s post · esc keep draft · ctrl+d discard"
+            yield Label(hint, classes="hint", id="hint")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -76,7 +93,31 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
         # The title and the engineer's words as data: escapes shown, never sent to the terminal.
         self.query_one("#preview", Label).update(Content(visible_lines(text.split("\n\n")[0])))
 
+    def _written(self) -> dict[str, str]:
+        return {"headline": self.query_one("#headline", Input).value,
+                "affected": self.query_one("#affected", Input).value, "message": self.query_one(TextArea).text}
+
+    def _keep_draft(self) -> None:
+        if self.draft is None:
+            return
+        written = self._written()
+        if written == self.prefill:
+            self.draft.discard()  # nothing of the engineer's own: the next `u` starts from the template
+        else:
+            self.draft.keep(written)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "discard" and self.draft is None:
+            return False  # no draft here: ctrl+d deletes to the right, as in any text area
+        return True
+
     def action_cancel(self) -> None:
+        self._keep_draft()
+        self.dismiss(None)
+
+    def action_discard(self) -> None:
+        self.draft.discard()
+        self.notify("Draft discarded.", timeout=3)
         self.dismiss(None)
 
     def action_post(self) -> None:
@@ -84,6 +125,7 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
         if not message:
             self.query_one("#hint", Label).update("The update is empty; write what customers should know.")
             return
+        self._keep_draft()  # until the caller has posted it: a refused post loses nothing
         headline = self.query_one("#headline", Input).value.strip()
         chosen = headline if headline and headline != self.headline else None  # only a change renames the page
         self.dismiss((message, self.query_one("#affected", Input).value.strip() or None, chosen))

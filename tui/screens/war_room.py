@@ -7,7 +7,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
-from playbooks.policy import STATUS_MOVES
+from playbooks.policy import STATUS_MOVES, STATUSES
+from tui.drafts import NOTE, STATUS_UPDATE, DraftSlot
 from tui.screens.base import IncidentScreen
 from tui.widgets.checklist import Checklist
 from tui.widgets.compliance_clocks import ObligationCountdowns
@@ -15,6 +16,26 @@ from tui.widgets.timeline import Timeline
 from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+
+
+def next_status_forward(current: str) -> str | None:
+    """The status after `current` in the lifecycle: the status picker's default, so `s`
+    `enter` never moves an incident back (going back stays one deliberate `k` away)."""
+    later = [status for status in STATUS_MOVES[current] if STATUSES.index(status) > STATUSES.index(current)]
+    return later[0] if later else None
+
+
+def still_open_before_resolving(detail: dict) -> list[str]:
+    """What resolving would leave behind, one line each (stored text shown as data)."""
+    from tui.plain import visible
+
+    left = []
+    if detail.get("acknowledged_at") is None:
+        left.append(f"{detail['id']} was never acknowledged (MTTA stays unset; nobody confirmed they responded).")
+    for action in detail.get("remediation", []):
+        if action["finished_at"] is None:
+            left.append(f"Remediation still running: {visible(action['description'])}")
+    return left
 
 
 class WarRoomScreen(IncidentScreen):
@@ -125,11 +146,20 @@ class WarRoomScreen(IncidentScreen):
 
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
 
+        draft = self._draft(NOTE)
+
         def save(text: str | None) -> None:
             if text:
-                self.write(lambda: store.add_note(incident_id, text, actor=actor), "Note added")
+                def add() -> None:
+                    store.add_note(incident_id, text, actor=actor)
+                    self.app.call_from_thread(draft.discard)  # saved: the draft has done its job
 
-        self.app.push_screen(TextPrompt("Note", "What happened, what you saw, what you decided"), save)
+                self.write(add, "Note added")
+
+        self.app.push_screen(TextPrompt("Note", "What happened, what you saw, what you decided", draft=draft), save)
+
+    def _draft(self, field: str) -> DraftSlot:
+        return DraftSlot(self.center.drafts, self.incident_id, field)
 
     def action_remediate(self) -> None:
         from tui.screens.prompts import TextPrompt
@@ -155,12 +185,38 @@ class WarRoomScreen(IncidentScreen):
         store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
                                               self.detail["version"])
 
-        def move(status: str | None) -> None:
-            if status:
-                self.write(lambda: store.change_status(incident_id, status, actor=actor, expected_version=version),
-                           f"{incident_id} is now {status}")
+        def apply(status: str) -> None:
+            def change() -> None:
+                store.change_status(incident_id, status, actor=actor, expected_version=version)
+                self.app.call_from_thread(self._offer_update, status)
 
-        self.app.push_screen(ChoicePrompt(f"Move {incident_id} from {current} to", list(moves)), move)
+            self.write(change, f"{incident_id} is now {status}")
+
+        def move(status: str | None) -> None:
+            if not status:
+                return
+            left = still_open_before_resolving(self.detail) if status == "resolved" else []
+            if not left:
+                apply(status)
+                return
+            self.app.push_screen(
+                ChoicePrompt(f"Resolve {incident_id} with this still open?", ["Cancel", "Resolve anyway"],
+                             default="Cancel", body="\n".join(left)),
+                lambda answer: apply(status) if answer == "Resolve anyway" else None)
+
+        self.app.push_screen(ChoicePrompt(f"Move {incident_id} from {current} to", list(moves),
+                                          default=next_status_forward(current)), move)
+
+    def _offer_update(self, status: str) -> None:
+        """After a status change, the update that says so is one `enter` away (prefilled for the new status)."""
+        if status == "closed" or self.app.screen is not self:
+            return  # a closed incident takes no updates; elsewhere the question would come out of nowhere
+        self.load()  # the move is committed; changes are told to the screen on top, which is about to be the question
+        from tui.screens.prompts import ChoicePrompt
+
+        self.app.push_screen(ChoicePrompt(f"{self.incident_id} is now {status}. Post an update now?", ["Yes", "No"],
+                                          default="Yes"),
+                             lambda answer: self._compose_update(status) if answer == "Yes" else None)
 
     def _change_severity(self, step: int) -> None:
         if not self._ready():
@@ -170,11 +226,21 @@ class WarRoomScreen(IncidentScreen):
             self.notify(f"{self.detail['severity']} is already the {'highest' if step < 0 else 'lowest'} severity.",
                         severity="warning")
             return
+        from tui.screens.prompts import TextPrompt
+
         target = SEVERITY_ORDER[index]
         store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
                                               self.detail["version"])
-        self.write(lambda: store.change_severity(incident_id, target, actor=actor, expected_version=version),
-                   f"{incident_id} is now {target}")
+
+        def with_reason(reason: str | None) -> None:  # the prompt refuses an empty reason; esc changes nothing
+            if reason:
+                self.write(lambda: store.change_severity(incident_id, target, actor=actor, expected_version=version,
+                                                         reason=reason), f"{incident_id} is now {target}")
+
+        # The cadence and who is told change with it: one key is not enough, and the why goes on the timeline.
+        verb = "Escalate" if step < 0 else "Downgrade"
+        self.app.push_screen(TextPrompt(f"{verb} {incident_id} {self.detail['severity']} -> {target}: why?",
+                                        "reason (goes on the timeline)"), with_reason)
 
     def action_raise_severity(self) -> None:
         self._change_severity(-1)
@@ -198,15 +264,24 @@ class WarRoomScreen(IncidentScreen):
     def action_update(self) -> None:
         if not self._ready():
             return
+        self._compose_update()
+
+    def _compose_update(self, status: str | None = None) -> None:
+        """The composer, prefilled for `status` (just moved to) or the shown one; a draft wins."""
         from tui.screens.update_composer import UpdateComposer
 
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        draft = self._draft(STATUS_UPDATE)
 
         def post(result: tuple[str, str | None, str | None] | None) -> None:
             if result:
                 message, affected, headline = result
-                self.write(lambda: store.post_status_update(incident_id, message, actor=actor, affected=affected,
-                                                            headline=headline), "Status update posted")
+
+                def send() -> None:
+                    store.post_status_update(incident_id, message, actor=actor, affected=affected, headline=headline)
+                    self.app.call_from_thread(draft.discard)  # posted: the draft has done its job
+
+                self.write(send, "Status update posted")
 
         from automation.routing import who_hears
 
@@ -214,7 +289,8 @@ class WarRoomScreen(IncidentScreen):
         audience = [f"{heard.groups or heard.integration}: {heard.integration}"
                     + (f" (skipped: {heard.skipped.split(':', 1)[0]})" if heard.skipped else "")
                     for heard in who_hears(store, incident_id)]
-        self.app.push_screen(UpdateComposer(self.detail, headline, self.center.clock(), audience), post)
+        detail = {**self.detail, "status": status} if status else self.detail
+        self.app.push_screen(UpdateComposer(detail, headline, self.center.clock(), audience, draft=draft), post)
 
     def action_collect_logs(self) -> None:
         """begin_log_collection: logs of this incident's service and window, kept as evidence."""
@@ -260,7 +336,9 @@ class WarRoomScreen(IncidentScreen):
             except PolicyValueError as exc:
                 self.notify(str(exc), severity="warning", timeout=8)
                 return
-            self.app.push_screen(ChoicePrompt(f"Run on this host: {command.shown()}", ["Run it", "Cancel"]),
+            # Outward and destructive: the whole command in the body (wrapped, never cut), Cancel by default.
+            self.app.push_screen(ChoicePrompt(f"Run {name} on this host?", ["Cancel", "Run it"], default="Cancel",
+                                              body=command.shown()),
                                  lambda answer: confirmed(answer, command))
 
         def chosen(name: str | None) -> None:
