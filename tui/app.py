@@ -55,6 +55,10 @@ class StoreChanged(Message):
 class CommandCenter(App):
     TITLE = "incident-response"
     CSS_PATH = "command_center.tcss"
+    # Classes on every screen by window size: command_center.tcss gives a small window (a
+    # split tmux pane, under 80x24) smaller minimums, so every pane keeps its border.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     BINDINGS = [
         # q goes back one screen, as in tig, less and k9s (the dashboard's own q quits);
         # ctrl+q, or ctrl+c twice, quits from anywhere.
@@ -74,8 +78,8 @@ class CommandCenter(App):
         self.open_incident = open_incident
         self.seen_seq = 0
         self._stop_watching = threading.Event()
-        self._drafts = None  # opened on first use: see `drafts`
         self._interrupted_at = float("-inf")  # when ctrl+c was last pressed (monotonic)
+        self._drafts = None  # opened on first use: see `drafts`
         if settings.under_ssh:
             self.animation_level = "none"
         if settings.keymap:

@@ -63,6 +63,40 @@ def test_war_room(snap_compare, demo_app, size):
     assert snap_compare(app, terminal_size=size, run_before=_war_room)
 
 
+# A small window (a split tmux pane): nothing that matters cut, every border closed.
+SMALL = (60, 20)
+
+
+def _borders_closed(svg_text: str) -> None:
+    """Each pane's box: as many ╭ as ╰ and ╮ as ╯, on every column a box starts in."""
+    from collections import Counter
+
+    import re
+
+    corners = Counter(re.findall("[╭╮╰╯]", svg_text))
+    assert corners["╭"] == corners["╰"] > 0 and corners["╮"] == corners["╯"] == corners["╭"], corners
+
+
+def test_dashboard_small(snap_compare, demo_app):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await settle(pilot)
+        _borders_closed(pilot.app.export_screenshot())
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_war_room_small(snap_compare, demo_app):
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        _borders_closed(pilot.app.export_screenshot())
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_declare_form(snap_compare, demo_app, size):
     app, _ = demo_app

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from store.database import Database
 
 NOBODY_PAGED = "notifications: not configured — nobody will be paged"
+NOBODY_PAGED_SHORT = "no notifications: nobody paged"
 
 
 class UtcClock(Widget):
@@ -51,9 +52,10 @@ def store_label(db: "Database | None") -> str:
     return f"{host}{f':{url.port}' if url.port else ''}/{url.database or ''}"
 
 
-def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple = ()) -> Text:
+def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple = (), *, compact: bool = False) -> Text:
     """ "as alice · incidents.db · notifications: slack, pagerduty", loud when nothing is
-    configured to tell anyone; then each integration's outbox backlog. Every part is data."""
+    configured to tell anyone; then each integration's outbox backlog. Every part is data.
+    `compact`: a window under 80 columns, where the long warning would take a third line."""
     text = Text(" as ", style="dim")
     text.append_text(plain(actor, style="bold"))
     text.append(" · ", style="dim")
@@ -62,7 +64,7 @@ def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple =
     if notifying:
         text.append_text(plain(f"notifications: {', '.join(notifying)}"))
     else:
-        text.append(NOBODY_PAGED, style="bold black on yellow")
+        text.append(NOBODY_PAGED_SHORT if compact else NOBODY_PAGED, style="bold black on yellow")
     for integration, pending, dead in waiting:  # the outbox backlog, while a vendor is down
         text.append("  ")
         text.append(f" {visible(integration)}: {pending} waiting" + (f", {dead} failed" if dead else "") + " ",
@@ -92,11 +94,17 @@ class SeverityHeader(Vertical):
         configuration = getattr(app, "configuration", None)
         notifying = list(configuration.integrations.configured()) if configuration is not None else []
         store = getattr(app, "store", None)
-        key = (actor, store_label(store.db if store is not None else None), tuple(notifying), waiting)
+        compact = 0 < self.size.width < 80
+        key = (actor, store_label(store.db if store is not None else None), tuple(notifying), waiting, compact)
         if key == self._identity:
             return  # unchanged: no repaint
         self._identity = key
-        self.query_one("#identity", Static).update(identity_line(*key[:2], list(key[2]), waiting))
+        self.query_one("#identity", Static).update(identity_line(*key[:2], list(key[2]), waiting, compact=compact))
+
+    def on_resize(self) -> None:
+        # Under 80 columns the product's name gives its room to the four severity counts.
+        self.query_one("#brand").display = self.size.width >= 80
+        self.show_identity(self._identity[3] if self._identity else ())
 
     def update_counts(self, counts: dict[str, int], now: datetime, outbox: tuple = ()) -> None:
         self.tick(now)
