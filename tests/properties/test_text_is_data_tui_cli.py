@@ -166,7 +166,9 @@ async def check_command_center(store: IncidentStore, incident_id: str, text: str
     from tui.widgets.checklist import Checklist
     from tui.widgets.incident_table import IncidentTable
     from tui.widgets.panes import AnomalyPane, RemediationPane
-    from tui.widgets.war_room_panes import IncidentBanner, SidePane, TimelinePane
+    from tui.screens.timeline_event import TimelineEventScreen
+    from tui.widgets.timeline import Timeline
+    from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
     app = make_app(store, Settings(actor="tester", export_dir=folder / "handover", watch=False, detect=False))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -195,18 +197,24 @@ async def check_command_center(store: IncidentStore, incident_id: str, text: str
         assert visible(text) in side  # the commander
         assert any(line.endswith(first_line(text)) for line in side)  # the status update
         assert any(visible(text) in line for line in side)  # the remediation
-        timeline = assert_inert(app.screen.query_one(TimelinePane).render(), text, fixed)
-        assert f"{visible(text)}:" in timeline and first_line(text) in timeline
+        timeline = [line for option in app.screen.query_one(Timeline).options
+                    for line in assert_inert(option.prompt, text, fixed)]
+        assert any(f"{visible(text)}: {first_line(text)}" in row for row in timeline)  # actor: summary
         steps = [assert_inert(option.prompt, text, fixed) for option in app.screen.query_one(Checklist).options]
         assert any(visible(text) in line for shown in steps for line in shown)
         screen = assert_screen_inert(app)
         if fixed:
             assert first_line(text)[:24] in screen
-        if click:  # the planted events are the last lines of the timeline: across each
-            pane = app.screen.query_one(TimelinePane)
+        if click:  # the planted events are the last lines of the timeline: across each (a click opens it)
+            pane = app.screen.query_one(Timeline)
             for y in range(max(0, pane.size.height - 3), pane.size.height):
                 for x in range(0, pane.size.width, 12):
-                    await pilot.click(TimelinePane, offset=(x, y))
+                    await pilot.click(Timeline, offset=(x, y))
+                    await settle(pilot, rounds=1)
+                    if isinstance(app.screen, TimelineEventScreen):  # the event in full: data too
+                        assert visible(text) in assert_inert(app.screen.body(), text, fixed)
+                        assert_screen_inert(app)
+                        await pilot.press("escape")
             await settle(pilot)
             assert app.is_running and app.return_code is None
         # The outbox of this incident: the vendor's error, the group, the integration.
