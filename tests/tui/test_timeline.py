@@ -195,3 +195,18 @@ async def test_a_hostile_summary_shows_literally_in_the_row_and_in_full(make, tu
         shown = text_of(app.screen.query_one("#timeline-event-body"))
         assert shown.count("[@click=app.quit]quit[/] [b]loud[/b] \\x1b[31mred\\u202e") == 3  # two lines, one field
         assert "[red]mallory[/red]" in shown and "[b]field[/b]" in shown and "\x1b" not in shown
+
+
+async def test_help_lists_the_timeline_keys_while_it_has_the_focus(make, incident):
+    app = make()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await open_war_room(pilot)
+        await pilot.press("question_mark")
+        shown = text_of(app.screen.query_one("#help-dialog Static"))
+        assert "Timeline: read the timeline" in shown and "timeline: notes only" not in shown
+        await pilot.press("escape", "t", "question_mark")
+        shown = text_of(app.screen.query_one("#help-dialog Static"))
+        for meaning in ("timeline: notes only", "timeline: status updates only", "timeline: next kind",
+                        "what automation did", "back to the checklist", "the first (oldest) event"):
+            assert meaning in shown
+        assert "Down: " not in shown  # its moves are the list's, listed once below

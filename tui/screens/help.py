@@ -46,6 +46,13 @@ MEANING = {
     "filter_incidents": "filter the list by id, title, service, severity or status (esc clears)",
     "toggle_history": "list resolved and closed incidents too (again: open only)",
     "clear_filter": "clear the filter",
+    "timeline": "read the timeline: every event, scroll back to the first, enter shows one in full",
+    "cycle_filter": "timeline: next kind (all, notes, updates, status, automation)",
+    "filter('all')": "timeline: every event", "filter('notes')": "timeline: notes only",
+    "filter('updates')": "timeline: status updates only",
+    "filter('status')": "timeline: status, severity, role and checklist changes only",
+    "filter('automation')": "timeline: what automation did (escalations, alerts, evidence)",
+    "leave": "back to the checklist", "first": "the first (oldest) event", "last": "the newest event",
 }
 
 
@@ -67,7 +74,11 @@ class HelpScreen(ModalScreen):
         for key, active in self.under.active_bindings.items():
             binding = active.binding
             # The screen's and the app's keys; the focused list's own scrolling keys are in MOVES.
-            if not binding.description or active.node not in (self.under, self.app) or not active.enabled:
+            # The focused widget's own keys too (the timeline's filters), but not its moves (MOVES below).
+            focused_own = (active.node is self.under.focused and binding.id is not None
+                           and not binding.action.startswith("cursor_"))
+            if (not binding.description or active.node not in (self.under, self.app) and not focused_own
+                    or not active.enabled):
                 continue
             if binding.action.startswith(("app.", "screen.")):  # Textual's focus/copy keys: not ours to list
                 continue
