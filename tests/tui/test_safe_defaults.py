@@ -299,3 +299,82 @@ async def test_ctrl_enter_posts_as_ctrl_s_does(make, tui_store, incident, key):
         assert update.message == "We are rolling back the payment service."
         await pilot.press("u")  # posted: the draft went with it
         assert app.screen.query_one(TextArea).text.startswith("We are currently investigating")
+
+
+# -- how the dialogs look (80x24, the default SSH window, and 160x48) ---------------------
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def sized(size) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=sized)
+def test_snapshot_severity_reason(snap_compare, make, incident, size):
+    async def run_before(pilot):
+        await open_war_room(pilot)
+        await pilot.press("plus", *"EU checkout failing too")
+        await settle(pilot)
+
+    assert snap_compare(make(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=sized)
+def test_snapshot_resolve_warning(snap_compare, make, tui_store, incident, size):
+    tui_store.start_remediation(incident.id, "Rolling back checkout-frontend to v41", actor="alice")
+
+    async def run_before(pilot):
+        await open_war_room(pilot)
+        await pilot.press("s", "j", "j", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=sized)
+def test_snapshot_offer_to_post(snap_compare, make, incident, size):
+    async def run_before(pilot):
+        await open_war_room(pilot)
+        await pilot.press("s", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=sized)
+def test_snapshot_restored_draft(snap_compare, make, incident, size):
+    async def run_before(pilot):
+        await open_war_room(pilot)
+        await pilot.press("u")
+        pilot.app.screen.query_one(TextArea).text = "Card payments in the EU fail at checkout; "
+        await pilot.press("escape", "u")
+        await settle(pilot)
+
+    assert snap_compare(make(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=sized)
+def test_snapshot_runbook_confirmation(snap_compare, tmp_path, clock, size):
+    from playbooks import load_policy
+    from store.database import open_database
+    from store.operations import IncidentStore
+    from tui.app import Settings, make_app
+
+    user = tmp_path / "playbooks"
+    user.mkdir()
+    (user / "runbooks.toml").write_text(  # never run here: the picture is of the question
+        '[[runbooks]]\nname = "scale"\ndescription = "d"\n'
+        'command = ["kubectl", "--context=prod-eu-west-1", "--namespace=payments-production", "scale",'
+        ' "deployment/checkout-frontend", "--replicas={replicas}"]\n'
+        '[runbooks.params]\nreplicas = { type = "name" }\n')
+    store = IncidentStore(open_database(f"sqlite:///{tmp_path / 'x.db'}"), load_policy(user), clock)
+    incident = store.declare("high", "outage", "production", actor="a", title="Checkout down")
+    app = make_app(store, Settings(actor="tester", export_dir=tmp_path, watch=False, detect=False), incident.id)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("e", "enter", *"60", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
