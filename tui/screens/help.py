@@ -53,6 +53,7 @@ MEANING = {
     "filter('status')": "timeline: status, severity, role and checklist changes only",
     "filter('automation')": "timeline: what automation did (escalations, alerts, evidence)",
     "leave": "back to the checklist", "first": "the first (oldest) event", "last": "the newest event",
+    "similar": "similar past incidents: their root cause and corrective actions (enter opens one)",
 }
 
 

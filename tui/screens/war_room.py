@@ -57,6 +57,7 @@ class WarRoomScreen(IncidentScreen):
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
         Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
         Binding("t", "timeline", "Timeline", id="war_room.timeline"),
+        Binding("h", "similar", "History", id="war_room.similar"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -381,3 +382,10 @@ class WarRoomScreen(IncidentScreen):
         from tui.handover import ask_and_export
 
         ask_and_export(self.center, self.incident_id)
+
+    def action_similar(self) -> None:
+        """This happened before: the most similar past incidents, their root cause and corrective actions."""
+        from tui.screens.similar import SimilarIncidentsScreen
+
+        self.app.push_screen(SimilarIncidentsScreen(self.incident_id),
+                             lambda chosen: self.center.open_war_room(chosen) if chosen else None)
