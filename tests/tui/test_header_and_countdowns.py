@@ -107,7 +107,7 @@ async def test_no_escalation_is_promised_when_nothing_can_carry_it(make, tui_sto
         await settle(pilot)
         banner = flat(text_of(app.screen.query_one("#banner")))
     assert "Automatic escalation to leadership" not in banner
-    assert "escalates to nobody: no notifications configured" in banner
+    assert "escalates to nobody: no notifications" in banner
 
 
 async def test_escalation_is_shown_when_the_pager_is_configured(make, tui_store):
@@ -137,6 +137,16 @@ async def test_banner_countdowns_carry_units_sign_and_deadline(make, tui_store, 
         shown = flat(text_of(banner))
     assert "ACK DUE 27m over (since 14:45)" in shown
     assert "UPDATE DUE" in shown and " over (since " in shown
+
+
+async def test_at_80_columns_the_banner_keeps_the_warning_and_drops_the_deadlines(make, tui_store, clock):
+    incident = tui_store.declare("critical", "outage", "production", actor="alice", title="Checkout down")
+    app = make(open_incident=incident.id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        line = text_of(app.screen.query_one("#banner")).splitlines()[1]
+    assert "ACK DUE in 15m" in line and "(by " not in line
+    assert "escalates to nobody: no notifications" in line  # whole, not cut at the edge
 
 
 async def test_compliance_clocks_are_not_cut_in_the_side_pane_at_80_columns(make, tui_store):

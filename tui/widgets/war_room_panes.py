@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.formatting import SEVERITY_STYLE, countdown_with_deadline, is_overdue
+from tui.formatting import SEVERITY_STYLE, countdown, countdown_with_deadline, is_overdue
 from tui.plain import first_line, plain, visible
 
 if TYPE_CHECKING:
@@ -88,19 +88,23 @@ class IncidentBanner(Static):
         top.append(visible(d["status"]).upper(), style="bold cyan")
         top.append(f" · {visible(d['title'])}")
         bottom = Text(" ")
-        # Every clock with its units and sign, and the time it falls due: "14:57" read as a time of day.
+        # Every clock with its units and sign ("14:57" read as a time of day), and the time it
+        # falls due where there is room; under 100 columns the warnings come before the deadlines.
+        roomy = self.size.width >= 100
+        clock = countdown_with_deadline if roomy else countdown
         if d["acknowledged_at"] is None and d["status"] not in ("resolved", "closed"):
             due = _at(policy["response_due_at"])
-            bottom.append(f"ACK DUE {countdown_with_deadline(due, now)}",
+            bottom.append(f"ACK DUE {clock(due, now)}",
                           style="bold red reverse" if is_overdue(due, now) else "bold yellow")
         else:
             bottom.append(f"ack'd {_hhmm(d['acknowledged_at'])}", style="green")
         due = _at(policy["next_update_due_at"])
         if due is not None:
             bottom.append("  UPDATE DUE ")
-            bottom.append(countdown_with_deadline(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
-        bottom.append(f" every {visible(policy['update_cadence'])}  ·  ", style="dim")
+            bottom.append(clock(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
+        bottom.append("  ·  ", style="dim")
         bottom.append_text(self._escalation(d))
+        bottom.append(f"  ·  updates every {visible(policy['update_cadence'])}", style="dim")
         top.no_wrap = bottom.no_wrap = True
         top.overflow = bottom.overflow = "ellipsis"
         return Group(top, bottom)
@@ -115,7 +119,7 @@ class IncidentBanner(Static):
         policy = d["policy"]
         groups = [g["group"] for g in policy["stakeholders"]]
         if d["severity"] in escalating() and not (self.reach or NotificationReach()).escalates(d["severity"], groups):
-            return Text("escalates to nobody: no notifications configured", style="bold yellow")
+            return Text("escalates to nobody: no notifications", style="bold yellow")
         return Text(visible(policy["escalation"]), style="dim")
 
 
