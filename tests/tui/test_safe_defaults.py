@@ -301,6 +301,29 @@ async def test_ctrl_enter_posts_as_ctrl_s_does(make, tui_store, incident, key):
         assert app.screen.query_one(TextArea).text.startswith("We are currently investigating")
 
 
+async def test_ctrl_d_still_deletes_where_there_is_no_draft(make, tui_store, incident):
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_war_room(pilot)
+        await pilot.press("plus", *"abc", "left", "left", "ctrl+d")  # a reason is not a draft
+        assert app.screen.query_one("#text", Input).value == "ac"
+
+
+def test_drafts_survive_a_restart_and_a_damaged_file_is_no_drafts(tmp_path):
+    from tui.drafts import NOTE, Drafts
+
+    path = tmp_path / "state" / "drafts.json"
+    Drafts(path).keep("INC-1", NOTE, {"text": "[b]pool[/b] at max\x1b[2J"})
+    assert Drafts(path).get("INC-1", NOTE) == {"text": "[b]pool[/b] at max\x1b[2J"}  # as typed, data
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Drafts(path).get("INC-2", NOTE) is None
+    gone = Drafts(path)
+    gone.discard("INC-1", NOTE)
+    assert Drafts(path).get("INC-1", NOTE) is None
+    path.write_text("{not json")
+    assert Drafts(path).get("INC-1", NOTE) is None
+
+
 # -- how the dialogs look (80x24, the default SSH window, and 160x48) ---------------------
 
 SIZES = [(80, 24), (160, 48)]
