@@ -98,6 +98,19 @@ def test_war_room_small(snap_compare, demo_app):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_timeline_note_in_full(snap_compare, demo_app, size):
+    """The timeline focused (t), filtered to notes (2), the note opened in full (enter)."""
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("t", "2", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_declare_form(snap_compare, demo_app, size):
     app, _ = demo_app
 

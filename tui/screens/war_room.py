@@ -56,7 +56,7 @@ class WarRoomScreen(IncidentScreen):
         Binding("p", "post_incident", "Post-incident", show=False, id="war_room.post_incident"),
         Binding("c", "compliance", "Compliance", show=False, id="war_room.compliance"),
         Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
-        Binding("t", "timeline", "Timeline", id="war_room.timeline"),
+        Binding("t", "timeline", "Timeline", show=False, id="war_room.timeline"),  # the pane says "t to read"
         Binding("h", "similar", "History", id="war_room.similar"),
     ]
 
