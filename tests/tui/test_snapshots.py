@@ -156,3 +156,38 @@ def test_status_and_role_prompts(snap_compare, demo_app, size):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.fixture
+def demo_with_history(tui_store, clock, make):
+    """The demo, plus two resolved incidents from earlier in the season: one like the demo's
+    outage (same service, its root cause and two corrective actions), one only of its type."""
+    from store.review import add_action_item, update_rca
+
+    clock.moment = datetime(2024, 1, 3, 9, 0)
+    past = tui_store.declare("critical", "outage", "production", actor="sam",
+                             title="Main application unavailable to users", service="web")
+    update_rca(tui_store, past.id, actor="sam",
+               root_cause="Database connection pool exhausted after a deploy doubled the worker count")
+    add_action_item(tui_store, past.id, "Alert at 80% connection pool use", actor="sam", category="short-term")
+    add_action_item(tui_store, past.id, "Size the pool from the worker count in the deploy pipeline", actor="sam",
+                    category="long-term")
+    tui_store.resolve(past.id, actor="sam")
+    clock.moment = datetime(2023, 11, 20, 3, 0)
+    tui_store.resolve(tui_store.declare("high", "outage", "production", actor="li", title="Users unable to log in",
+                                        service="auth").id, actor="li")
+    clock.moment = datetime(2024, 1, 15, 14, 35)
+    seed_demo(tui_store, clock)
+    return make()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_similar_incidents(snap_compare, demo_with_history, size):
+    """h in the war room: the past incidents like this one, with root cause and actions."""
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+
+    assert snap_compare(demo_with_history, terminal_size=size, run_before=run_before)

@@ -5,6 +5,8 @@ war room. The store is searched in a worker; the list gets `SimilarIncident`s. E
 stored (titles, causes, actions) is shown as data."""
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,34 +24,28 @@ from tui.formatting import SEVERITY_STYLE
 from tui.plain import plain, visible
 from tui.screens.base import report_worker_failure
 
-INDENT = "   "
-
-
-def similar_row(similar: SimilarIncident) -> Text:
+def similar_row(similar: SimilarIncident) -> Group:
     """One past incident: id, severity, status, title and why it is alike on the first line;
-    then its root cause and each corrective action (stored text as data, wrapped, never cut)."""
+    then its root cause and each corrective action, wrapped under their label, never cut
+    (stored text as data)."""
     hit = similar.hit
     alike = [reason for reason, holds in (("same service", similar.same_service), ("same type", similar.same_type))
              if holds]
-    row = Text.assemble(plain(hit.id, style="bold"), " ", plain(f" {hit.severity} ",
-                                                                 style=SEVERITY_STYLE.get(hit.severity, "bold")),
-                        " ", plain(hit.status, style="cyan"), "  ", plain(hit.title, style="bold"))
+    head = Text.assemble(plain(hit.id, style="bold"), " ",
+                         plain(f" {hit.severity} ", style=SEVERITY_STYLE.get(hit.severity, "bold")), " ",
+                         plain(hit.status, style="cyan"), "  ", plain(hit.title, style="bold"))
     if alike:
-        row.append(f"  ({', '.join(alike)})", style="dim")
-    row.append("\n" + INDENT)
-    row.append("Root cause: ", style="dim")
-    if similar.root_cause:
-        row.append_text(plain(similar.root_cause))
-    else:
-        row.append("not recorded", style="dim italic")
-    row.append("\n" + INDENT)
-    row.append("Corrective actions:", style="dim")
+        head.append(f"  ({', '.join(alike)})", style="dim")
+    details = Table.grid(padding=(0, 1))
+    details.add_column(style="dim", no_wrap=True)  # the labels: "Root cause", "Actions"
+    details.add_column(overflow="fold")
+    details.add_row(" Root cause", plain(similar.root_cause) if similar.root_cause
+                    else Text("not recorded", style="dim italic"))
     if not similar.corrective_actions:
-        row.append(" none recorded", style="dim italic")
-    for action in similar.corrective_actions:
-        row.append("\n" + INDENT + "• ")
-        row.append_text(plain(action))
-    return row
+        details.add_row(" Actions", Text("none recorded", style="dim italic"))
+    for number, action in enumerate(similar.corrective_actions):
+        details.add_row(" Actions" if number == 0 else "", Text.assemble("• ", plain(action)))
+    return Group(head, details)
 
 
 def nothing_similar(incident_id: str) -> str:
@@ -60,8 +56,8 @@ def nothing_similar(incident_id: str) -> str:
 class SimilarIncidentsScreen(ModalScreen[str | None]):
     """Dismissed with the chosen incident's id (enter), or None (esc, q)."""
 
+    # The dialog's width is in command_center.tcss (the app's .dialog rule outranks DEFAULT_CSS).
     DEFAULT_CSS = """
-    SimilarIncidentsScreen #similar-dialog { width: 90%; max-width: 140; height: auto; max-height: 90%; }
     SimilarIncidentsScreen #similar-list { height: auto; max-height: 1fr; border: none; padding: 0; }
     SimilarIncidentsScreen #similar-summary { height: auto; margin-bottom: 1; }
     """
