@@ -162,3 +162,19 @@ async def test_stored_text_is_shown_as_data(make, tui_store):
         await pilot.click("#similar-list")  # nothing in the text is a link or an action
         await settle(pilot)
         assert app.is_running
+
+
+async def test_help_lists_h_with_what_it_does(make, past_and_current):
+    from textual.widgets import Static
+
+    from tui.screens.help import HelpScreen
+
+    _, current = past_and_current
+    app = make(open_incident=current.id)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        listed = " ".join(text_of(app.screen.query_one(Static)).split())
+        assert "h History: similar past incidents: their root cause and corrective actions (enter opens one)" in listed
