@@ -78,6 +78,11 @@ class TuiTable(Table):
         "folder where `x` writes the handover snapshot (SVG + Markdown); default: the current folder"), examples=['~/handovers'])
     keymap: dict[str, str] = Field(default_factory=dict, description=(
         "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 't'}])
+    bell: bool = Field(False, description=(
+        "true: ring the terminal bell with each announcement (a new SEV-1/2, an escalation, a missed update, "
+        "someone else's change to the open incident)"))
+    read_only: bool = Field(False, description=(
+        "true: the command center watches and does not act (as `--read-only`): every writing key is refused"))
 
     @field_validator("export_dir")
     @classmethod

@@ -114,3 +114,44 @@ def incidents_changed_since(session: Session, seq: int) -> tuple[int, set[str | 
         return seq, set()
     return max(r[0] for r in rows), {r[1] for r in rows}
 
+
+
+@dataclass(frozen=True)
+class RecentEvent:
+    """A timeline event another view may announce, with its incident's title and severity now."""
+
+    seq: int
+    incident_id: str | None
+    kind: str
+    actor: str
+    summary: str
+    data: dict
+    severity: str | None
+    title: str | None
+
+
+def events_since(session: Session, seq: int, kinds: tuple[str, ...], incident_id: str | None = None,
+                 limit: int = 100) -> list[RecentEvent]:
+    """The newest `limit` events after `seq` of these kinds, or of any kind on `incident_id`,
+    oldest first: what the command center announces (a burst of imports stays one query)."""
+    import json
+
+    from sqlalchemy import or_
+
+    wanted = TimelineEvent.kind.in_(kinds)
+    if incident_id is not None:
+        wanted = or_(wanted, TimelineEvent.incident_id == incident_id)
+    rows = session.execute(
+        sa_select(TimelineEvent.seq, TimelineEvent.incident_id, TimelineEvent.kind, TimelineEvent.actor,
+                  TimelineEvent.summary, TimelineEvent.data, Incident.severity, Incident.title)
+        .outerjoin(Incident, Incident.id == TimelineEvent.incident_id)
+        .where(TimelineEvent.seq > seq, wanted).order_by(TimelineEvent.seq.desc()).limit(limit)).all()
+    events = []
+    for row in reversed(rows):
+        try:
+            data = json.loads(row.data or "{}")
+        except ValueError:  # a damaged row is the audit's business; announce it without its fields
+            data = {}
+        events.append(RecentEvent(row.seq, row.incident_id, row.kind, row.actor, row.summary,
+                                  data if isinstance(data, dict) else {}, row.severity, row.title))
+    return events

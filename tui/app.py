@@ -43,6 +43,8 @@ class Settings:
     config_path: str = ""
     # config.toml as read at the door; None: the embedded default (tests, no file).
     configuration: "Configuration | None" = None
+    bell: bool = False  # ring the terminal bell with each announcement (`[tui] bell`)
+    read_only: bool = False  # --read-only / `[tui] read_only`: watch, never write
 
 
 class StoreChanged(Message):
@@ -77,6 +79,7 @@ class CommandCenter(App):
         self.settings = settings
         self.open_incident = open_incident
         self.seen_seq = 0
+        self.announced_seq: int | None = None  # None until the first look: history is not news
         self._stop_watching = threading.Event()
         self._interrupted_at = float("-inf")  # when ctrl+c was last pressed (monotonic)
         self._drafts = None  # opened on first use: see `drafts`
@@ -141,9 +144,10 @@ class CommandCenter(App):
             self._warn_of_unreached_groups(store)
         if self.open_incident:
             self.open_war_room(self.open_incident)
+        self._start_announcing()
         if self.settings.watch:
             self._watch()
-        if self.settings.detect:
+        if self.settings.detect and not self.settings.read_only:  # detection writes incidents
             self._detect()
 
     def _warn_of_unreached_groups(self, store: "IncidentStore") -> None:
@@ -209,6 +213,18 @@ class CommandCenter(App):
         # the dashboard refreshes the bindings when it has.
         return not (action == "declare" and self.store is None)
 
+    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
+        """Every key, palette entry and `:` command comes through here: in read-only mode a
+        writing one is refused in one sentence (tui/read_only.py), before any dialog opens."""
+        if self.settings.read_only:
+            from tui.read_only import REFUSAL, writes
+
+            target, name, _params = self._parse_action(action, default_namespace or self, namespaces)
+            if writes(target, name):
+                self.notify(REFUSAL, severity="warning", timeout=6)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     def action_declare(self) -> None:
         from tui.screens.declare import DeclareScreen
 
@@ -245,18 +261,67 @@ class CommandCenter(App):
 
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def check_for_changes(self) -> None:
-        from store.dashboard import incidents_changed_since
+        from store.dashboard import events_since, incidents_changed_since, last_seq
+        from tui.announcements import ANNOUNCED_KINDS
 
+        announced, open_incident = self.announced_seq, self.open_incident_id()
         with self.store.db.read() as session:
             seq, incident_ids = incidents_changed_since(session, self.seen_seq)
+            if announced is None:
+                news, head = [], last_seq(session)
+            else:
+                news = events_since(session, announced, ANNOUNCED_KINDS, open_incident)
+                head = max(seq, announced)
         if incident_ids:
             self.call_from_thread(self._deliver, seq, incident_ids)
+        self.call_from_thread(self._announce, news, head, open_incident)
+
+    @work(thread=True, exclusive=True, group="announce", exit_on_error=False)
+    def _start_announcing(self) -> None:
+        """Announcements start from the chain's head now: what is already there is history."""
+        from store.dashboard import last_seq
+
+        with self.store.db.read() as session:
+            head = last_seq(session)
+        self.call_from_thread(self._announce, [], head, None)
 
     def _deliver(self, seq: int, incident_ids: set[str | None]) -> None:
         self.seen_seq = max(self.seen_seq, seq)
-        changed = getattr(self.screen, "store_changed", None)
-        if changed is not None:
-            changed(incident_ids)
+        # Every screen in the stack, not only the top one: a dialog open over the war room
+        # must not freeze it behind the dialog.
+        for screen in self.screen_stack:
+            changed = getattr(screen, "store_changed", None)
+            if changed is not None and screen.is_mounted:
+                changed(incident_ids)
+
+    def open_incident_id(self) -> str | None:
+        """The incident whose screen is the topmost one about an incident (a dialog over
+        its war room still counts), or None."""
+        for screen in reversed(self.screen_stack):
+            incident_id = getattr(screen, "incident_id", None)
+            if isinstance(incident_id, str):
+                return incident_id
+        return None
+
+    def _announce(self, events: list, head: int, open_incident: str | None) -> None:
+        """Toasts for other people's changes (tui/announcements.py); the dashboard's rows of
+        new incidents flash once."""
+        from tui.announcements import announce, new_incidents
+
+        if self.announced_seq is not None:
+            events = [event for event in events if event.seq > self.announced_seq]  # two checks raced
+        self.announced_seq = max(self.announced_seq or 0, head)
+        news = announce(events, actor=self.actor, open_incident=open_incident)
+        for item in news:
+            self.notify(item.message, title=item.title, severity=item.level, timeout=12 if item.level == "error" else 8)
+        if news and self.settings.bell:
+            self.bell()
+        declared = new_incidents(events)
+        if declared:
+            for screen in self.screen_stack:
+                flash = getattr(screen, "flash_rows", None)
+                if flash is not None and screen.is_mounted:
+                    flash(declared)
 
     async def action_quit(self) -> None:
         self._stop_watching.set()

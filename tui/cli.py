@@ -64,6 +64,14 @@ MAX_LIST = 1_000_000
 CONFIGURATION_FREE = ("init", "config", "completion")
 
 
+def _refuse_writing_when_read_only(args: argparse.Namespace, command: str | None) -> None:
+    """--read-only: a command that writes (or a declaration: command "declare") is refused
+    before anything is opened; the command center itself opens, watching only."""
+    if getattr(args, "read_only", False) and command is not None and command not in READ_ONLY + ("config", "completion"):
+        raise UsageError(f"read-only: `{command}` writes and --read-only only watches; accepted: "
+                         f"{', '.join(READ_ONLY)}, or the command without --read-only")
+
+
 def _refuse_missing_sqlite_file(url: str) -> None:
     if url.startswith("sqlite:///"):
         try:
@@ -133,6 +141,8 @@ def _common() -> argparse.ArgumentParser:
                         help="who is acting (default: $USER)")
     common.add_argument("--db", dest="database_url", default=argparse.SUPPRESS, metavar="URL",
                         help="database URL (default: $IR_DATABASE_URL or the SQLite file in the data dir)")
+    common.add_argument("--read-only", dest="read_only", action="store_true", default=argparse.SUPPRESS,
+                        help="watch without acting: commands that write are refused, the command center only shows")
     return common
 
 
@@ -351,6 +361,7 @@ def _print_json(value: Any) -> None:
 
 def run_declare(argv: Sequence[str]) -> int:
     args = _declare_parser().parse_args(argv)
+    _refuse_writing_when_read_only(args, "declare")
     ctx = Context(args)
     ctx.configuration  # a broken config.toml is refused before anything is declared
     # Check the words first, so a typo never creates or migrates a database.
@@ -397,9 +408,12 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
     from tui.settings import tui_settings
 
     configuration = ctx.configuration
+    options = tui_settings(configuration)
+    if getattr(ctx.args, "read_only", False):  # the flag wins over `[tui] read_only = false`
+        options["read_only"] = True
     settings = Settings(actor=ctx.actor, under_ssh=under_ssh, configuration=configuration,
                         metric_sources=tuple(configuration.sources.configured()),
-                        config_path=str(configuration.path or config_path()), **tui_settings(configuration))
+                        config_path=str(configuration.path or config_path()), **options)
     # An already open store (after declaring) is used as is; otherwise it opens in a
     # worker while the dashboard paints.
     store = ctx.opened_store or (lambda: ctx.store)
@@ -409,6 +423,7 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
 
 def run_command(argv: Sequence[str]) -> int:
     args = _command_parser().parse_args(argv)
+    _refuse_writing_when_read_only(args, args.command)
     ctx = Context(args)
     if args.command not in CONFIGURATION_FREE:
         ctx.configuration  # every command refuses a broken config.toml before it does anything

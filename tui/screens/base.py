@@ -47,6 +47,11 @@ class StoreScreen(Screen):
 
     def write(self, action: Callable[[], object], done: str | None = None) -> None:
         """Run a store operation off the UI thread; changes come back through store_changed."""
+        if self.center.settings.read_only:  # the last guard: a writing path tui/read_only.py does not list
+            from tui.read_only import REFUSAL
+
+            self.notify(REFUSAL, severity="warning", timeout=6)
+            return
         self.run_worker(lambda: self._write(action, done), thread=True, exit_on_error=False, group="write")
 
     def _write(self, action: Callable[[], object], done: str | None) -> None:

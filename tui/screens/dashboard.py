@@ -256,6 +256,10 @@ class DashboardScreen(StoreScreen):
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.refresh_data()
 
+    def flash_rows(self, incident_ids: set[str]) -> None:
+        """New incidents (announced by the app): their rows flash once."""
+        self.query_one(IncidentTable).flash(incident_ids)
+
     def tick(self) -> None:
         now = self.center.clock()
         for header in self.query(SeverityHeader):

@@ -52,11 +52,13 @@ def store_label(db: "Database | None") -> str:
     return f"{host}{f':{url.port}' if url.port else ''}/{url.database or ''}"
 
 
-def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple = (), *, compact: bool = False) -> Text:
+def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple = (), *, compact: bool = False,
+                  read_only: bool = False) -> Text:
     """ "as alice · incidents.db · notifications: slack, pagerduty", loud when nothing is
     configured to tell anyone; then each integration's outbox backlog. Every part is data.
     `compact`: a window under 80 columns, where the long warning would take a third line."""
-    text = Text(" as ", style="dim")
+    text = Text(" READ-ONLY ", style="bold white on blue") if read_only else Text()
+    text.append(" as ", style="dim")
     text.append_text(plain(actor, style="bold"))
     text.append(" · ", style="dim")
     text.append_text(plain(store))
@@ -95,11 +97,14 @@ class SeverityHeader(Vertical):
         notifying = list(configuration.integrations.configured()) if configuration is not None else []
         store = getattr(app, "store", None)
         compact = 0 < self.size.width < 80
-        key = (actor, store_label(store.db if store is not None else None), tuple(notifying), waiting, compact)
+        read_only = bool(getattr(getattr(app, "settings", None), "read_only", False))
+        key = (actor, store_label(store.db if store is not None else None), tuple(notifying), waiting, compact,
+               read_only)
         if key == self._identity:
             return  # unchanged: no repaint
         self._identity = key
-        self.query_one("#identity", Static).update(identity_line(*key[:2], list(key[2]), waiting, compact=compact))
+        self.query_one("#identity", Static).update(identity_line(*key[:2], list(key[2]), waiting, compact=compact,
+                                                                 read_only=read_only))
 
     def on_resize(self) -> None:
         # Under 80 columns the product's name gives its room to the four severity counts.

@@ -31,6 +31,7 @@ CLOCK_COLUMNS = (("AGE", 7), ("ACK DUE", 11), ("UPD DUE", 11))  # "1h59m over" f
 OVERDUE = Style(color="red", bold=True, reverse=True)
 SETTLED_STATUSES = frozenset(STATUS_MOVES) - frozenset(OPEN_STATUSES)  # resolved, closed
 SETTLED = Style(dim=True)
+FLASH_S = 1.5  # a new incident's row stands out this long, once
 
 
 def matches(row: "IncidentSummary", query: str) -> bool:
@@ -60,11 +61,29 @@ class IncidentTable(DataTable):
         Binding("j", "cursor_down", "Down", show=False, id="incidents.down"),
         Binding("k", "cursor_up", "Up", show=False, id="incidents.up"),
     ]
+    COMPONENT_CLASSES = {"incident-table--new"}
+    DEFAULT_CSS = """
+    IncidentTable > .incident-table--new { background: $warning 60%; text-style: bold; }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.rows_shown: list["IncidentSummary"] = []
         self._wide: bool | None = None
+        self._to_flash: set[str] = set()  # announced as new; flashed when their row is first shown
+        self.flashing: set[str] = set()
+
+    def flash(self, incident_ids: set[str]) -> None:
+        """The rows of these new incidents flash once (now, or when the next load shows them)."""
+        self._to_flash |= incident_ids
+        if self._to_flash & {row.id for row in self.rows_shown}:
+            self.show(self.rows_shown)
+
+    def _end_flash(self, incident_ids: set[str]) -> None:
+        self.flashing -= incident_ids
+        self.set_class(bool(self.flashing), "-flash")
+        if self.is_mounted:
+            self.show(self.rows_shown)
 
     def _columns(self, wide: bool) -> None:
         self.clear(columns=True)
@@ -85,17 +104,26 @@ class IncidentTable(DataTable):
         else:
             self.clear()
         self.rows_shown = rows
+        starting = self._to_flash & {row.id for row in rows}
+        if starting:
+            self._to_flash -= starting
+            self.flashing |= starting
+            self.add_class("-flash")
+            self.set_timer(FLASH_S, lambda: self._end_flash(starting))
         for row in rows:
             # Every cell is data (a str cell would be read as markup): a restored or
             # directly written row shows its brackets and escapes, and no click acts.
-            self.add_row(
+            cells = (
                 cell(row.id if wide else row.id[-8:]),
                 cell(row.severity, style=SEVERITY_STYLE.get(row.severity, "")),
                 cell(row.type if wide else TYPE_SHORT.get(row.type, row.type)),
                 cell(row.environment if wide else ENV_SHORT.get(row.environment, row.environment)),
                 cell(row.title),
-                key=row.id,
             )
+            if row.id in self.flashing:
+                for text in cells:
+                    text.stylize(self.get_component_rich_style("incident-table--new"))
+            self.add_row(*cells, key=row.id)
         if selected in {r.id for r in rows}:
             self.move_cursor(row=self.get_row_index(selected))
 
