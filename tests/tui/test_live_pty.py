@@ -115,6 +115,8 @@ def test_spec_arguments_declare_and_open_the_war_room(tmp_path):
         # The banner and the checklist may reach the terminal in different writes.
         for needle in ("Checkout down", "SEV-1", "INVESTIGATING", "ACK DUE"):
             assert terminal.wait_for(needle, timeout=10) is not None, (needle, terminal.text()[-1500:])
+        terminal.send("q")  # back to the dashboard (q goes back; it quits only from there)
+        assert terminal.wait_for("Active Incidents", timeout=10) is not None, terminal.text()[-1500:]
         terminal.send("q")
         terminal.proc.wait(timeout=10)
     finally:
