@@ -96,8 +96,9 @@ class SeverityHeader(Vertical):
         configuration = getattr(app, "configuration", None)
         notifying = list(configuration.integrations.configured()) if configuration is not None else []
         store = getattr(app, "store", None)
-        compact = 0 < self.size.width < 80
         read_only = bool(getattr(getattr(app, "settings", None), "read_only", False))
+        # READ-ONLY takes 11 columns: the short warning keeps the line whole at 80.
+        compact = 0 < self.size.width < (92 if read_only else 80)
         key = (actor, store_label(store.db if store is not None else None), tuple(notifying), waiting, compact,
                read_only)
         if key == self._identity:
