@@ -57,8 +57,7 @@ def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple =
     """ "as alice · incidents.db · notifications: slack, pagerduty", loud when nothing is
     configured to tell anyone; then each integration's outbox backlog. Every part is data.
     `compact`: a window under 80 columns, where the long warning would take a third line."""
-    text = Text(" READ-ONLY ", style="bold white on blue") if read_only else Text()
-    text.append(" as ", style="dim")
+    text = Text(" as ", style="dim")
     text.append_text(plain(actor, style="bold"))
     text.append(" · ", style="dim")
     text.append_text(plain(store))
@@ -71,6 +70,8 @@ def identity_line(actor: str, store: str, notifying: list[str], waiting: tuple =
         text.append("  ")
         text.append(f" {visible(integration)}: {pending} waiting" + (f", {dead} failed" if dead else "") + " ",
                     style="bold black on yellow" if not dead else "bold white on red")
+    if read_only:  # first, where the eye starts: this keyboard cannot act
+        return Text.assemble((" READ-ONLY ", "bold white on blue"), text)
     return text
 
 
