@@ -20,7 +20,7 @@ ANNOUNCED_KINDS = ("declared", "escalated", "update_overdue", "severity_changed"
 MAX_TOASTS = 4  # a burst (an import, a storm of alerts) is a few toasts and a count, not a wall
 MAX_TEXT = 160  # a toast is a glance: a long note is read in the war room
 
-Level = Literal["information", "warning", "error"]
+Level = Literal["information", "warning"]  # "error" is kept for what failed
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,10 @@ def _about(event: "RecentEvent") -> Announcement | None:
             drill = " (drill)" if event.data.get("drill") else ""
             return Announcement(event.seq, event.incident_id, f"New {severity}{drill}",
                                 f"{incident}: {title} — declared by {_short(event.actor)}",
-                                "error" if severity == "SEV-1" else "warning")
+                                "warning")
     elif event.kind == "escalated":
         return Announcement(event.seq, event.incident_id, f"Escalated: {incident}",
-                            f"{title} — {_short(event.summary)}", "error")
+                            f"{title} — {_short(event.summary)}", "warning")
     elif event.kind == "update_overdue":
         return Announcement(event.seq, event.incident_id, f"Update overdue: {incident}",
                             f"{title} — {_short(event.summary)}", "warning")
@@ -82,7 +82,7 @@ def announce(events: Iterable["RecentEvent"], *, actor: str, open_incident: str 
         found = found[:MAX_TOASTS - 1] + [Announcement(
             rest[-1].seq, None, f"{len(rest)} more changes",
             f"on {incidents} incident{'s' if incidents != 1 else ''}; the dashboard lists them",
-            "error" if any(news.level == "error" for news in rest) else "warning")]
+            "warning")]
     return found
 
 

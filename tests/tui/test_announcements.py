@@ -46,7 +46,7 @@ async def test_a_sev1_declared_by_another_writer_is_a_toast_and_its_row_flashes(
         rung = ring_counter(app)
         new = await another_writer_did(pilot, lambda: tui_store.declare(
             "critical", "security", "production", actor="bob", title="[bold]Payments[/] down"))
-        assert ("New SEV-1", f"{new.id}: [bold]Payments[/] down — declared by bob", "error") in toasts(app)
+        assert ("New SEV-1", f"{new.id}: [bold]Payments[/] down — declared by bob", "warning") in toasts(app)
         assert rung == []  # the bell is off by default
         table = app.screen.query_one(IncidentTable)
         assert new.id in table.flashing and table.has_class("-flash")
@@ -107,7 +107,7 @@ async def test_a_missed_update_and_an_escalation_are_announced(make, tui_store, 
         assert sorted(t[0] for t in toasts(app)) == sorted([
             f"Escalated: {incident.id}", f"Escalated: {sev1.id}",
             f"Update overdue: {incident.id}", f"Update overdue: {sev1.id}"])
-        assert {t[2] for t in toasts(app) if t[0].startswith("Escalated")} == {"error"}
+        assert {t[2] for t in toasts(app) if t[0].startswith("Escalated")} == {"warning"}
 
 
 async def test_a_dialog_does_not_freeze_the_war_room_behind_it(make, tui_store, incident):
@@ -146,5 +146,5 @@ async def test_another_process_declaring_is_announced_through_the_file_watcher(m
             if any(t[0] == "New SEV-1" for t in toasts(app)):
                 break
             await pilot.pause(0.025)
-        assert ("New SEV-1", f"{new_id}: API down — declared by dave", "error") in toasts(app)
+        assert ("New SEV-1", f"{new_id}: API down — declared by dave", "warning") in toasts(app)
         await app.action_quit()

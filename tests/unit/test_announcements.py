@@ -15,7 +15,7 @@ def test_a_new_sev1_or_sev2_is_announced_and_a_sev3_is_not():
                      event(2, "declared", incident="INC-2", severity="SEV-2"),
                      event(3, "declared", incident="INC-3", severity="SEV-3")], actor="alice", open_incident=None)
     assert [(n.title, n.incident_id, n.level) for n in news] == [
-        ("New SEV-1", "INC-1", "error"), ("New SEV-2", "INC-2", "warning")]
+        ("New SEV-1", "INC-1", "warning"), ("New SEV-2", "INC-2", "warning")]
     assert news[0].message == "INC-1: Payments down — declared by bob"
 
 
@@ -40,7 +40,7 @@ def test_escalation_and_missed_update_are_announced_whoever_has_what_open():
     news = announce([event(1, "escalated", actor="automation", summary="Not acknowledged within 5 minutes"),
                      event(2, "update_overdue", actor="automation", incident="INC-2",
                            summary="Status update overdue since 14:30 UTC")], actor="alice", open_incident="INC-9")
-    assert [(n.title, n.level) for n in news] == [("Escalated: INC-1", "error"), ("Update overdue: INC-2", "warning")]
+    assert [(n.title, n.level) for n in news] == [("Escalated: INC-1", "warning"), ("Update overdue: INC-2", "warning")]
     assert news[1].message == "Checkout down — Status update overdue since 14:30 UTC"
 
 
@@ -68,7 +68,7 @@ def test_a_burst_is_a_few_toasts_and_a_count():
     assert len(news) == MAX_TOASTS
     assert [n.incident_id for n in news[:-1]] == ["INC-1", "INC-2", "INC-3"]
     assert news[-1].title == "7 more changes" and news[-1].message == "on 7 incidents; the dashboard lists them"
-    assert news[-1].level == "error"
+    assert news[-1].level == "warning"
 
 
 def test_stored_text_stays_as_given():
