@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": idle, "bytes": len(quiet), "bytes_per_s": len(quiet) / idle,
                 "only_clock_text": set(text) - set("\r\n") <= CLOCK_TEXT,
                 "text_sample": text[:120],
+                "other_characters": "".join(sorted(set(text) - set("\r\n") - CLOCK_TEXT)),
             }
             results["peak_rss_mib"] = term.peak_rss_mib()
         finally:

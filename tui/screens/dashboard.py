@@ -205,7 +205,12 @@ class DashboardScreen(StoreScreen):
         shown = bool(self.listed)
         table = self.query_one(IncidentTable)
         if table.display == shown:
-            self.refresh_bindings()  # the list may have gone from some rows to others
+            # The keys follow what is listed; repainting the footer on every reload would
+            # rewrite it each time a sample arrives (an idle dashboard writes only clocks).
+            offered = (shown, count, bool(self.filter_text))
+            if offered != getattr(self, "_offered", None):
+                self._offered = offered
+                self.refresh_bindings()
             return
         table.display = table.can_focus = self.query_one(IncidentClocks).display = shown
         self.query_one(Welcome).display = not shown
