@@ -170,25 +170,24 @@ def _sample(tui_store, source: str, at) -> None:
             session.add(MetricSample(source=source, metric=metric, at=at, value=value))
 
 
+async def health_title(make, tui_store, clock, source: str) -> str:
+    """The System Health pane's title once a sample from `source` is ten seconds old."""
+    _sample(tui_store, source, clock() - timedelta(seconds=10))
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        return app.screen.query_one("#health-pane").border_title
+
+
 async def test_system_health_says_the_figures_are_this_hosts(make, tui_store, clock, monkeypatch):
     from tui.widgets import panes
 
     monkeypatch.setattr(panes, "this_host", lambda: "jump-1")
-    _sample(tui_store, "host", clock() - timedelta(seconds=10))
-    app = make()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        title = app.screen.query_one("#health-pane").border_title
-    assert title == "System Health · this host: jump-1"
+    assert await health_title(make, tui_store, clock, "host") == "System Health · this host: jump-1"
 
 
 async def test_system_health_names_a_remote_source(make, tui_store, clock):
-    _sample(tui_store, "prometheus", clock() - timedelta(seconds=10))
-    app = make()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        title = app.screen.query_one("#health-pane").border_title
-    assert title == "System Health · prometheus"
+    assert await health_title(make, tui_store, clock, "prometheus") == "System Health · prometheus"
 
 
 async def test_a_source_name_is_data_in_the_title(make, tui_store, clock):
