@@ -31,13 +31,16 @@ from store.transfer import parse_import  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "import_validation.json"
 FULL = {"sizes": [10_000, 25_000, 50_000, 100_000], "runs": 3}
-QUICK = {"sizes": [10_000, 100_000], "runs": 1}
+# Quick mode is the suite's smoke test of the method (the same tenfold step, so growth still
+# shows); `make bench` runs the full sizes for the 100,000-record figure.
+QUICK = {"sizes": [2_000, 20_000], "runs": 1}
 NOW = datetime(2024, 1, 18, 14, 30)  # the documents end here; the check's clock says so too
 
 # Linear: the cost of one record must not grow with the document. A quadratic duplicate
 # check (issue 13 measured 91 s for 40,000 records) makes 100,000 records cost ten times
 # more per record than 10,000; noise and cache effects stay well under 1.5x.
-PER_RECORD = Goal("validation time per record, 100,000 records vs 10,000", "x", at_most=1.5)
+def per_record_goal(smallest: int, largest: int) -> Goal:
+    return Goal(f"validation time per record, {largest:,} records vs {smallest:,}", "x", at_most=1.5)
 
 SEVERITIES = ("critical", "high", "medium", "low", "SEV-2", "p3")
 TYPES = ("outage", "security", "performance", "data", "integration")
@@ -88,7 +91,7 @@ def timed(work) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two sizes, one run each")
+    parser.add_argument("--quick", action="store_true", help="two small sizes (2,000 and 20,000), one run each")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL
     began = time.perf_counter()
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = [
         condition(f"a duplicate id among {largest['records']:,} records", "refused", refused,
                   "refused in one sentence" if refused else "accepted"),
-        PER_RECORD.check(growth),
+        per_record_goal(smallest["records"], largest["records"]).check(growth),
     ]
     print_goals(verdicts)
     elapsed = time.perf_counter() - began
