@@ -382,6 +382,13 @@ class IncidentStore:
         raise PolicyValueError(f"{text!r} matches several steps ({listed}); accepted: a longer prefix or the step number")
 
     # -- notes, updates, remediation ---------------------------------------------------
+    def pin_summary(self, incident_id: str, summary: str, next_steps: str | None = None, *,
+                    actor: str) -> TimelineEvent:
+        """Pin the current summary and next steps (a timeline event; the latest is the pinned one)."""
+        from store.pinned_summary import pin_summary
+
+        return pin_summary(self, incident_id, summary, next_steps, actor=actor)
+
     def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
         text = checked_text(text, "note", multiline=True)
         with self.db.write() as session:
@@ -426,6 +433,19 @@ class IncidentStore:
 
     def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
         outcome = checked_text(outcome, "outcome", multiline=True)
+        return self._end_remediation(incident_id, action_id, actor, outcome, "remediation_finished", {"outcome": outcome})
+
+    def cancel_remediation(self, incident_id: str, action_id: int, *, actor: str,
+                           reason: str | None = None) -> RemediationAction:
+        """Stop a running remediation without it having done its job: its outcome reads
+        "cancelled" (with the reason, if given), its own kind on the timeline."""
+        reason = checked_text(reason, "reason", required=False, multiline=True)
+        outcome = f"cancelled: {reason}" if reason else "cancelled"
+        return self._end_remediation(incident_id, action_id, actor, outcome, "remediation_cancelled",
+                                     {"outcome": "cancelled", "reason": reason})
+
+    def _end_remediation(self, incident_id: str, action_id: int, actor: str, outcome: str, kind: str,
+                         data: dict) -> RemediationAction:
         with self.db.write() as session:
             incident = self._load(session, incident_id)
             action = session.get(RemediationAction, action_id) if 0 < action_id < 2**31 else None
@@ -436,6 +456,6 @@ class IncidentStore:
             now = self.now()
             action.finished_at, action.outcome = now, outcome
             session.add(action)
-            self.record_event(session, incident, now, actor, "remediation_finished", f"{action.description}: {outcome}",
-                        {"action": action.id, "outcome": outcome})
+            self.record_event(session, incident, now, actor, kind, f"{action.description}: {outcome}",
+                              {"action": action.id, **data})
         return action

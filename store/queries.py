@@ -19,6 +19,7 @@ from store.models import (
     ChecklistStep, Incident, Notification, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent,
 )
 from store.operations import normalise_id
+from store.pinned_summary import latest_pinned
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class IncidentSummary:
     response_due_at: datetime
     next_update_due_at: datetime | None
     service: str | None = None  # what the dashboard's / filter matches besides id, title, severity, status
+    commander: str | None = None  # the incident commander now, read only when asked for (with_commander)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,9 +63,19 @@ def list_incidents(
     incident_type: str | None = None,
     environment: str | None = None,
     limit: int | None = None,
+    with_commander: bool = False,
 ) -> list[IncidentSummary]:
-    """Incidents, most severe and then newest first. `status` is open, all, or one status."""
+    """Incidents, most severe and then newest first. `status` is open, all, or one status.
+    `with_commander` adds who holds the incident commander role (the dashboard's column);
+    the CLI's list does without the extra lookup."""
     query = sa_select(*_SUMMARY_COLUMNS)
+    if with_commander:
+        query = query.add_columns(
+            sa_select(RoleAssignment.person)
+            .where(RoleAssignment.incident_id == Incident.id, RoleAssignment.role == "incident_commander",
+                   RoleAssignment.released_at.is_(None))
+            .order_by(RoleAssignment.assumed_at.desc(), RoleAssignment.id.desc())
+            .limit(1).scalar_subquery())
     if status == "open":
         query = query.where(Incident.status.in_(OPEN_STATUSES))
     elif status != "all":
@@ -163,6 +175,7 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
         "notifications": _told(notifications),
         "data_exposed": exposures(session, incident.id),
         "compliance": obligations(session, policy, incident.id, now),
+        "pinned_summary": latest_pinned(events),  # the latest summary_pinned event, or None
     }
 
 

@@ -32,7 +32,7 @@ LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mit
 # Keys `export --format json` writes that describe, rather than define, an incident.
 EXPORT_ONLY_KEYS = frozenset({
     "severity_name", "version", "declared_by", "policy", "phases", "checklist", "roles", "status_updates",
-    "remediation", "timeline", "notifications", "data_exposed", "compliance", "public_headline",
+    "remediation", "timeline", "notifications", "data_exposed", "compliance", "public_headline", "pinned_summary",
 })
 ID_PATTERN = re.compile(r"INC-([0-9]{4})-([0-9]{2})([0-9]{2})-[0-9]{3,6}")
 FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; a timestamp beyond this is a typo
