@@ -83,7 +83,7 @@ def read_health(session: Session, now: datetime) -> list[MetricHealth]:
 
 
 def read_dashboard(session: Session, now: datetime, anomaly_limit: int = 8) -> DashboardData:
-    incidents = list_incidents(session, status="open")
+    incidents = list_incidents(session, status="open", with_commander=True)
     counts = {f"SEV-{n}": 0 for n in range(1, 5)}
     for row in incidents:
         counts[row.severity] = counts.get(row.severity, 0) + 1

@@ -18,7 +18,7 @@ from store.review import AGENDA, CATEGORIES, CATEGORY_TAGS, is_overdue
 
 # What the RCA's timeline keeps of the incident's events (the rest stays in the full timeline).
 RCA_EVENT_KINDS = ("declared", "acknowledged", "status_changed", "severity_changed", "escalated", "note",
-                   "remediation_started", "remediation_finished", "review_held")
+                   "remediation_started", "remediation_finished", "remediation_cancelled", "review_held")
 STATUS_LINES = {
     "identified": "Cause identified (status identified)",
     "monitoring": "Fix in place, monitoring recovery (status monitoring)",
@@ -144,6 +144,8 @@ def rca_timeline(session: Session, incident: Incident) -> list[dict[str, str]]:
             text = f"Remediation started: {event.summary.splitlines()[0]}"
         elif event.kind == "remediation_finished":
             text = f"Remediation finished: {event.summary.splitlines()[0]}"
+        elif event.kind == "remediation_cancelled":
+            text = f"Remediation cancelled: {event.summary.splitlines()[0]}"
         elif event.kind == "review_held":
             text = "Post-incident review completed"
         else:

@@ -164,7 +164,7 @@ class DashboardScreen(StoreScreen):
             compliance = tuple(running_obligations(session, self.center.store.policy))
             if not data.incidents:
                 settled = settled_incidents(session)
-            listed = list_incidents(session, status="all") if with_history else None
+            listed = list_incidents(session, status="all", with_commander=True) if with_history else None
         self.post_message(self.Loaded(data, compliance, settled, listed))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
