@@ -13,6 +13,16 @@ def when_text(value: str | None) -> str:
     return f"{value[:10]} {value[11:16]} UTC" if value else "-"
 
 
+def pinned_summary_lines(pinned: dict[str, Any] | None) -> list[str]:
+    """The pinned summary and next steps first: what the next engineer reads before anything else."""
+    lines = ["## Current summary", ""]
+    if not pinned:
+        return lines + ["None pinned (`S` in the war room, or `incident-response summary ID --summary TEXT --next TEXT`).", ""]
+    lines += [md_block(pinned["summary"], indent=0), "", f"**Next steps:** {md_block(pinned['next_steps']) if pinned['next_steps'] else 'none given'}", "",
+              f"Pinned by {m(pinned['by'])} at {when_text(pinned['at'])}.", ""]
+    return lines
+
+
 def handover_markdown(detail: dict[str, Any], generated_at: str | None, compliance_clocks: list[dict] | None = None) -> str:
     """Roles, status, done/open by phase, next update due, compliance clocks, last 20 events.
 
@@ -28,6 +38,7 @@ def handover_markdown(detail: dict[str, Any], generated_at: str | None, complian
         "",
         f"**{severity} {kind} in {environment}, {m(detail['status'])}.**",
         "",
+        *pinned_summary_lines(detail.get("pinned_summary")),
         "## Status",
         "",
         f"- **Severity:** {severity} ({m(detail['severity_name'])}), {kind} in {environment}",

@@ -47,6 +47,7 @@ COMMAND_MODULES: dict[str, str] = {
     "config": "tui.commands.config",
     "csat": "tui.commands.csat",
     "search": "tui.commands.search",
+    "summary": "tui.commands.summary",
 }
 
 

@@ -1,0 +1,51 @@
+"""The pinned summary from the shell, as an engineer types it (a real subprocess, IR_NOW
+frozen): `summary ID --summary TEXT --next TEXT` pins it by full or short id, `--json` prints
+it, `show --json` and the Markdown handover carry the latest, and a bad value or a read-only
+run is refused in one sentence, writing nothing."""
+from __future__ import annotations
+
+import json
+
+from tests.e2e.test_cli import db, ir  # noqa: F401 (db: the store on SQLite and PostgreSQL)
+from tests.e2e.test_short_ids import refused
+
+NOW = "2024-01-18T15:00:00Z"
+
+
+def test_summary_pins_by_short_id_and_the_latest_is_shown_and_handed_over(db):
+    incident = ir("critical", "outage", "production", "--no-tui", "--title", "Checkout down", db=db,
+                  now=NOW).stdout.strip()
+    assert incident == "INC-2024-0118-001"
+    first = ir("summary", "0118-001", "--summary", "DB pool exhausted", "--next", "Raise the pool",
+               "--as", "alice", db=db, now=NOW)
+    assert first.stdout.splitlines()[0].startswith(f"Summary pinned on {incident} by alice (event #")
+    assert first.stdout.splitlines()[1:] == ["  Summary: DB pool exhausted", "  Next steps: Raise the pool"]
+
+    pinned = json.loads(ir("summary", incident, "--summary", "Pool raised [bold]ok[/]\nerrors falling",
+                           "--next", "Watch p99 for 30m", "--json", "--as", "bob", db=db,
+                           now="2024-01-18T15:20:00Z").stdout)
+    assert {k: pinned[k] for k in ("id", "summary", "next_steps", "by", "at")} == {
+        "id": incident, "summary": "Pool raised [bold]ok[/]\nerrors falling", "next_steps": "Watch p99 for 30m",
+        "by": "bob", "at": "2024-01-18T15:20:00Z"}
+
+    shown = json.loads(ir("show", incident, "--json", db=db, now=NOW).stdout)
+    assert shown["pinned_summary"] == {**{k: pinned[k] for k in ("summary", "next_steps", "by", "at")},
+                                       "seq": pinned["seq"]}
+    assert [e["kind"] for e in shown["timeline"]].count("summary_pinned") == 2
+
+    handover = ir("export", incident, "--format", "md", db=db, now=NOW).stdout
+    assert "## Current summary" in handover
+    assert "Pool raised \\[bold\\]ok\\[/\\]" in handover  # stored text stays data in the document
+    assert "Watch p99 for 30m" in handover and "DB pool exhausted" not in handover.split("## Roles")[0]
+
+
+def test_a_bad_summary_or_a_read_only_run_is_refused_writing_nothing(db):
+    incident = ir("high", "outage", "production", "--no-tui", db=db, now=NOW).stdout.strip()
+    before = json.loads(ir("show", incident, "--json", db=db, now=NOW).stdout)["version"]
+    assert "the summary contains the control character '\\x1b'" in refused(
+        ir("summary", incident, "--summary", "ok\x1b[2J", db=db, now=NOW, check=False))
+    assert "--summary" in refused(ir("summary", incident, "--next", "x", db=db, now=NOW, check=False))
+    assert "read-only: `summary` writes" in refused(
+        ir("--read-only", "summary", incident, "--summary", "x", db=db, now=NOW, check=False))
+    after = json.loads(ir("show", incident, "--json", db=db, now=NOW).stdout)
+    assert after["version"] == before and after["pinned_summary"] is None
