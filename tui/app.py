@@ -85,8 +85,18 @@ class CommandCenter(App):
         self._drafts = None  # opened on first use: see `drafts`
         if settings.under_ssh:
             self.animation_level = "none"
+        self._refused_remaps: list[str] = []  # said once the screen is up (on_mount)
         if settings.keymap:
-            self.set_keymap(settings.keymap)
+            self._apply_keymap(settings.keymap)
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Remaps that would take a key from another binding are refused, so both keep theirs (tui/keymap.py)."""
+        from tui.keymap import command_center_screens, unknown_binding_ids, usable_keymap
+
+        screens = command_center_screens()
+        usable, refused = usable_keymap(keymap, screens)
+        self._refused_remaps = [c.sentence() for c in refused] + unknown_binding_ids(keymap, screens)
+        self.set_keymap(usable)
 
     # -- time and identity --------------------------------------------------------
     def clock(self) -> datetime:
@@ -118,6 +128,8 @@ class CommandCenter(App):
         from tui.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
+        for sentence in self._refused_remaps:  # keys from config.toml: shown as data
+            self.notify(sentence, title="Keymap", severity="warning", timeout=20, markup=False)
         self.set_interval(1.0, self._tick)
         if self.store is None:
             self._open_store()

@@ -148,6 +148,11 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     for finding in stakeholder_reach(configuration, ctx.policy):  # names from files: shown as data
         print(f"  {'ok ' if finding.ok else '-- '} {one_line(finding.subject)}: {one_line(finding.detail)}")
     print("schedules: none (on-call schedules are not configurable yet)")
+    if configuration.tui.keymap:  # a remap that would take another binding's key is refused in the TUI
+        from tui.keymap import keymap_findings
+
+        print("keymap:")
+        problems += _print_findings(keymap_findings(configuration.tui.keymap))
     if args.online:
         print("reachable from this host:")
         problems += _print_findings(reachability(configuration, timeout=args.timeout))
