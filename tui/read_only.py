@@ -12,7 +12,7 @@ WRITING_BINDINGS = frozenset({
     "dashboard.ack",
     "war_room.tick", "war_room.note", "war_room.update", "war_room.ack", "war_room.status",
     "war_room.severity_up", "war_room.severity_down", "war_room.roles", "war_room.remediate",
-    "war_room.runbook", "war_room.collect_logs",
+    "war_room.runbook", "war_room.collect_logs", "war_room.summary",
     "compliance.mark_exposed", "compliance.met", "compliance.aware_at",
     "outbox.retry", "outbox.retry_all",
     "action_items.done", "action_items.ticket",

@@ -54,6 +54,7 @@ MEANING = {
     "filter('automation')": "timeline: what automation did (escalations, alerts, evidence)",
     "leave": "back to the checklist", "first": "the first (oldest) event", "last": "the newest event",
     "similar": "similar past incidents: their root cause and corrective actions (enter opens one)",
+    "summary": "pin the current summary and next steps (shown at the top; in the handover)",
 }
 
 
