@@ -1,6 +1,8 @@
 """The war room: one incident, run from the keyboard."""
 from __future__ import annotations
 
+import threading
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +18,7 @@ from tui.widgets.timeline import Timeline
 from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_TICKS = threading.Lock()  # ticks are written in workers; this keeps them in the order pressed
 
 
 def next_status_forward(current: str) -> str | None:
@@ -131,12 +134,27 @@ class WarRoomScreen(IncidentScreen):
         return True
 
     def action_tick(self) -> None:
-        step = self.query_one(Checklist).highlighted_step
+        checklist = self.query_one(Checklist)
+        step = checklist.highlighted_step
         if step is None or not self._ready():
             return
-        done = not next(s["done"] for s in self.detail["checklist"] if s["number"] == step)
+        done = not checklist.is_done(step)
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
-        self.write(lambda: store.tick(incident_id, [str(step)], actor=actor, done=done))
+
+        def tick() -> None:
+            try:
+                with _TICKS:  # one at a time, in the order pressed: space twice ends unticked
+                    store.tick(incident_id, [str(step)], actor=actor, done=done)
+            except BaseException:
+                self.app.call_from_thread(checklist.refused, step)
+                raise  # and the write's failure is told in one sentence, as for every write
+            self.app.call_from_thread(checklist.committed, step)
+
+        # Painted now, written in a worker: the row changes within the keypress, not after
+        # the commit and the reload of every pane (a refused write puts it back).
+        if not self.center.settings.read_only:
+            checklist.mark(step, done)
+        self.write(tick)
 
     def action_ack(self) -> None:
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
