@@ -175,16 +175,17 @@ class SidePane(Static):
             else:
                 status = Text(f"{state['failed']} failed", style="bold red")
             rows.append((plain(group["group"]), status, plain(group["channel"])))
-        groups = Table.grid(padding=(0, 1), expand=True)
-        # The state is never cut ("not config…" says nothing): the group's name gives way first.
-        narrow = self.size.width < 40  # an 80-column terminal: the channel is in the comms matrix
-        groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15, ratio=1 if narrow else None)
-        groups.add_column(no_wrap=True, width=max([9] + [row[1].cell_len for row in rows]))
-        if not narrow:
+        if self.size.width < 40:  # an 80-column terminal: the channel is in the comms matrix
+            parts += stakeholders_by_state(rows)
+        else:
+            groups = Table.grid(padding=(0, 1), expand=True)
+            # The state is never cut ("not config…" says nothing): the channel gives way first.
+            groups.add_column(no_wrap=True, overflow="ellipsis", min_width=15)
+            groups.add_column(no_wrap=True, width=max([9] + [row[1].cell_len for row in rows]))
             groups.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
-        for row in rows:
-            groups.add_row(*(row[:2] if narrow else row))
-        parts.append(groups)
+            for row in rows:
+                groups.add_row(*row)
+            parts.append(groups)
         parts.append(Text(""))
         parts.append(Text("Status updates", style="bold underline"))
         for update in d["status_updates"][-3:]:
@@ -192,9 +193,45 @@ class SidePane(Static):
         if not d["status_updates"]:
             parts.append(Text("none yet (u to post)", style="dim"))
         parts.append(Text(f"next due {_hhmm(d['policy']['next_update_due_at'])} UTC", style="dim"))
-        active = [a for a in d["remediation"] if a["finished_at"] is None]
-        if active:
-            parts += [Text(""), Text("Remediation", style="bold underline")]
-            parts += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in active]
+        parts += remediation_lines(d["remediation"])
         return Group(*parts)
+
+
+def stakeholders_by_state(rows: list[tuple[Text, Text, Text]]) -> list[Text]:
+    """The stakeholder groups under their state, for a side pane too narrow for a name and
+    a state on one line: each state once ("not configured", "sent 14:02"), then the groups
+    in it, whole (a long name wraps; the state is never cut)."""
+    by_state: dict[str, tuple[Text, list[Text]]] = {}
+    for name, status, _channel in rows:
+        by_state.setdefault(status.plain, (status, []))[1].append(name)
+    lines = []
+    for status, names in by_state.values():
+        lines.append(status)
+        lines += [Text.assemble("  ", name) for name in names]
+    return lines
+
+
+SHOWN_FINISHED = 3  # remediation that ended: the latest few, with their outcome
+
+
+def remediation_lines(actions: list[dict]) -> list[Text]:
+    """What is running (m ends it: done or cancelled) and how the latest ones ended."""
+    running = [a for a in actions if a["finished_at"] is None]
+    ended = sorted((a for a in actions if a["finished_at"] is not None),
+                   key=lambda a: (a["finished_at"], a["id"]))[-SHOWN_FINISHED:]
+    if not running and not ended:
+        return []
+    heading = Text.assemble(("Remediation", "bold underline"), ("  m: done / cancel" if running else "", "dim"))
+    lines = [Text(""), heading]
+    lines += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in running]
+    for a in ended:
+        outcome = str(a["outcome"] or "done")
+        cancelled = outcome == "cancelled" or outcome.startswith("cancelled: ")
+        word, why = ("cancelled", outcome[len("cancelled: "):]) if cancelled else ("done", outcome)
+        line = Text.assemble(f"#{a['id']} {visible(a['description'])} ", (word, "yellow" if cancelled else "green"))
+        if why and why != word:
+            line.append(f": {visible(why)}")
+        line.append(f" ({_hhmm(a['finished_at'])})", style="dim")
+        lines.append(line)
+    return lines
 
