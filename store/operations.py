@@ -319,6 +319,7 @@ class IncidentStore:
         role = self.policy.role(role)
         with self.db.write() as session:
             incident = self._load(session, incident_id)
+            self._refuse_if_closed(incident, "change roles")  # as assigning: a closed record stays as it was
             holder = self._holder(session, incident.id, role)
             if holder is None:
                 raise ChangeRefused(f"nobody holds {role} on {incident.id}; accepted: a role that is held")

@@ -1,4 +1,5 @@
 """The incident operations, run against SQLite and a real PostgreSQL server alike."""
+import json
 import re
 from datetime import timedelta
 
@@ -145,6 +146,24 @@ def test_roles_hand_over_with_times(store, clock):
         store.release_role(incident.id, "ic", actor="bob")
     with pytest.raises(PolicyValueError, match="unknown role 'janitor'"):
         store.assign_role(incident.id, "janitor", "x", actor="a")
+
+
+def test_releasing_a_role_ends_the_holding_and_goes_on_the_timeline(store, clock):
+    incident = store.declare("medium", "outage", "production", actor="a")  # closes without a review
+    store.assign_role(incident.id, "comms", "carol", actor="carol")
+    clock.advance(minutes=20)
+    released = store.release_role(incident.id, "communications_lead", actor="dave")
+    assert (released.person, released.released_at) == ("carol", clock())
+    last = events(store, incident.id)[-1]
+    assert (last.kind, last.actor, last.summary) == ("role_released", "dave", "carol released communications_lead")
+    assert json.loads(last.data) == {"role": "communications_lead", "person": "carol"}
+    roles = detail(store, incident.id)["roles"]
+    assert [(r["person"], r["released_at"]) for r in roles] == [("carol", "2024-01-18T14:50:00Z")]
+    store.assign_role(incident.id, "comms", "carol", actor="carol")  # released: she may take it again
+    store.resolve(incident.id, actor="a")
+    store.close(incident.id, actor="a")
+    with pytest.raises(ChangeRefused, match="is closed, so it cannot change roles"):
+        store.release_role(incident.id, "comms", actor="a")
 
 
 def test_ticks_by_number_and_prefix_and_once_only(store):

@@ -57,7 +57,8 @@ class StoreScreen(Screen):
     def _write(self, action: Callable[[], object], done: str | None) -> None:
         action()
         if done:
-            self.app.call_from_thread(self.notify, done, timeout=3)
+            # It names people and regimes (data): shown as typed, never read as markup.
+            self.app.call_from_thread(self.notify, done, timeout=3, markup=False)
         self.app.call_from_thread(self.center.check_for_changes)
 
 

@@ -1,18 +1,20 @@
 """Small modal prompts: a line of text, a choice, a role and a person."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from playbooks.policy import ROLES
 from tui.plain import plain, visible, visible_lines
+from tui.widgets.war_room_panes import ROLE_LABELS
 
 if TYPE_CHECKING:
     from tui.drafts import DraftSlot
@@ -144,23 +146,78 @@ class ChoicePrompt(Prompt):
         self.dismiss(event.option.id)
 
 
+ROLE_KEYS = "↑/↓ role · enter assign · ctrl+d release · esc cancel"
+
+
+class RoleChange(NamedTuple):
+    """What the role prompt answers: `person` takes `role`, or (release) its holder gives it up."""
+
+    role: str
+    person: str
+    release: bool = False
+
+
 class RolePrompt(Prompt):
-    """Pick a role, type the person; the previous holder is released."""
+    """Every role with who holds it; the name is prefilled with who acts here (selected, so
+    typing replaces it), so "assign me as commander" is `r` `enter`. ↑/↓ pick the role from
+    the name field (no tabbing), ctrl+d releases the highlighted role's holder (as k9s
+    deletes). The previous holder of a role that is assigned is released by the store."""
+
+    BINDINGS = [
+        # priority: the name field would take ↑/↓ (it scrolls); they move the role list instead.
+        Binding("down", "role(1)", "Next role", priority=True, id="role.next"),
+        Binding("up", "role(-1)", "Previous role", priority=True, id="role.previous"),
+        # priority: the name field's own ctrl+d (delete right) would otherwise take the key.
+        Binding("ctrl+d", "release", "Release role", priority=True, id="role.release"),
+    ]
+
+    def __init__(self, actor: str = "", held: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.actor = actor
+        self.held = dict(held or {})
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as dialog:
-            dialog.border_title = "Assign role"
-            yield Select([(role.replace("_", " "), role) for role in ROLES], value=ROLES[0], allow_blank=False,
-                         id="role")
-            yield Input(placeholder="person (name or handle)", id="person")
-            yield Label("enter assign · esc cancel", classes="hint", id="hint")
+        with Vertical(classes="dialog", id="role-dialog") as dialog:
+            dialog.border_title = "Roles: assign or release"
+            roles = OptionList(*[Option(self._row(role), id=role) for role in ROLES], id="role")
+            roles.can_focus = False  # the name field keeps the keys; ↑/↓ move this list
+            yield roles
+            yield Input(value=self.actor, placeholder="person (name or handle)", id="person")
+            yield Label(ROLE_KEYS, classes="hint", id="hint")
+
+    def _row(self, role: str) -> Text:
+        holder = self.held.get(role)
+        label = Text(f"{ROLE_LABELS.get(role, role.replace('_', ' ')):<15}")
+        # A holder's name is data (a teammate typed it): never markup.
+        return label.append_text(plain(holder, style="bold") if holder else Text("unassigned", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one("#person", Input).focus()
+        self.query_one("#role", OptionList).highlighted = 0
+        self.query_one("#person", Input).focus()  # focus selects the prefilled name: typing replaces it
+
+    @property
+    def role(self) -> str:
+        return ROLES[self.query_one("#role", OptionList).highlighted or 0]
+
+    def action_role(self, step: int) -> None:
+        roles = self.query_one("#role", OptionList)
+        roles.highlighted = ((roles.highlighted or 0) + step) % len(ROLES)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#person", Input).focus()  # a click picks the role; the name is still asked
+
+    def action_release(self) -> None:
+        holder = self.held.get(self.role)
+        if holder is None:
+            self.query_one("#hint", Label).update(
+                f"Nobody holds {ROLE_LABELS.get(self.role, self.role)}; ↑/↓ to a held role to release it.")
+            return
+        self.dismiss(RoleChange(self.role, holder, release=True))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         person = event.value.strip()
         if not person:
             self.query_one("#hint", Label).update("Type who takes the role (esc to cancel).")
             return
-        self.dismiss((self.query_one("#role", Select).value, person))
+        self.dismiss(RoleChange(self.role, person))
+

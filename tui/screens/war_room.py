@@ -268,17 +268,26 @@ class WarRoomScreen(IncidentScreen):
         self._change_severity(+1)
 
     def action_role(self) -> None:
-        from tui.screens.prompts import RolePrompt
+        from tui.plain import visible
+        from tui.screens.prompts import RoleChange, RolePrompt
 
+        if not self._ready():
+            return
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        held = {r["role"]: r["person"] for r in self.detail["roles"] if r["released_at"] is None}
 
-        def assign(choice: tuple[str, str] | None) -> None:
-            if choice:
-                role, person = choice
+        def change(choice: RoleChange | None) -> None:
+            if choice is None:
+                return
+            role, person = choice.role, choice.person
+            if choice.release:
+                self.write(lambda: store.release_role(incident_id, role, actor=actor),
+                           f"{visible(person)} released {role.replace('_', ' ')}")
+            else:
                 self.write(lambda: store.assign_role(incident_id, role, person, actor=actor),
-                           f"{person} is {role.replace('_', ' ')}")
+                           f"{visible(person)} is {role.replace('_', ' ')}")
 
-        self.app.push_screen(RolePrompt(), assign)
+        self.app.push_screen(RolePrompt(actor, held), change)
 
     def action_update(self) -> None:
         if not self._ready():
