@@ -75,9 +75,10 @@ class TuiTable(Table):
     """The command center."""
 
     export_dir: str | None = Field(None, min_length=1, description=(
-        "folder where `x` writes the handover snapshot (SVG + Markdown); default: the current folder"), examples=['~/handovers'])
+        "folder where `x` writes the handover snapshot (SVG + Markdown), owner-only; default: handovers/ in "
+        "the state folder (~/.local/state/incident-response/handovers)"), examples=['~/handovers'])
     keymap: dict[str, str] = Field(default_factory=dict, description=(
-        "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 't'}])
+        "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 'T'}])
     bell: bool = Field(False, description=(
         "true: ring the terminal bell with each announcement (a new SEV-1/2, an escalation, a missed update, "
         "someone else's change to the open incident)"))

@@ -107,7 +107,7 @@ async def test_incident_keys_are_offered_only_once_an_incident_is_open(make, tui
         assert isinstance(app.screen, HelpScreen)
         keys = [line.split()[0] for line in text_of(app.screen.query_one("#help-dialog Static")).splitlines()
                 if line.strip()]
-        assert "d" in keys and "q" in keys and "ctrl+p" in keys
+        assert "d" in keys and "q" in keys and "^p" in keys
         assert not {"a", "x", "enter", "j"} & set(keys), keys
         await pilot.press("escape")
 

@@ -252,10 +252,10 @@ async def test_question_mark_lists_every_key(make, tui_store, incident):
 
 
 async def test_keys_can_be_remapped_by_id(make, tui_store, incident):
-    app = make(keymap={"war_room.tick": "t"})
+    app = make(keymap={"war_room.tick": "T"})  # a key free on the war room (t reads the timeline)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_war_room(pilot)
-        await pilot.press("t")
+        await pilot.press("T")
         await settle(pilot)
         assert detail(tui_store, incident.id)["checklist"][0]["done"]
 

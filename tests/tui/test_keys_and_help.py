@@ -110,3 +110,106 @@ def test_config_check_reports_a_colliding_remap_as_not_ok(tmp_path, capsys):
     assert "  ok  war_room.note: on N\n" in out
     assert '  BAD war_room.tik: keymap "war_room.tik" names no binding, so it changes nothing' in out
     assert "2 problem(s) found" in out
+
+
+# -- reports stop at the current month -------------------------------------------------------------
+async def test_reports_do_not_page_past_the_current_month_of_the_injected_clock(make, tui_store, incident, clock):
+    from tui.screens.reports import ReportsScreen
+
+    app = make()  # the frozen clock: 18 January 2024
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReportsScreen) and screen.period.key == "2024-01"
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert screen.period.key == "2024-01"
+        assert "Monthly report — January 2024 (month to date)" in text_of(screen.query_one("#report-title"))
+        assert [n.message for n in app._notifications][-1] == (
+            "January 2024 is the current month; accepted: [ for the month before.")
+        await pilot.press("left", "right")  # back a month, and forward again to the current one
+        await settle(pilot)
+        assert screen.period.key == "2024-01"
+        clock.advance(days=20)  # the clock moves into February: one more month to go to
+        await pilot.press("right", "right")
+        await settle(pilot)
+        assert screen.period.key == "2024-02"
+        assert sum("is the current month" in n.message for n in app._notifications) == 2
+
+
+# -- help: the keys of the screen it was opened from, each once, grouped -------------------------
+def help_lines(app) -> list[str]:
+    return [line.rstrip() for line in text_of(app.screen.query_one("#help-dialog Static")).splitlines()]
+
+
+def section(lines: list[str], title: str) -> list[str]:
+    """The rows under a section title, up to the blank line that ends it."""
+    start = lines.index(title) + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+def keys_of(rows: list[str]) -> list[str]:
+    return [row.split("  ")[0].strip() for row in rows if row[:1] != " "]  # a wrapped row's rest is indented
+
+
+async def open_help(pilot):
+    from tui.screens.help import HelpScreen
+
+    await pilot.press("question_mark")
+    assert isinstance(pilot.app.screen, HelpScreen)
+    return help_lines(pilot.app)
+
+
+async def test_help_from_the_dashboard_lists_its_keys_the_list_and_the_app_keys_once(make, tui_store, incident):
+    app = make()
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        lines = await open_help(pilot)
+        titles = [line for line in lines if line in ("Dashboard", "Incident list", "Everywhere")]
+        assert titles == ["Dashboard", "Incident list", "Everywhere"]
+        assert keys_of(section(lines, "Dashboard")) == ["q ^q", "/", "H", "a", "x", "R", "A", "o"]
+        assert keys_of(section(lines, "Incident list")) == ["j / ↓", "k / ↑", "enter"]
+        assert "open the selected incident" in section(lines, "Incident list")[2]
+        assert keys_of(section(lines, "Everywhere")) == ["^c", ":", "?", "d", "^p"]
+        assert not any(line.startswith("ctrl+p") for line in lines)  # the palette once, as ^p
+        keys = keys_of(section(lines, "Dashboard") + section(lines, "Everywhere"))
+        assert len(keys) == len(set(keys))
+        assert "binding ids" not in app.screen.query_one("#help-dialog").border_title  # no room at 80 columns
+
+
+async def test_help_from_the_war_room_lists_the_war_room_keys_not_the_dashboards(make, tui_store, incident):
+    app = make(open_incident=incident.id)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        lines = await open_help(pilot)
+        war_room = section(lines, "War room")
+        assert keys_of(war_room)[:6] == ["esc", "space", "n", "u", "a", "s"]
+        assert "esc    Back: back to the screen before" in war_room[0]
+        assert war_room[1].endswith("war_room.tick")  # at 160 columns: each key's binding id
+        assert keys_of(section(lines, "Checklist")) == ["j / ↓", "k / ↑"]  # enter does nothing in the checklist
+        assert keys_of(section(lines, "Everywhere")) == ["^c", "^q", "q", ":", "?", "d", "^p"]
+        for dashboard_only in ("Filter:", "Reports:", "Actions:", "History: list resolved"):
+            assert not any(dashboard_only in line for line in lines), dashboard_only
+        keys = keys_of(war_room + section(lines, "Everywhere"))
+        assert len(keys) == len(set(keys))
+        await pilot.press("escape", "t")  # the timeline focused: its own keys, then the moves
+        await settle(pilot)
+        lines = await open_help(pilot)
+        assert keys_of(section(lines, "Timeline")) == ["j / ↓", "k / ↑", "enter", "g", "G", "f", "1", "2", "3", "4",
+                                                       "5", "esc"]
+
+
+async def test_help_from_the_post_incident_screen_lists_its_keys_and_not_declare(make, tui_store, incident):
+    app = make(open_incident=incident.id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        lines = await open_help(pilot)
+        assert keys_of(section(lines, "Post-incident")) == ["esc", "c", "t", "f", "i", "u", "e", "w", "p", "g", "n",
+                                                            "l", "h", "a", "d", "x"]
+        assert keys_of(section(lines, "Everywhere")) == ["^c", "^q", "q", ":", "?", "^p"]  # d is Done here
+        assert not any("Tick:" in line or "Declare:" in line for line in lines)

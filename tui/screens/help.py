@@ -1,18 +1,32 @@
-"""Every key that works here now, from the live bindings (so remapped keys show as remapped,
-and a key its screen does not offer yet, e.g. opening an incident when none is open, is
-not listed)."""
+"""Every key that works here now, from the live bindings of the screen help was opened
+over (so remapped keys show as remapped, and a key its screen does not offer yet, e.g.
+opening an incident when none is open, or one read-only mode refuses, is not listed):
+that screen's keys, the focused list's, then the app-wide ones, each binding once."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-# The focused list's own keys: listed only while a list has the focus (none on an empty dashboard).
-MOVES = [("j / ↓", "move down"), ("k / ↑", "move up"), ("enter", "open the selected incident")]
-PALETTE = ("ctrl+p", "command palette: every action by name")
+# The focused list's moves (its own cursor bindings, listed as one pair), and what enter does
+# in each list that does something with it.
+MOVES = [("j / ↓", "move down"), ("k / ↑", "move up")]
+ENTER = {"IncidentTable": "open the selected incident", "Timeline": "show the highlighted event in full"}
+SCREEN_NAMES = {
+    "DashboardScreen": "Dashboard", "WarRoomScreen": "War room", "PostIncidentScreen": "Post-incident",
+    "ReportsScreen": "Reports", "ComplianceScreen": "Compliance", "OutboxScreen": "Outbox",
+    "ActionItemsScreen": "Action items",
+}
+LIST_NAMES = {"IncidentTable": "Incident list", "Checklist": "Checklist", "Timeline": "Timeline",
+              "CorrectiveActions": "Corrective actions"}
+WIDE = 120  # from this many columns, each key's binding id (the keymap's name) is shown too
 # Longer words for the footer's short labels.
 MEANING = {
     "tick": "tick / untick the highlighted checklist step", "note": "add a note to the timeline",
@@ -22,7 +36,7 @@ MEANING = {
     "role": "assign a role (commander, comms, ops, scribe, ...)", "remediate": "start a remediation action",
     "runbook": "run a response action (you confirm the exact command)",
     "collect_logs": "collect this incident's logs as evidence (SHA-256 on the timeline)",
-    "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the dashboard",
+    "export": "handover snapshot: SVG of the war room + Markdown", "back": "back to the screen before",
     "compliance": "exposed data and regulatory clocks (security and data incidents)",
     "mark_exposed": "mark the selected data classes exposed; starts their regimes' clocks",
     "mark_met": "record the highlighted obligation met, by you, now", "aware_at": "set when you became aware",
@@ -41,7 +55,9 @@ MEANING = {
     "outbox": "notifications sent, waiting and failed; retry failed ones",
     "retry": "send the highlighted failed message again", "retry_all": "send every failed message shown again",
     "filter": "show all, waiting or failed messages",
-    "go_back": "back one screen (on the dashboard q quits)", "interrupt": "press twice to quit from anywhere",
+    "go_back": "back one screen (on the dashboard q quits)",
+    "interrupt": "press twice to quit from anywhere",
+    "command_palette": "command palette: this screen's actions and the open incidents, by name",
     "command_line": "open an incident by id (0118-001), go to a screen, or run an action by name",
     "filter_incidents": "filter the list by id, title, service, severity or status (esc clears)",
     "toggle_history": "list resolved and closed incidents too (again: open only)",
@@ -58,6 +74,64 @@ MEANING = {
 }
 
 
+@dataclass
+class KeyRow:
+    keys: list[str]
+    label: str
+    binding_id: str = ""
+
+
+@dataclass
+class KeySection:
+    title: str
+    rows: list[KeyRow] = field(default_factory=list)
+
+
+def key_sections(under: Screen) -> list[KeySection]:
+    """The keys that work on `under` now, grouped: its own, the focused list's, app-wide.
+    A binding with several keys (`[` and `←`) is one row; so is one action on the screen
+    and app-wide under the same name (the dashboard's q and ctrl+q, both Quit)."""
+    app = under.app
+    focused = under.focused
+    screen = KeySection(SCREEN_NAMES.get(type(under).__name__, "This screen"))
+    focused_list = KeySection(LIST_NAMES.get(type(focused).__name__, "The list"))
+    everywhere = KeySection("Everywhere")
+    rows: dict[tuple[str, str], KeyRow] = {}
+    for key, active in under.active_bindings.items():
+        binding, node = active.binding, active.node
+        if not active.enabled or not binding.description:
+            continue
+        if binding.action.startswith(("app.", "screen.")):  # Textual's focus/copy keys: not ours to list
+            continue
+        if node is under:
+            section = screen
+        elif node is app:
+            section = everywhere
+        elif node is focused and binding.id is not None and not binding.action.startswith("cursor_"):
+            section = focused_list  # the focused widget's own keys (the timeline's filters); moves are MOVES
+        else:
+            continue
+        display = app.get_key_display(binding)
+        row = rows.get((binding.action, binding.description))
+        if row is not None:
+            if display not in row.keys:
+                row.keys.append(display)
+            if binding.id and binding.id not in row.binding_id.split(", "):
+                row.binding_id = ", ".join(filter(None, (row.binding_id, binding.id)))
+            continue
+        meaning = MEANING.get(binding.action, binding.description.lower())
+        label = binding.description[:1].upper() + binding.description[1:]  # Textual's own "palette"
+        row = rows[(binding.action, binding.description)] = KeyRow([display], f"{label}: {meaning}",
+                                                                 binding.id or "")
+        section.rows.append(row)
+    if focused is not None and any(b.binding.action == "cursor_down" and b.node is focused
+                                   for b in under.active_bindings.values()):
+        focused_list.rows[:0] = [KeyRow([keys], what) for keys, what in MOVES]
+        if type(focused).__name__ in ENTER:
+            focused_list.rows.insert(2, KeyRow(["enter"], ENTER[type(focused).__name__]))
+    return [section for section in (screen, focused_list, everywhere) if section.rows]
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "close", "Close", id="help.close"),
@@ -70,29 +144,25 @@ class HelpScreen(ModalScreen):
         self.under = under
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for key, active in self.under.active_bindings.items():
-            binding = active.binding
-            # The screen's and the app's keys; the focused list's own scrolling keys are in MOVES.
-            # The focused widget's own keys too (the timeline's filters), but not its moves (MOVES below).
-            focused_own = (active.node is self.under.focused and binding.id is not None
-                           and not binding.action.startswith("cursor_"))
-            if (not binding.description or active.node not in (self.under, self.app) and not focused_own
-                    or not active.enabled):
-                continue
-            if binding.action.startswith(("app.", "screen.")):  # Textual's focus/copy keys: not ours to list
-                continue
-            meaning = MEANING.get(binding.action, binding.description.lower())
-            table.add_row(self.app.get_key_display(binding), f"{binding.description}: {meaning}")
-        if self.under.focused is not None:
-            for key, what in MOVES:
-                table.add_row(key, what)
-        table.add_row(*PALETTE)
+        # Keys come from config.toml's keymap too: every cell is Text, never markup.
+        wide = self.app.size.width >= WIDE
+        sections = key_sections(self.under)
+        rows = [row for section in sections for row in section.rows]
+        key_width = max((len(" ".join(row.keys)) for row in rows), default=1)
+        id_width = max((len(row.binding_id) for row in rows), default=1)
+        parts = []
+        for section in sections:
+            table = Table.grid(padding=(0, 2), expand=True)  # one table a section, the key column equally wide in each
+            table.add_column(style="bold cyan", no_wrap=True, width=key_width)
+            table.add_column(ratio=1)
+            if wide:
+                table.add_column(style="dim", no_wrap=True, width=id_width)
+            for row in section.rows:
+                table.add_row(Text(" ".join(row.keys)), Text(row.label), *([Text(row.binding_id)] if wide else []))
+            parts += [Text(section.title, style="bold underline"), table, Text("")]
         with VerticalScroll(classes="dialog", id="help-dialog") as dialog:
-            dialog.border_title = "Keys (esc closes)"
-            yield Static(table)
+            dialog.border_title = "Keys (esc closes)" + (" · binding ids for [tui.keymap]" if wide else "")
+            yield Static(Group(*parts[:-1]))
 
     def action_close(self) -> None:
         self.dismiss(None)

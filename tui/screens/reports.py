@@ -102,6 +102,11 @@ class ReportsScreen(StoreScreen):
         self.load()
 
     def action_next_month(self) -> None:
+        current = current_month(self.center.clock())
+        if self.period.start >= current.start:  # a month still to come has no incidents to report
+            self.notify(f"{month_name(current.key)} is the current month; accepted: [ for the month before.",
+                        severity="warning", timeout=4)
+            return
         self.period = self.period.next()
         self._show_title(loading=True)
         self.load()
