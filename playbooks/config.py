@@ -78,7 +78,8 @@ class TuiTable(Table):
         "folder where `x` writes the handover snapshot (SVG + Markdown), owner-only; default: handovers/ in "
         "the state folder (~/.local/state/incident-response/handovers)"), examples=['~/handovers'])
     keymap: dict[str, str] = Field(default_factory=dict, description=(
-        "binding id = key(s) (press ? in the command center for the ids)"), examples=[{'war_room.tick': 'T'}])
+        "binding id = key(s) (? in the command center, 120 columns or wider, lists each key's id); a remap onto a "
+        "key another binding has on that screen or app-wide is refused and both keep their keys"), examples=[{'war_room.tick': 'T'}])
     bell: bool = Field(False, description=(
         "true: ring the terminal bell with each announcement (a new SEV-1/2, an escalation, a missed update, "
         "someone else's change to the open incident)"))
