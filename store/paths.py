@@ -21,6 +21,12 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP, appauthor=False))
 
 
+def handover_dir() -> Path:
+    """Where `x` writes handovers unless `[tui] export_dir` says otherwise: the user's own
+    state folder, not wherever the command center happened to be started."""
+    return state_dir() / "handovers"
+
+
 def default_database_url(configured: str | None = None) -> str:
     """IR_DATABASE_URL if set, else config.toml's `[store] url` (passed in), else the SQLite
     file in the XDG data dir."""

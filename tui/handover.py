@@ -77,23 +77,20 @@ def confirm_replace(app: "CommandCenter", paths: tuple[Path, ...], write: Callab
 
 
 def export_handover(app: "CommandCenter", incident_id: str, directory: Path, force: bool = False) -> None:
-    """Screenshot the war room (opening it if needed) and write both files off the UI thread."""
-    from tui.export import write_export
-    from tui.screens.war_room import WarRoomScreen
+    """Render the whole war room (every pane whole, at this terminal's width) and write the SVG
+    and the Markdown handover off the UI thread; say where they went."""
+    from tui.export import war_room_svg, write_export
 
-    screen = app.screen
-    if not (isinstance(screen, WarRoomScreen) and screen.incident_id == incident_id and screen.detail):
-        app.open_war_room(incident_id)
-        app.set_timer(0.5, lambda: export_handover(app, incident_id, directory, force))
-        return
-    svg = app.export_screenshot(title=f"{incident_id} war room")
-    store = app.store
+    store, actor = app.store, app.actor
+    width, height = app.size
 
     def write() -> None:
         with store.db.read() as session:
             detail = incident_detail(session, store.policy, incident_id, store.now())
         svg_path, md_path = handover_paths(directory, incident_id)
         markdown = handover_markdown(detail, iso_z(store.now()))
+        # Not a screenshot of this screen: the roles or the timeline may be scrolled away here.
+        svg = war_room_svg(store, incident_id, actor, size=(max(width, 80), max(height, 24)))
         try:
             write_export(svg, svg_path, force=force, hint=REPLACE_HINT)
             write_export(markdown, md_path, force=force, hint=REPLACE_HINT)
@@ -104,7 +101,7 @@ def export_handover(app: "CommandCenter", incident_id: str, directory: Path, for
             app.call_from_thread(app.notify, f"cannot write to {directory} ({exc.strerror}); accepted: a writable "
                                  "folder", severity="warning", timeout=10, markup=False)
             return
-        app.call_from_thread(app.notify, f"Handover written: {md_path} and {svg_path.name}", timeout=6,
+        app.call_from_thread(app.notify, f"Handover written: {md_path} and {svg_path.name}", timeout=8,
                              markup=False)
 
-    screen.run_worker(write, thread=True, exit_on_error=False, group="export")
+    app.screen.run_worker(write, thread=True, exit_on_error=False, group="export")
