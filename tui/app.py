@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from store.clock import to_utc_naive, utc_now
+from store.paths import handover_dir
 from tui import live
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class Settings:
     """What a user may set for the command center (config file `[tui]`, or tests)."""
 
     actor: str
-    export_dir: Path = field(default_factory=Path.cwd)
+    export_dir: Path = field(default_factory=handover_dir)  # `[tui] export_dir`; see store/paths.py
     keymap: dict[str, str] = field(default_factory=dict)
     watch: bool = True
     detect: bool = True  # run metric sources and rules here unless a `watch` service does
@@ -224,6 +225,18 @@ class CommandCenter(App):
         # Declaring needs the store: not offered (footer, help, palette) until it has opened;
         # the dashboard refreshes the bindings when it has.
         return not (action == "declare" and self.store is None)
+
+    def _check_action_state(self, action: str, default_namespace) -> bool | None:
+        """Read-only mode offers no writing key (footer, help, palette): Textual asks here for
+        every binding shown. The keys stay bound, so pressing one is still refused in one
+        sentence (run_action, below)."""
+        if self.settings.read_only:
+            from tui.read_only import writes
+
+            target, name, _params = self._parse_action(action, default_namespace)
+            if writes(target, name):
+                return False
+        return super()._check_action_state(action, default_namespace)
 
     async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
         """Every key, palette entry and `:` command comes through here: in read-only mode a

@@ -87,7 +87,7 @@ def unknown_binding_ids(keymap: Mapping[str, str], screens: Mapping[str, Sequenc
     """Remaps naming no binding (Textual ignores them), one sentence each."""
     known = {binding.name for bindings in screens.values() for binding in bindings if binding.remappable}
     return [f'keymap "{name}" names no binding, so it changes nothing; accepted: a binding id, '
-            "as ? lists them beside each key in the command center"
+            "as ? lists them beside each key in the command center at 120 columns or wider"
             for name in keymap if name not in known]
 
 

@@ -213,3 +213,44 @@ async def test_help_from_the_post_incident_screen_lists_its_keys_and_not_declare
                                                             "l", "h", "a", "d", "x"]
         assert keys_of(section(lines, "Everywhere")) == ["^c", "^q", "q", ":", "?", "^p"]  # d is Done here
         assert not any("Tick:" in line or "Declare:" in line for line in lines)
+
+
+# -- read-only mode offers no key it would refuse --------------------------------------------------
+def footer_actions(screen) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {key.action for key in screen.query(FooterKey)}
+
+
+WRITING_ACTIONS = {"tick", "note", "update", "ack", "status", "raise_severity", "lower_severity", "role",
+                   "remediate", "runbook", "collect_logs", "declare", "summary"}
+
+
+async def test_read_only_offers_no_writing_key_in_footer_help_or_palette_and_still_refuses_one(
+        make, tui_store, incident):
+    from tui.read_only import REFUSAL
+
+    app = make(open_incident=incident.id, read_only=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        war_room = app.screen
+        shown = footer_actions(war_room)
+        assert not WRITING_ACTIONS & shown, shown
+        assert {"back", "similar", "help", "command_line"} <= shown  # reading keys stay
+        offered = {active.binding.action for active in war_room.active_bindings.values()}
+        assert not WRITING_ACTIONS & offered and {"export", "timeline", "outbox"} <= offered
+        palette = {command.title for command in app.get_system_commands(war_room)}
+        assert not {"Tick", "Note", "Update", "Ack", "Status", "Roles", "Declare"} & palette
+        assert {"Handover", "Timeline", "History"} <= palette
+        lines = await open_help(pilot)
+        assert keys_of(section(lines, "War room"))[:1] == ["esc"]
+        assert not any(word in line for line in lines for word in ("Tick:", "Note:", "Ack:", "Declare:"))
+        assert any(line.startswith("x ") and "Handover:" in line for line in lines)
+        await pilot.press("escape", "n")  # a hidden key is still refused in one sentence, not ignored
+        await settle(pilot)
+        assert app.screen is war_room
+        assert [n.message for n in app._notifications].count(REFUSAL) == 1
+    app = make(read_only=False, open_incident=incident.id)  # and without read-only they are offered
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert {"tick", "note", "update", "ack", "status"} <= footer_actions(app.screen)
