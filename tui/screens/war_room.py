@@ -14,6 +14,7 @@ from tui.drafts import NOTE, STATUS_UPDATE, DraftSlot
 from tui.screens.base import IncidentScreen
 from tui.widgets.checklist import Checklist
 from tui.widgets.compliance_clocks import ObligationCountdowns
+from tui.widgets.pinned_summary import PinnedSummary
 from tui.widgets.timeline import Timeline
 from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
@@ -61,10 +62,12 @@ class WarRoomScreen(IncidentScreen):
         Binding("o", "outbox", "Outbox", show=False, id="war_room.outbox"),
         Binding("t", "timeline", "Timeline", show=False, id="war_room.timeline"),  # the pane says "t to read"
         Binding("h", "similar", "History", id="war_room.similar"),
+        Binding("S", "summary", "Summary", show=False, id="war_room.summary"),  # the pinned line names it
     ]
 
     def compose(self) -> ComposeResult:
         yield IncidentBanner(id="banner")
+        yield PinnedSummary(id="pinned-summary")
         with Horizontal(id="war-room-body"):
             with Vertical(id="checklist-pane", classes="pane") as pane:
                 pane.border_title = "Checklist"
@@ -88,6 +91,7 @@ class WarRoomScreen(IncidentScreen):
         banner.detail = message.detail
         self.query_one(Checklist).show(message.detail)
         self.query_one(SidePane).detail = message.detail
+        self.query_one(PinnedSummary).show(message.detail.get("pinned_summary"))
         self.query_one(ObligationCountdowns).show(
             message.detail.get("compliance", []),
             message.detail["type"] in self.center.store.policy.compliance.incident_types, self.center.clock())
@@ -181,15 +185,11 @@ class WarRoomScreen(IncidentScreen):
         return DraftSlot(self.center.drafts, self.incident_id, field)
 
     def action_remediate(self) -> None:
-        from tui.screens.prompts import TextPrompt
+        """Start a remediation, or end a running one: done (with its outcome) or cancelled."""
+        from tui.screens.remediation import ask_remediation
 
-        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
-
-        def save(text: str | None) -> None:
-            if text:
-                self.write(lambda: store.start_remediation(incident_id, text, actor=actor), "Remediation started")
-
-        self.app.push_screen(TextPrompt("Start remediation", "e.g. Database connection pool increased"), save)
+        if self._ready():
+            ask_remediation(self)
 
     def action_status(self) -> None:
         if not self._ready():
@@ -409,6 +409,27 @@ class WarRoomScreen(IncidentScreen):
         from tui.handover import ask_and_export
 
         ask_and_export(self.center, self.incident_id)
+
+    def action_summary(self) -> None:
+        """Pin where the incident stands and what comes next (prefilled with what is pinned; a draft wins)."""
+        if not self._ready():
+            return
+        from tui.screens.summary_editor import PINNED_SUMMARY, SummaryEditor
+
+        store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
+        draft = self._draft(PINNED_SUMMARY)
+
+        def pin(result: tuple[str, str | None] | None) -> None:
+            if result:
+                summary, next_steps = result
+
+                def write() -> None:
+                    store.pin_summary(incident_id, summary, next_steps, actor=actor)
+                    self.app.call_from_thread(draft.discard)  # pinned: the draft has done its job
+
+                self.write(write, "Summary pinned")
+
+        self.app.push_screen(SummaryEditor(incident_id, self.detail.get("pinned_summary"), draft=draft), pin)
 
     def action_similar(self) -> None:
         """This happened before: the most similar past incidents, their root cause and corrective actions."""
