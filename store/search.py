@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, bindparam, text
 from sqlmodel import Session
 
 from store.errors import StoreError
@@ -27,6 +28,10 @@ MAX_WORDS = 24
 # large store and says little more about likeness.
 SIMILAR_WORDS = 10
 MAX_LIMIT = 1000
+# similar_incidents ranks every text holding any of the incident's words, and ranking costs
+# per text: on 100,000 incidents one common word ("replication", a busy service's name) is in
+# tens of thousands. It ranks about this many at most (see _distinctive), within a frame.
+SIMILAR_RANKED = 1500
 SNIPPET_WIDTH = 80
 # How much a match in each kind of text counts: a title says what the incident was, a root
 # cause what it turned out to be; one note among fifty says less.
@@ -62,13 +67,29 @@ _KIND_SOURCES_PG = """
 # thousands of texts costs about what the index's own ranked query costs.
 _PIECE_COLUMNS = "i.severity, i.status, i.title AS incident_title, i.type, i.service"
 
+# On SQLite the ranked part reads nothing but each match's rowid and score: the texts and
+# incident ids (stored beside the index, one lookup each) are read for the best pieces only,
+# not for every one of thousands of matches. bm25's weights are the table's rank (schema 8)
+# by column: title, note, status_update, root_cause — KIND_WEIGHT.
 _SQLITE_PIECES = f"""
 SELECT t.incident_id, t.kind, coalesce(t.title, t.note, t.status_update, t.root_cause) AS body,
-       -t.rank AS score, {_PIECE_COLUMNS}
-  FROM (SELECT incident_id, kind, title, note, status_update, root_cause, rank FROM incident_text
-         WHERE incident_text MATCH :query ORDER BY rank LIMIT :pieces) t
+       r.score, {_PIECE_COLUMNS}
+  FROM (SELECT rowid, -bm25(incident_text, 3.0, 1.0, 1.2, 2.0) AS score FROM incident_text
+         WHERE incident_text MATCH :query ORDER BY score DESC LIMIT :pieces) r
+  JOIN incident_text t ON t.rowid = r.rowid
   JOIN incident i ON i.id = t.incident_id
 """
+
+_COUNT = text("SELECT count(*) FROM incident_text WHERE incident_text MATCH :query")
+_COUNT_AMONG = text("SELECT count(*) FROM incident_text WHERE incident_text MATCH :query AND rowid IN :rowids"
+                    ).bindparams(bindparam("rowids", expanding=True))
+_OWN_ROWIDS = text("""
+SELECT rowid * 4 FROM incident WHERE id = :id
+UNION ALL SELECT seq * 4 + 1 FROM timeline_event WHERE incident_id = :id AND kind = 'note'
+UNION ALL SELECT id * 4 + 2 FROM status_update WHERE incident_id = :id
+UNION ALL SELECT rowid * 4 + 3 FROM root_cause_analysis WHERE incident_id = :id
+""")
+_SQLITE_PIECES_SQL = text(_SQLITE_PIECES)  # one TextClause: SQLAlchemy compiles it once and caches it
 
 _PG_PIECES = f"""
 SELECT h.incident_id, h.kind, h.body, h.score, {_PIECE_COLUMNS}
@@ -140,11 +161,21 @@ def _fts5_query(words: list[str], any_word: bool) -> str:
     return (" OR " if any_word else " ").join(f'"{word}"' for word in words)
 
 
+# How each database is searched, found once per engine: the index is made by a migration,
+# never dropped, so asking sqlite_master on every keystroke's search would only cost time.
+_METHODS: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+_HAS_INDEX = text("SELECT 1 FROM sqlite_master WHERE name = 'incident_text'")
+
+
 def _method(conn: Connection) -> str:
     if conn.dialect.name != "sqlite":
         return "postgresql"
-    found = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'incident_text'")).first()
-    return "fts5" if found else "like"
+    method = _METHODS.get(conn.engine)
+    if method is None:
+        method = "fts5" if conn.execute(_HAS_INDEX).first() else "like"
+        if method == "fts5":  # (a store still without its index may get one at its next migration)
+            _METHODS[conn.engine] = method
+    return method
 
 
 def snippet(body: str, words: list[str], width: int = SNIPPET_WIDTH) -> str:
@@ -169,9 +200,10 @@ def _hits(conn: Connection, words: list[str], *, any_word: bool, exclude: str, l
           method: str) -> list[SearchHit]:
     pieces = min(5 * limit, 1000)  # enough for the sums to order the shown incidents
     if method == "fts5":
-        sql = _SQLITE_PIECES
-        params: dict[str, Any] = {"query": _fts5_query(words, any_word)}
-    elif method == "postgresql":
+        rows = conn.execute(_SQLITE_PIECES_SQL, {"query": _fts5_query(words, any_word), "pieces": pieces}).all()
+        return _per_incident(rows, words, exclude, limit)
+    params: dict[str, Any]
+    if method == "postgresql":
         maker = ("websearch_to_tsquery('english', :query)" if any_word
                  else "plainto_tsquery('english', :query)")
         sql = f"WITH q AS (SELECT {maker} AS q), hits AS ({_KIND_SOURCES_PG})" + _PG_PIECES
@@ -256,6 +288,49 @@ def _first_texts(conn: Connection, incident_id: str) -> list[str]:
     return pieces
 
 
+def _own_rowids(conn: Connection, incident_id: str) -> list[int]:
+    """The index rows of the incident's own texts (schema 8 numbers them from their source
+    rows: rowid * 4 + kind), so its own words are not counted as others' likeness."""
+    return [row[0] for row in conn.execute(_OWN_ROWIDS, {"id": incident_id})]
+
+
+def _distinctive(conn: Connection, incident_id: str, words: list[str]) -> tuple[list[str], bool]:
+    """The words that say most about likeness, and whether any one of them is enough (else
+    every one must be in the same text), so that at most about SIMILAR_RANKED texts are
+    ranked: the rarest words, any of them; when even the rarest is that common, the texts
+    holding it together with the next rarest, and so on. Counting a word's texts costs
+    little (the index's lists, no ranking); ranking costs per text."""
+    own = _own_rowids(conn, incident_id)
+
+    def others(query_words: list[str]) -> int:  # texts of other incidents holding every one of the words
+        query = _fts5_query(query_words, False)
+        total = conn.execute(_COUNT, {"query": query}).scalar_one()
+        if not total or not own:
+            return total
+        return total - conn.execute(_COUNT_AMONG, {"query": query, "rowids": own}).scalar_one()
+
+    counts = {word: others([word]) for word in words}
+    found = sorted((word for word in words if counts[word]), key=lambda word: counts[word])
+    if not found:
+        return words, True
+    chosen, total = [found[0]], counts[found[0]]
+    for word in found[1:]:
+        if total + counts[word] > SIMILAR_RANKED:
+            break
+        chosen.append(word)
+        total += counts[word]
+    if total <= SIMILAR_RANKED:
+        return chosen, True
+    together = [found[0]]
+    for word in found[1:]:
+        count = others([*together, word])
+        if count:  # a pair never said together would leave nothing to compare
+            together.append(word)
+            if count <= SIMILAR_RANKED:
+                break
+    return together, len(together) == 1
+
+
 def similar_incidents(session: Session | Connection, incident_id: str, *, limit: int = 5) -> list[SimilarIncident]:
     """The other incidents most like `incident_id`: closest text (any of its title's,
     service's and first notes' words), lifted for the same service and the same type, each
@@ -264,8 +339,12 @@ def similar_incidents(session: Session | Connection, incident_id: str, *, limit:
     words, service, incident_type = _incident_words(conn, incident_id)
     if not words:
         return []
-    candidates = _hits(conn, words, any_word=True, exclude=incident_id, limit=max(20, limit * 4),
-                       method=_method(conn))
+    method = _method(conn)
+    any_word = True
+    if method == "fts5":
+        words, any_word = _distinctive(conn, incident_id, words)
+    candidates = _hits(conn, words, any_word=any_word, exclude=incident_id, limit=max(20, limit * 4),
+                       method=method)
     if not candidates:
         return []
     top = max(hit.score for hit in candidates) or 1.0
