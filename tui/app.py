@@ -55,6 +55,13 @@ class StoreChanged(Message):
         return isinstance(message, StoreChanged)
 
 
+def _open_incident_commands():
+    """The palette's open incidents (tui/palette.py), imported when the palette first opens."""
+    from tui.palette import OpenIncidentCommands
+
+    return OpenIncidentCommands
+
+
 class CommandCenter(App):
     TITLE = "incident-response"
     CSS_PATH = "command_center.tcss"
@@ -388,21 +395,36 @@ class CommandCenter(App):
     def on_unmount(self) -> None:
         self._stop_watching.set()
 
-    # -- command palette: every action of the screen, by its binding ---------------------
+    # -- command palette: the screen's actions by name, then the open incidents --------------
+    # Textual's generic entries (keys panel, maximize, screenshot) give way to ours: `?` lists
+    # the keys, `x` writes the handover. Theme stays; Quit is ours (ctrl+q).
+    COMMANDS = App.COMMANDS | {_open_incident_commands}
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from textual.markup import escape
+
+        from tui.screens.help import MEANING
+
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen:
+            # Ours only (each has an id), and no moves: a list's cursor, scroll, focus and copy keys
+            # are not things to do; nor is ctrl+c's "press again".
+            if (binding.id is None or not binding.description or not active.enabled
+                    or binding.action.startswith("cursor_") or binding.action == "interrupt"):
                 continue
-            seen.add(binding.action)
+            if binding.description in seen:  # the dashboard's q and the app's ctrl+q are one Quit
+                continue
+            seen.add(binding.description)
             node = active.node
 
             def run(node=node, action=binding.action) -> None:
                 self.call_later(self.run_action, action, node)
 
-            yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
-        yield from super().get_system_commands(screen)
+            meaning = MEANING.get(binding.action, binding.description.lower())
+            # Textual reads help text as markup; a remapped key comes from config.toml.
+            yield SystemCommand(binding.description, escape(f"{self.get_key_display(binding)} · {meaning}"), run)
+        yield SystemCommand("Theme", "change the colours", self.action_change_theme)
 
 
 def make_app(store: StoreSource, settings: Settings, open_incident: str | None = None) -> CommandCenter:

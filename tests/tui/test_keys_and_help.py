@@ -254,3 +254,51 @@ async def test_read_only_offers_no_writing_key_in_footer_help_or_palette_and_sti
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         assert {"tick", "note", "update", "ack", "status"} <= footer_actions(app.screen)
+
+
+# -- the command palette: the screen's actions and the open incidents -------------------------------
+def palette_entries(app) -> list[str]:
+    from textual.command import CommandList
+
+    return [str(option.prompt).split("\n")[0] for option in app.screen.query_one(CommandList).options]
+
+
+async def palette_search(pilot, text: str) -> list[str]:
+    for _ in range(20):  # the providers answer in workers: wait for the list to hold what they found
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        entries = palette_entries(pilot.app)
+        if entries and (not text or any(text in entry for entry in entries)):
+            return entries
+    return palette_entries(pilot.app)
+
+
+async def test_palette_offers_the_screens_actions_and_the_open_incidents_not_textuals_generic_entries(
+        make, tui_store, incident):
+    from textual.command import CommandPalette
+
+    other = tui_store.declare("critical", "security", "production", actor="bob", title="Credential [b]stuffing[/b]")
+    app = make(open_incident=incident.id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert titles[:6] == ["Back", "Tick", "Note", "Update", "Ack", "Status"]
+        assert {"Handover", "Timeline", "History", "Quit", "Help", "Command", "Declare", "Theme"} <= set(titles)
+        assert len(titles) == len(set(titles))
+        for generic in ("Keys", "Maximize", "Screenshot", "Up", "Down", "Select", "Focus Next", "Copy selected text",
+                        "Quit (twice)", "palette"):
+            assert generic not in titles, generic
+        helps = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert helps["Note"] == "n · add a note to the timeline"
+
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        entries = await palette_search(pilot, "Open ")
+        assert f"Open {other.id} SEV-1 Credential [b]stuffing[/b] (investigating)" in entries  # a title is data
+        assert f"Open {incident.id} SEV-2 Checkout down (investigating)" in entries
+        await pilot.press(*"0118-002")  # an incident found by its short id
+        entries = await palette_search(pilot, other.id)
+        assert entries[0].startswith(f"Open {other.id}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.incident_id == other.id
