@@ -29,3 +29,15 @@ async def _ack_refused(pilot):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_read_only_dashboard(snap_compare, read_only_app, size):
     assert snap_compare(read_only_app, terminal_size=size, run_before=_ack_refused)
+
+
+async def _war_room_read_only(pilot):
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_read_only_war_room(snap_compare, read_only_app, size):
+    """The footer offers only what read-only mode allows: no Tick, Note, Update, Ack, Status or Roles."""
+    assert snap_compare(read_only_app, terminal_size=size, run_before=_war_room_read_only)
