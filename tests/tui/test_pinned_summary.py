@@ -4,6 +4,7 @@ and the pane shows it at once; `esc` keeps a draft that the next `S` restores, c
 it; stored text is shown as data; help lists the key; read-only refuses it."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 from textual.widgets import TextArea
 
@@ -139,3 +140,45 @@ async def test_help_lists_s_and_read_only_refuses_it(make, tui_store, incident):
         assert not isinstance(app.screen, SummaryEditor)
         assert any(n.message == REFUSAL for n in app._notifications)
         assert pinned_events(tui_store) == []
+
+
+# -- snapshots: the pinned lines and the editor, from the demo data at a frozen clock ----------
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.fixture
+def demo_pinned(tui_store, clock, make):
+    from datetime import datetime
+
+    from store.demo import seed_demo
+
+    clock.moment = datetime(2024, 1, 15, 14, 35)
+    seed_demo(tui_store, clock)
+    return make()
+
+
+async def _pinned_war_room(pilot):
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    room = pilot.app.screen
+    pilot.app.store.pin_summary(
+        room.incident_id, "Connection pool exhausted after the 14:02 deploy; rollback to v41 running",
+        "Confirm error rate < 1% (maria), then post the monitoring update (priya)", actor="sam")
+    room.load()
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_pinned_summary(snap_compare, demo_pinned, size):
+    assert snap_compare(demo_pinned, terminal_size=size, run_before=_pinned_war_room)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_snapshot_summary_editor(snap_compare, demo_pinned, size):
+    async def run_before(pilot):
+        await _pinned_war_room(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+
+    assert snap_compare(demo_pinned, terminal_size=size, run_before=run_before)
