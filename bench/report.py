@@ -35,7 +35,8 @@ from store.operations import IncidentStore  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "report.json"
 FULL = {"runs": 50, "warmup": 3, "fixture_incidents": 100_000}
-QUICK = {"runs": 10, "warmup": 2, "fixture_incidents": 100_000}
+# Quick mode is the suite's smoke test of the method; `make bench` measures the 100,000 of the goals.
+QUICK = {"runs": 10, "warmup": 2, "fixture_incidents": 10_000}
 # Issue 6: the monthly report within 50 ms, the yearly one within 100 ms (medians).
 GOALS = {"month": Goal("monthly report, median", "ms", at_most=50),
          "year": Goal("yearly report, median", "ms", at_most=100)}
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {info['cpu_count']} cpus, Python {info['python']}, SQLite {info['sqlite']}, "
               f"SQLAlchemy {info['sqlalchemy']}, temp dir on {info['tmp_dir_fs']}")
         print(f"mode: {'quick' if args.quick else 'full'}; times in ms; ratio = store / sqlite3", flush=True)
-        path = tmp / "report-100k.db"
+        path = tmp / "report.db"
         fixture = load_fixture(path, params["fixture_incidents"])
         db = open_database(f"sqlite:///{path}")
         store = IncidentStore(db, load_policy(), clock=utc_now)

@@ -142,7 +142,7 @@ def test_delivery_benchmark_reports_latency_and_backlog_drain():
 
 
 def test_declare_to_received_benchmark_reports_both_modes_beside_the_bare_start():
-    result = run_bench("bench/declare_to_received.py", "--quick", timeout=600)
+    result = run_bench("bench/declare_to_received.py", "--quick", "--rounds", "3", timeout=600)
     for label in ("CLI alone (its own attempt)", "with `watch` running"):
         line = next((l for l in result.stdout.splitlines() if l.startswith(label)), None)
         assert line is not None, (label, result.stdout)
@@ -152,9 +152,9 @@ def test_declare_to_received_benchmark_reports_both_modes_beside_the_bare_start(
     assert set(figures["expected_per_incident"]) == {"pagerduty", "slack", "statuspage", "email", "sms", "webhook"}
     for mode in ("alone", "with_watch"):
         f = figures[mode]
-        assert f["n"] == 5 and f["baseline_p50_ms"] > 0, f
+        assert f["n"] == 3 and f["baseline_p50_ms"] > 0, f
         if f["complete"] == f["n"]:
-            assert f["p99_ms"] >= f["p50_ms"] > 0 and f["p50_ms"] == pytest.approx(sorted(f["samples_ms"])[2], abs=0.01), f
+            assert f["p99_ms"] >= f["p50_ms"] > 0 and f["p50_ms"] == pytest.approx(sorted(f["samples_ms"])[1], abs=0.01), f
     assert_goals(result.stdout, figures["goals"],
                  ["every configured stand-in told of a SEV-1", "declare to every stand-in, CLI alone, p99",
                   "declare to every stand-in, with watch, p99",
@@ -171,7 +171,7 @@ def test_report_benchmark_reports_month_and_year_beside_raw_sqlite3():
         assert line is not None, (pattern, result.stdout)
         assert len(re.findall(r"\d+\.\d+x?", line)) >= 6, line  # store med/p95, sqlite3 med/p95, ratios
     figures = json.loads((ROOT / "bench" / "results" / "report.json").read_text())
-    assert figures["fixture"]["incidents"] == 100_000 and figures["periods"]["year"]["incidents"] > 0
+    assert figures["fixture"]["incidents"] == 10_000 and figures["periods"]["year"]["incidents"] > 0  # quick
     assert_goals(result.stdout, figures["goals"], ["monthly report, median", "yearly report, median"])
     goals = {v["name"]: v["goal"] for v in figures["goals"]}
     assert goals == {"monthly report, median": "<= 50 ms", "yearly report, median": "<= 100 ms"}  # issue 6's
