@@ -243,7 +243,7 @@ async def test_m_starts_then_ends_a_remediation_as_done_with_its_outcome(make, t
         [ended] = remediation(tui_store, acked.id)
         assert ended["finished_at"] is not None and ended["outcome"] == "errors back to baseline"
         side = " ".join(lines_of(screen.query_one(SidePane)))
-        assert "done: errors back to baseline" in " ".join(side.split())
+        assert "Scale [checkout] pool to 200 · done: errors back to baseline" in " ".join(side.split())
         # Nothing running: m starts one again.
         await pilot.press("m")
         assert isinstance(app.screen, TextPrompt) and app.screen.title_text == "Start remediation"
@@ -277,8 +277,8 @@ async def test_m_cancels_a_remediation_with_why_and_resolve_stops_warning(make, 
         assert actions["Fail over to eu-west-2"]["outcome"] == "cancelled: replication lag too high"
         assert actions["Roll back deploy 42"]["finished_at"] is None
         side = " ".join(" ".join(lines_of(screen.query_one(SidePane))).split())
-        assert f"#{first.id} Fail over to eu-west-2 cancelled: replication lag too high" in side
-        assert "Roll back deploy 42 (since" in side and "m: done / cancel" in side
+        assert f"#{first.id} Fail over to eu-west-2 · cancelled: replication lag too high" in side
+        assert "Roll back deploy 42 (since" in side and "m to end" in side
         # Finish the other: resolving no longer mentions remediation (nothing else is open).
         await pilot.press("m")
         await choose(pilot, next(o.id for o in app.screen.query_one(OptionList).options if "done" in o.id))

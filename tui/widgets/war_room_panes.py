@@ -221,14 +221,14 @@ def remediation_lines(actions: list[dict]) -> list[Text]:
                    key=lambda a: (a["finished_at"], a["id"]))[-SHOWN_FINISHED:]
     if not running and not ended:
         return []
-    heading = Text.assemble(("Remediation", "bold underline"), ("  m: done / cancel" if running else "", "dim"))
+    heading = Text.assemble(("Remediation", "bold underline"), ("  m to end" if running else "", "dim"))
     lines = [Text(""), heading]
     lines += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in running]
     for a in ended:
         outcome = str(a["outcome"] or "done")
         cancelled = outcome == "cancelled" or outcome.startswith("cancelled: ")
         word, why = ("cancelled", outcome[len("cancelled: "):]) if cancelled else ("done", outcome)
-        line = Text.assemble(f"#{a['id']} {visible(a['description'])} ", (word, "yellow" if cancelled else "green"))
+        line = Text.assemble(f"#{a['id']} {visible(a['description'])} · ", (word, "yellow" if cancelled else "green"))
         if why and why != word:
             line.append(f": {visible(why)}")
         line.append(f" ({_hhmm(a['finished_at'])})", style="dim")
