@@ -91,6 +91,14 @@ def incident_table(rows: "list[IncidentSummary]", now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _pinned_lines(pinned: dict[str, Any] | None) -> list[str]:
+    """The pinned summary and next steps, one line each (a newline shown as \\n)."""
+    if not pinned:
+        return ["  summary: none pinned (incident-response summary ID --summary TEXT --next TEXT)"]
+    return [f"  summary: {shown(pinned['summary'])}  (pinned by {shown(pinned['by'])} {_short(pinned['at'])} UTC)",
+            f"  next steps: {shown(pinned['next_steps']) if pinned['next_steps'] else 'none given'}"]
+
+
 def incident_text(detail: dict[str, Any], timeline_limit: int = 20) -> str:
     policy = detail["policy"]
     d = {key: shown(detail[key]) for key in ("id", "severity", "severity_name", "type", "environment", "status",
@@ -105,6 +113,7 @@ def incident_text(detail: dict[str, Any], timeline_limit: int = 20) -> str:
         f"  escalation: {shown(policy['escalation'])} -> {', '.join(map(shown, policy['escalation_targets']))}",
         f"  updates: {shown(policy['communication'])}; next due {_short(policy['next_update_due_at'])} UTC"
         + ("  OVERDUE" if policy["update_overdue"] else ""),
+        *_pinned_lines(detail.get("pinned_summary")),
         "",
     ]
     phases = {p["name"]: p for p in detail["phases"]}

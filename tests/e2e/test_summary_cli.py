@@ -33,6 +33,10 @@ def test_summary_pins_by_short_id_and_the_latest_is_shown_and_handed_over(db):
                                        "seq": pinned["seq"]}
     assert [e["kind"] for e in shown["timeline"]].count("summary_pinned") == 2
 
+    text = ir("show", "0118-001", db=db, now=NOW).stdout.splitlines()
+    assert "  summary: Pool raised [bold]ok[/]\\nerrors falling  (pinned by bob 2024-01-18 15:20 UTC)" in text
+    assert "  next steps: Watch p99 for 30m" in text
+
     handover = ir("export", incident, "--format", "md", db=db, now=NOW).stdout
     assert "## Current summary" in handover
     assert "Pool raised \\[bold\\]ok\\[/\\]" in handover  # stored text stays data in the document
