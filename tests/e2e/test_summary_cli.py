@@ -5,6 +5,7 @@ run is refused in one sentence, writing nothing."""
 from __future__ import annotations
 
 import json
+import stat
 
 from tests.e2e.test_cli import db, ir  # noqa: F401 (db: the store on SQLite and PostgreSQL)
 from tests.e2e.test_short_ids import refused
@@ -12,7 +13,7 @@ from tests.e2e.test_short_ids import refused
 NOW = "2024-01-18T15:00:00Z"
 
 
-def test_summary_pins_by_short_id_and_the_latest_is_shown_and_handed_over(db):
+def test_summary_pins_by_short_id_and_the_latest_is_shown_and_handed_over(db, tmp_path):
     incident = ir("critical", "outage", "production", "--no-tui", "--title", "Checkout down", db=db,
                   now=NOW).stdout.strip()
     assert incident == "INC-2024-0118-001"
@@ -41,6 +42,12 @@ def test_summary_pins_by_short_id_and_the_latest_is_shown_and_handed_over(db):
     assert "## Current summary" in handover
     assert "Pool raised \\[bold\\]ok\\[/\\]" in handover  # stored text stays data in the document
     assert "Watch p99 for 30m" in handover and "DB pool exhausted" not in handover.split("## Roles")[0]
+
+    # The SVG (the whole war room) carries it too, owner-only where -o says.
+    ir("export", incident, "--format", "svg", "-o", f"{tmp_path}/", db=db, now=NOW)
+    svg = tmp_path / f"{incident}-war-room.svg"
+    assert "Watch&#160;p99&#160;for&#160;30m" in svg.read_text() and "Pool&#160;raised" in svg.read_text()
+    assert stat.S_IMODE(svg.stat().st_mode) == 0o600
 
 
 def test_a_bad_summary_or_a_read_only_run_is_refused_writing_nothing(db):
