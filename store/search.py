@@ -305,8 +305,8 @@ def _distinctive(conn: Connection, incident_id: str, words: list[str]) -> tuple[
     def others(query_words: list[str]) -> int:  # texts of other incidents holding every one of the words
         query = _fts5_query(query_words, False)
         total = conn.execute(_COUNT, {"query": query}).scalar_one()
-        if not total or not own:
-            return total
+        if not total or not own or total - len(own) > SIMILAR_RANKED:
+            return total  # (past the budget either way: which of its texts are the incident's own changes nothing)
         return total - conn.execute(_COUNT_AMONG, {"query": query, "rowids": own}).scalar_one()
 
     counts = {word: others([word]) for word in words}
