@@ -94,7 +94,8 @@ async def test_the_form_says_its_keys_and_help_lists_each_once(make):
         await settle(pilot)
         await pilot.press("d")
         form = app.screen
-        assert "alt+1..4 severity · alt+t type · alt+e environment · ctrl+s declare" in text_of(form.query_one("#keys"))
+        assert "alt+1..4 severity · alt+t type · alt+e environment · esc cancel" in text_of(form.query_one("#keys"))
+        assert "Declare (ctrl+s)" in str(form.query_one("#declare").label)
         app.push_screen(HelpScreen(form))  # `?` is a character in the title field; help is built from the bindings
         await pilot.pause()
         keys = help_keys(app)

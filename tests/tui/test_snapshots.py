@@ -158,6 +158,19 @@ def test_status_and_role_prompts(snap_compare, demo_app, size):
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_role_prompt(snap_compare, demo_app, size):
+    """r in the demo war room: every role with its holder, the acting name prefilled."""
+    app, _ = demo_app
+
+    async def run_before(pilot):
+        await _war_room(pilot)
+        await pilot.press("r", "down")  # comms lead highlighted
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
 @pytest.fixture
 def demo_with_history(tui_store, clock, make):
     """The demo, plus two resolved incidents from earlier in the season: one like the demo's

@@ -17,7 +17,7 @@ MAX_TITLE = 200
 
 # What Textual names ESC 1 .. ESC 4 (textual/_ansi_sequences.py), in severity order.
 ESCAPED_DIGITS = ("inverted_exclamation_mark", "trade_mark_sign", "pound_sign", "cent_sign")
-KEY_HINT = "alt+1..4 severity · alt+t type · alt+e environment · ctrl+s declare · esc cancel"
+KEY_HINT = "alt+1..4 severity · alt+t type · alt+e environment · esc cancel"  # ctrl+s: on the button
 
 
 def title_problem(title: str) -> str | None:
