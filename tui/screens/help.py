@@ -71,6 +71,13 @@ MEANING = {
     "leave": "back to the checklist", "first": "the first (oldest) event", "last": "the newest event",
     "similar": "similar past incidents: their root cause and corrective actions (enter opens one)",
     "summary": "pin the current summary and next steps (shown at the top; in the handover)",
+    # The declare form: the severity, type and environment from any field, the title included.
+    **{f"severity({n})": "pick this severity (works while typing the title)" for n in range(1, 5)},
+    "cycle('type')": "the next incident type", "cycle('environment')": "the next environment",
+    "submit": "page and start the clocks of the chosen severity",
+    # The role prompt.
+    "role(1)": "the next role", "role(-1)": "the previous role",
+    "release": "the highlighted role's holder steps down (on the timeline)",
 }
 
 
