@@ -2,7 +2,9 @@
 
 The clocks (age, time left to acknowledge, time to the next status update) live in their
 own narrow widget: Textual repaints changed lines widget by widget, so a ticking clock
-then rewrites its own cells and not the whole row with its title.
+then rewrites its own cells and not the whole row with its title. The clocks also draw the
+list's scrollbar, so it sits at the pane's right edge rather than between the title and
+the clocks; `plan_columns` decides which columns a width has room for.
 """
 from __future__ import annotations
 
@@ -66,6 +68,7 @@ LABELS = {"id": "ID", "sev": "SEV", "type": "TYPE", "env": "ENV", "title": "TITL
 ORDER = ("id", "sev", "type", "env", "title", "status", "commander")
 # What a narrower window gives up last comes first; each is shown only while the title
 # keeps at least this many cells (a cramped title is the first thing that stops helping).
+# "AGE" is the clock column of that name (the deadlines themselves are always shown).
 OPTIONAL = (("status", 10, 24), ("commander", 14, 24), ("AGE", 7, 30), ("env", 4, 30), ("type", 6, 30))
 FULL = {"id": 17, "status": 13, "env": 11, "type": 11}
 
