@@ -208,7 +208,7 @@ async def test_u_posts_a_status_update_from_the_template(make, tui_store, incide
         await pilot.press("u")
         assert isinstance(app.screen, UpdateComposer)
         prefilled = app.screen.query_one(TextArea).text
-        assert prefilled.startswith("We are currently investigating reports of service outage.")  # the public headline, not the title
+        assert prefilled.startswith("We are currently investigating this issue.")  # neither title nor headline
         await pilot.press("ctrl+s")
         await settle(pilot)
         with tui_store.db.read() as session:

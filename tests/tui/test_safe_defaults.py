@@ -202,12 +202,12 @@ async def test_a_status_change_offers_the_update_prefilled_for_the_new_status(ma
         assert isinstance(app.screen, ChoicePrompt) and highlighted(app.screen) == "Yes"
         await pilot.press("enter")
         assert isinstance(app.screen, UpdateComposer)
-        assert app.screen.query_one(TextArea).text.startswith("The cause of service outage has been identified")
+        assert app.screen.query_one(TextArea).text.startswith("The issue has been identified")
         await pilot.press("ctrl+s")
         await settle(pilot)
         with tui_store.db.read() as session:
             update = session.exec(select(StatusUpdate)).one()
-        assert update.status == "identified" and update.message.startswith("The cause of service outage")
+        assert update.status == "identified" and update.message.startswith("The issue has been identified")
 
 
 # -- drafts ----------------------------------------------------------------------------

@@ -22,12 +22,16 @@ from tui.plain import visible, visible_lines
 if TYPE_CHECKING:
     from tui.drafts import DraftSlot
 
+# The prefilled public words name neither the title nor the headline. The title is internal
+# (it may carry a host name or an attacker's address); the headline is its own field, the name
+# the page shows above these words; and a name forced into a sentence in lower case reads
+# wrong to customers ("payments api in eu-west").
 DEFAULT_MESSAGES = {
-    "investigating": "We are currently investigating reports of {title}. Our engineering team has been notified "
-                     "and is actively working to identify the root cause.",
-    "identified": "The cause of {title} has been identified and a fix is being implemented.",
-    "monitoring": "A fix has been deployed for {title}. We are monitoring recovery.",
-    "resolved": "{title} has been resolved. Service is operating normally.",
+    "investigating": "We are currently investigating this issue. Our engineering team is working to identify "
+                     "the cause.",
+    "identified": "The issue has been identified and a fix is being implemented.",
+    "monitoring": "A fix has been implemented and we are monitoring the results.",
+    "resolved": "This incident has been resolved. Service is operating normally.",
 }
 
 
@@ -48,9 +52,8 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
         self.now = now
         self.audience = audience or []  # "Engineering Leads, Customer Support: slack", ...
         self.draft = draft
-        # Prefilled from the public headline: the internal title is not for customers.
-        self.prefill = {"headline": headline, "affected": "",
-                        "message": DEFAULT_MESSAGES.get(detail["status"], "").format(title=headline.lower())}
+        # The headline field starts from the public headline: the internal title is not for customers.
+        self.prefill = {"headline": headline, "affected": "", "message": DEFAULT_MESSAGES.get(detail["status"], "")}
         kept = draft.values() if draft else None
         self.restored = bool(kept)
         self.start = {**self.prefill, **kept} if kept else self.prefill
