@@ -80,14 +80,16 @@ def _short(iso: str | None) -> str:
 def incident_table(rows: "list[IncidentSummary]", now: datetime) -> str:
     if not rows:
         return "No incidents match."
-    header = f"{'ID':<18} {'SEV':<5} {'TYPE':<11} {'ENV':<11} {'STATUS':<13} {'AGE':>8}  TITLE"
+    ages = [format_duration(now - row.declared_at) for row in rows]
+    # AGE is as wide as its longest value ("1051d 10h"), so TITLE starts at one column on every line.
+    age_width = max(8, *(len(age) for age in ages))
+    header = f"{'ID':<18} {'SEV':<5} {'TYPE':<11} {'ENV':<11} {'STATUS':<13} {'AGE':>{age_width}}  TITLE"
     lines = [header]
-    for row in rows:
-        age = format_duration(now - row.declared_at)
+    for row, age in zip(rows, ages):
         # Every field escaped before it is padded: an escape spelled out takes its room.
         id_, severity, type_, environment, status, title = map(
             shown, (row.id, row.severity, row.type, row.environment, row.status, row.title))
-        lines.append(f"{id_:<18} {severity:<5} {type_:<11} {environment:<11} {status:<13} {age:>8}  {title}")
+        lines.append(f"{id_:<18} {severity:<5} {type_:<11} {environment:<11} {status:<13} {age:>{age_width}}  {title}")
     return "\n".join(lines)
 
 

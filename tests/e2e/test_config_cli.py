@@ -100,6 +100,9 @@ def every_command_line() -> list[list[str]]:
             continue
         argv = [name]
         for action in command._actions:
+            if action.option_strings and action.required:  # e.g. summary's --summary TEXT
+                argv += [action.option_strings[-1], "Pool raised"]
+                continue
             if action.option_strings or action.nargs in ("?", "*"):
                 continue
             argv.append(str(action.choices[0]) if action.choices else "INC-2024-0118-001")

@@ -317,6 +317,8 @@ GRAMMAR = {
                  opt("--severity", SEVERITY), opt("--type", TYPE), opt("--env", ENVIRONMENT),
                  opt("--limit", NUMBER), opt("--json", SAY, flag=True)),
     "show": line(st.just("show"), ID, opt("--json", SAY, flag=True)),
+    "summary": line(st.just("summary"), ID, st.just("--summary"), SAY, opt("--next", SAY),
+                    opt("--json", SAY, flag=True)),
     "ack": line(st.just("ack"), ID),
     "status": line(st.just("status"), ID, STATUS),
     "severity": line(st.just("severity"), ID, SEVERITY),
