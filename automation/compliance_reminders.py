@@ -8,7 +8,7 @@ import json
 
 from sqlmodel import select
 
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.models import ComplianceObligation, Incident, TimelineEvent
 from store.operations import IncidentStore
 

@@ -8,8 +8,9 @@ from typing import Callable, Iterable
 
 from automation.rule_actions import Facts, RuleActions
 from playbooks.rules import RuleEvent, RuleTracker, incident_spec, rule_actions
-from store.clock import utc_now
-from store.detection import Sample, clear_condition, raise_condition, record_anomaly, record_samples
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
+from store.detection import clear_condition, raise_condition, record_anomaly, record_samples
 from store.operations import IncidentStore
 
 # Actions that open the incident itself; automation/rule_actions.py carries out the rest

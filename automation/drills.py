@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from automation.detector import Detector
-from store.detection import Sample
+from playbooks.samples import Sample
 from store.operations import IncidentStore
 
 STEP = timedelta(seconds=15)

@@ -29,13 +29,13 @@ from sqlmodel import select
 
 from integrations.errors import SourceUnavailable
 from playbooks.errors import PolicyValueError
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
 from store.errors import ChangeRefused
 from store.models import TimelineEvent
 from store.operations import IncidentStore
 from store.paths import data_dir
 from store.queries import get_incident
-from store.validation import check_actor
+from playbooks.validation import check_actor
 
 EVENT_KIND = "evidence_collected"
 DEFAULT_LIMIT = 10_000

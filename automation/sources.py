@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from store.clock import utc_now
-from store.detection import Sample
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
 
 SampleFn = Callable[[], list[Sample]]
 

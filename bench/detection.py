@@ -21,7 +21,8 @@ from bench.goals import Goal, print_goals  # noqa: E402
 from playbooks import load_policy  # noqa: E402
 from playbooks.rules import evaluate_series  # noqa: E402
 from store.database import open_database  # noqa: E402
-from store.detection import Sample, record_samples  # noqa: E402
+from playbooks.samples import Sample
+from store.detection import record_samples  # noqa: E402
 from store.operations import IncidentStore  # noqa: E402
 
 METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory")

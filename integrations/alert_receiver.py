@@ -105,10 +105,10 @@ from urllib.parse import urlsplit
 
 from integrations.alert_payloads import ConditionChange, PayloadError, understand
 from playbooks.errors import PolicyValueError, one_line
-from store.clock import to_utc_naive
+from playbooks.clock import to_utc_naive
 from store.detection import clear_condition, raise_condition
 from store.errors import DatabaseUnavailable, StoreError
-from store.validation import check_actor
+from playbooks.validation import check_actor
 
 log = logging.getLogger(__name__)
 

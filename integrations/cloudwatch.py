@@ -41,8 +41,8 @@ import httpx
 from integrations.datadog import checked_config, env_secret, redact
 from integrations.errors import SourceUnavailable
 from integrations.secrets import secret_from_env
-from store.clock import utc_now
-from store.detection import Sample
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
 
 SERVICE = "monitoring"
 API_VERSION = "2010-08-01"

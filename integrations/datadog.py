@@ -27,8 +27,8 @@ import httpx
 
 from integrations.errors import SourceUnavailable
 from integrations.secrets import SecretFileError, secret_from_env
-from store.clock import utc_now
-from store.detection import Sample
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
 
 DEFAULT_URL = "https://api.datadoghq.com"
 

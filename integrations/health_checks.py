@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from store.clock import Clock, utc_now
-from store.detection import Sample
+from playbooks.clock import Clock, utc_now
+from playbooks.samples import Sample
 
 SOURCE = "health"
 USER_AGENT = "incident-response-health-check"

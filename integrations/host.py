@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Callable
 
 from integrations.errors import SourceUnavailable
-from store.clock import Clock, utc_now
-from store.detection import Sample
+from playbooks.clock import Clock, utc_now
+from playbooks.samples import Sample
 
 SOURCE = "host"
 LOOPBACK_INTERFACES = frozenset({"lo"})

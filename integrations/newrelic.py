@@ -26,8 +26,8 @@ import httpx
 
 from integrations.datadog import checked_config, env_secret, redact
 from integrations.errors import SourceUnavailable
-from store.clock import utc_now
-from store.detection import Sample
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
 
 DEFAULT_URL = "https://api.newrelic.com"
 

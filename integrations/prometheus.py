@@ -19,8 +19,8 @@ from typing import Callable
 import httpx
 
 from integrations.errors import SourceUnavailable
-from store.clock import utc_now
-from store.detection import Sample
+from playbooks.clock import utc_now
+from playbooks.samples import Sample
 
 
 @dataclass(frozen=True)

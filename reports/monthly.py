@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from playbooks.errors import PolicyValueError
 from reports.markdown import md_cell, md_line, visible
 from reports.safe_html import CSP_META
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.reporting import PeriodColumns, PeriodTotals, completed_actions, monthly_means, period_columns, \
     period_totals, weekly_counts
 

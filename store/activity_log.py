@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from store.clock import iso_z, utc_now
+from playbooks.clock import iso_z, utc_now
 from store.paths import state_dir
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from sqlalchemy import event as sa_event, func, select as sa_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
 from store.models import ChainHead, Incident, TimelineEvent
 from store.migrations.v0001_initial import GENESIS_HASH
 

@@ -70,7 +70,7 @@ from store.database import Database
 from store.errors import StoreError
 from store.files import FileRefused, check_target, publish, temporary_beside as _temporary_beside
 from store.paths import user_path
-from store.validation import unsafe_character
+from playbooks.validation import unsafe_character
 
 FORMAT_NAME = "incident-response backup"
 FORMAT_VERSION = 1

@@ -27,10 +27,10 @@ from sqlmodel import Session, select
 from playbooks.errors import PolicyValueError
 from playbooks.policy import Policy
 from playbooks.schema import DATA_CLASSES, ComplianceRegime
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
 from store.errors import ChangeRefused
 from store.models import ComplianceObligation, DataExposure, Incident
-from store.validation import checked_text
+from playbooks.validation import checked_text
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; awareness beyond this is a typo
 

@@ -2,24 +2,16 @@
 condition (a rule, an Alertmanager group, a Grafana alert) by their dedup key."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
 from sqlmodel import select
 
 from playbooks.policy import OPEN_STATUSES
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
+from playbooks.samples import Sample
 from store.models import Anomaly, Incident, MetricSample
 from store.operations import IncidentStore
-
-
-@dataclass(frozen=True)
-class Sample:
-    source: str
-    metric: str
-    at: datetime
-    value: float
 
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite

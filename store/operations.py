@@ -15,10 +15,10 @@ from playbooks.policy import Policy
 from playbooks.errors import PolicyValueError
 from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
 from store.audit import append_event
-from store.clock import Clock, iso_z, to_utc_naive, utc_now
+from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
-from store.validation import check_actor, checked_text
+from playbooks.validation import check_actor, checked_text
 from store.models import (
     ChecklistStep,
     Incident,

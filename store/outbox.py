@@ -11,7 +11,7 @@ from typing import Callable
 from sqlalchemy import func, select as sa_select
 from sqlmodel import Session, select
 
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.models import Incident, Notification
 
 # Timeline event kinds that tell stakeholders something, and the outbox event they become.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from store.clock import iso_z
-from store.validation import checked_text
+from playbooks.clock import iso_z
+from playbooks.validation import checked_text
 
 EVENT_KIND = "summary_pinned"
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from playbooks import Policy
 from playbooks.durations import parse_duration
 from playbooks.policy import OPEN_STATUSES
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.compliance import exposures, obligations
 from store.errors import IncidentNotFound
 from store.models import (

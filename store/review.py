@@ -16,10 +16,10 @@ from typing import Any, Iterable, Mapping
 from sqlmodel import Session, select
 
 from playbooks.errors import PolicyValueError
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
 from store.errors import ChangeRefused, IncidentNotFound
 from store.models import ActionItem, Incident, Notification, PostIncidentReview, RootCauseAnalysis
-from store.validation import checked_text
+from playbooks.validation import checked_text
 
 # The spec's corrective-action tags, in the template's order.
 CATEGORIES = ("immediate", "short-term", "long-term", "process")

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from playbooks import Policy
 from store.audit import verify_chain
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.models import ActionItem, Incident, PostIncidentReview, RootCauseAnalysis, TimelineEvent
 from store.queries import get_incident
 from store.review import AGENDA, CATEGORIES, CATEGORY_TAGS, is_overdue

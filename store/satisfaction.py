@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from playbooks.errors import PolicyValueError
-from store.clock import iso_z
+from playbooks.clock import iso_z
 
 LOWEST, HIGHEST = 1.0, 5.0
 ACCEPTED = f"accepted: a number from {LOWEST:.1f} to {HIGHEST:.1f}, like 4.2"

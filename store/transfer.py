@@ -22,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from playbooks.errors import PolicyValueError
 from playbooks.policy import OPEN_STATUSES
-from store.clock import iso_z, to_utc_naive
+from playbooks.clock import iso_z, to_utc_naive
 from store.models import Incident
 from store.operations import IncidentStore
 from store.satisfaction import score_problem
-from store.validation import checked_text as check_text
+from playbooks.validation import checked_text as check_text
 
 LIFECYCLE = ("started_at", "detected_at", "declared_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 # Keys `export --format json` writes that describe, rather than define, an incident.

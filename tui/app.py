@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from store.clock import to_utc_naive, utc_now
+from playbooks.clock import to_utc_naive, utc_now
 from store.paths import handover_dir
 from tui import live
 

@@ -85,7 +85,7 @@ def _refuse_missing_sqlite_file(url: str) -> None:
 
 def clock_from_environment():
     """IR_NOW=2024-01-15T14:30:00Z freezes the clock (demos, screenshots, tests); else real time."""
-    from store.clock import to_utc_naive, utc_now
+    from playbooks.clock import to_utc_naive, utc_now
 
     frozen = os.environ.get("IR_NOW")
     if not frozen:
@@ -271,7 +271,7 @@ class Context:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        from store.validation import check_actor
+        from playbooks.validation import check_actor
 
         given = getattr(args, "actor", None)
         self.actor = check_actor(given if given is not None else (os.environ.get("USER") or getpass.getuser()))
@@ -367,7 +367,7 @@ def run_declare(argv: Sequence[str]) -> int:
     ctx.configuration  # a broken config.toml is refused before anything is declared
     # Check the words first, so a typo never creates or migrates a database.
     ctx.policy.level(args.severity), ctx.policy.workflow(args.type), ctx.policy.environment(args.environment)
-    from store.validation import checked_text
+    from playbooks.validation import checked_text
 
     checked_text(args.title, "title", required=False), checked_text(args.service, "service", required=False)
     incident = ctx.store.declare(args.severity, args.type, args.environment, actor=ctx.actor,
@@ -577,7 +577,7 @@ def _cmd_note(ctx: Context, args: argparse.Namespace) -> None:
 
 def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
     from reports.status_page import status_page_text
-    from store.clock import iso_z
+    from playbooks.clock import iso_z
 
     update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected,
                                           headline=args.headline)
@@ -611,7 +611,7 @@ def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
         text, default_name = export_json(detail) + "\n", None
     elif args.format == "md":
         from reports.handover import handover_markdown
-        from store.clock import iso_z
+        from playbooks.clock import iso_z
 
         text, default_name = handover_markdown(detail, iso_z(ctx.store.now())), None
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reports.handover import handover_markdown
 from reports.safe_html import CSP_META, markdown_to_html
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.files import FORCE_HINT, write_private_file
 from store.operations import IncidentStore
 from store.queries import incident_detail

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from playbooks.errors import PolicyValueError
 from reports.handover import handover_markdown
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.queries import incident_detail
 
 if TYPE_CHECKING:

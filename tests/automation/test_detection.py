@@ -9,7 +9,7 @@ from sqlmodel import select
 from automation.detector import Detector
 from automation.drills import SCENARIOS, run_drill
 from store.dashboard import read_dashboard
-from store.detection import Sample
+from playbooks.samples import Sample
 from store.models import Anomaly, Incident, MetricSample, TimelineEvent
 
 

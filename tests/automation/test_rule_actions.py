@@ -22,7 +22,7 @@ from integrations.alert_receiver import AlertServer
 from integrations.slack import war_room_name
 from playbooks.config import parse_configuration
 from playbooks.schema import DetectionRule
-from store.detection import Sample
+from playbooks.samples import Sample
 from store.models import Incident, Notification, RemediationAction, TimelineEvent
 from store.operations import IncidentStore
 from tests.integrations.test_email_sms_webhook import WEBHOOK_SECRET, Receiver

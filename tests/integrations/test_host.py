@@ -11,7 +11,7 @@ import pytest
 from integrations import host as host_module
 from integrations.errors import SourceUnavailable
 from integrations.host import HostMetrics
-from store.detection import Sample
+from playbooks.samples import Sample
 
 NET_HEADER = (
     "Inter-|   Receive                                                |  Transmit\n"

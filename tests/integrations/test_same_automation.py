@@ -129,7 +129,7 @@ def configured(tmp_path, monkeypatch, failing_health_endpoint, splunk):
 
 def _open_store(url: str):
     from playbooks import load_policy
-    from store.clock import utc_now
+    from playbooks.clock import utc_now
     from store.database import open_database
     from store.operations import IncidentStore
     from store.paths import user_playbooks_dir

@@ -12,7 +12,7 @@ from integrations.cloudwatch import CloudWatchMetric, CloudWatchSource, sign_v4
 from integrations.datadog import DatadogSource
 from integrations.errors import SourceUnavailable
 from integrations.newrelic import NewRelicSource, _value_of
-from store.detection import Sample
+from playbooks.samples import Sample
 from tests.support.fakes import CloudWatchFake, DatadogFake, NewRelicFake
 from tests.support.postgres import free_port
 

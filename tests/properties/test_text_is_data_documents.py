@@ -41,7 +41,7 @@ from reports.monthly import monthly_report, render
 from reports.pir import render_pir
 from reports.rca import render_rca
 from store import review
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.database import open_database
 from store.operations import IncidentStore
 from store.queries import incident_detail

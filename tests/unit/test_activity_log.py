@@ -13,7 +13,7 @@ from playbooks.config import parse_configuration
 from store.activity_log import (
     REDACTED, ActivityLog, Redactor, read_activity, secret_values,
 )
-from store.validation import unsafe_character
+from playbooks.validation import unsafe_character
 from tests.support.hostile_text import hostile_text
 
 

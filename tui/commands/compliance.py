@@ -85,7 +85,7 @@ def _comply(ctx, args: argparse.Namespace) -> int:
 
 
 def _compliance(ctx, args: argparse.Namespace) -> int:
-    from store.clock import iso_z
+    from playbooks.clock import iso_z
     from store.compliance import running_obligations
 
     if args.id:

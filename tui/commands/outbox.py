@@ -22,7 +22,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def _row(row) -> dict:
-    from store.clock import iso_z
+    from playbooks.clock import iso_z
 
     return {"id": row.id, "incident": row.incident_id, "integration": row.integration,
             "group": row.stakeholder_group, "event": row.event, "state": row.state, "attempts": row.attempts,

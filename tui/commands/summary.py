@@ -24,7 +24,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 def run(name: str, ctx, args: argparse.Namespace) -> int:
     import json
 
-    from store.clock import iso_z
+    from playbooks.clock import iso_z
     from tui.cli_output import printable_json, shown
 
     event = ctx.store.pin_summary(args.id, args.summary, args.next_steps, actor=ctx.actor)

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from store.models import TimelineEvent
 from tui.plain import plain, plain_block, visible
 from tui.widgets.timeline import TAG_STYLE, kind_of

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
 from reports.status_page import status_page_text
-from store.clock import iso_z
+from playbooks.clock import iso_z
 from tui.plain import visible, visible_lines
 
 if TYPE_CHECKING:
