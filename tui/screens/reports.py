@@ -1,7 +1,7 @@
 """Reports: the monthly incident report with its charts; `[` / `]` (or ← / →) move a month."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -10,9 +10,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from reports.monthly import Period, chart_series, current_month, period_report
 from tui.screens.base import StoreScreen
 from tui.widgets.report_charts import ImprovementList, MttxChart, ReportFigures, WeeklyChart, month_name
+
+if TYPE_CHECKING:
+    from reports.monthly import Period
 
 
 class ReportsScreen(StoreScreen):
@@ -63,19 +65,28 @@ class ReportsScreen(StoreScreen):
 
     def on_mount(self) -> None:
         if self.period is None:
-            self.period = current_month(self.center.clock())
+            self.period = self._current_month()
         self._show_title(loading=True)
         self.load()
 
     def _show_title(self, loading: bool = False) -> None:
         period = self.period
-        to_date = period.key == current_month(self.center.clock()).key
+        to_date = period.key == self._current_month().key
         title = f"Monthly report — {month_name(period.key)}" + (" (month to date)" if to_date else "")
         hint = "  loading…" if loading else "  (drills excluded)  [ ] month · esc back"
         self.query_one("#report-title", Static).update(title + hint)
 
+    def _current_month(self) -> Period:
+        # reports.monthly reads the store (SQLAlchemy): imported when the screen is used, so
+        # importing the screen stays off the database layer (tests/unit/test_house.py).
+        from reports.monthly import current_month
+
+        return current_month(self.center.clock())
+
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
+        from reports.monthly import chart_series, period_report
+
         store, period = self.center.store, self.period
         report = period_report(store, period)
         charts = chart_series(store, period)
@@ -102,7 +113,7 @@ class ReportsScreen(StoreScreen):
         self.load()
 
     def action_next_month(self) -> None:
-        current = current_month(self.center.clock())
+        current = self._current_month()
         if self.period.start >= current.start:  # a month still to come has no incidents to report
             self.notify(f"{month_name(current.key)} is the current month; accepted: [ for the month before.",
                         severity="warning", timeout=4)

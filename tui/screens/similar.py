@@ -5,6 +5,8 @@ war room. The store is searched in a worker; the list gets `SimilarIncident`s. E
 stored (titles, causes, actions) is shown as data."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,10 +21,12 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from store.search import SimilarIncident
 from tui.formatting import SEVERITY_STYLE
 from tui.plain import plain, visible
 from tui.screens.base import report_worker_failure
+
+if TYPE_CHECKING:  # store.search loads SQLAlchemy: the worker imports it, the screen's import does not
+    from store.search import SimilarIncident
 
 def similar_row(similar: SimilarIncident) -> Group:
     """One past incident: id, severity, status, title and why it is alike on the first line;

@@ -3,12 +3,11 @@ note), and the fields recorded with it. Everything stored is shown as data."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -17,13 +16,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from playbooks.clock import iso_z
-from store.models import TimelineEvent
 from tui.plain import plain, plain_block, visible
 from tui.widgets.timeline import TAG_STYLE, kind_of
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 def read_event(session: Session, incident_id: str, seq: int) -> dict[str, Any] | None:
     """The stored event `seq` of `incident_id` with its data fields (None: not this incident's)."""
+    # Imported here, in the war room's worker: importing the dialog stays off SQLModel.
+    from store.models import TimelineEvent
+
     row = session.get(TimelineEvent, seq)
     if row is None or row.incident_id != incident_id:
         return None
