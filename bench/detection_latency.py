@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from automation.alert_intake import AlertIntake  # noqa: E402
 from automation.sources import PolledSource  # noqa: E402
 from bench.goals import condition, print_goals  # noqa: E402
 from automation.watch import Watch  # noqa: E402
@@ -72,7 +73,7 @@ def measure(p: float) -> tuple[float | None, float | None]:
         receiver = manager = prometheus = None
         try:
             exporter.set("app_error_rate_percent", 2.0)
-            receiver = AlertServer(theirs, "127.0.0.1", 0, token="bench-token", secret="").start()
+            receiver = AlertServer(AlertIntake(theirs), "127.0.0.1", 0, token="bench-token", secret="").start()
             manager = Alertmanager(f"{receiver.url}/alerts/alertmanager", "bench-token", quick=False)
             prometheus = Prometheus(exporter.port, scrape_interval=f"{p:g}s", rule_files={"outage.yml": ALERT_RULES},
                                     extra_config=f"alerting:\n  alertmanagers:\n    - static_configs:\n"

@@ -18,6 +18,7 @@ from automation.detector import Detector
 from automation.notifiers import notifiers_from_config
 from automation.routing import route_by_matrix
 from automation.rule_actions import for_alerts
+from automation.alert_intake import AlertIntake
 from integrations.alert_receiver import AlertServer
 from integrations.slack import war_room_name
 from playbooks.config import parse_configuration
@@ -232,7 +233,7 @@ def test_begin_log_collection_runs_with_the_built_in_rules_when_an_alert_names_a
         sources = {"splunk": SplunkSource(splunk.url), "elasticsearch": ElasticsearchSource(elastic.url)}
         on_opened = for_alerts(store, log_sources=sources,
                                on_event=lambda line: collected.set() if line.startswith("collected") else None)
-        with AlertServer(store, port=0, token=TOKEN, on_opened=on_opened) as server:
+        with AlertServer(AlertIntake(store, on_opened=on_opened), port=0, token=TOKEN) as server:
             answer = post(server, alertmanager({"service": "login", "log_query": "failed password",
                                                 "source_ip": "203.0.113.7"}))
         assert answer["created"] is True
@@ -281,7 +282,7 @@ def test_isolate_suspicious_sources_is_proposed_with_the_alerts_address_and_neve
 
     monkeypatch.setattr(subprocess, "run", never)
     monkeypatch.setattr(subprocess, "Popen", never)
-    with AlertServer(store, port=0, token=TOKEN, on_opened=for_alerts(store)) as server:
+    with AlertServer(AlertIntake(store, on_opened=for_alerts(store)), port=0, token=TOKEN) as server:
         # Prometheus's instance label (host:port) names the address when nothing more precise does.
         answer = post(server, alertmanager({"instance": "203.0.113.7:9100"}))
     (proposal,) = timeline(store, answer["incident"], "runbook_proposed")
@@ -296,7 +297,7 @@ def test_isolate_suspicious_sources_is_proposed_with_the_alerts_address_and_neve
 
 
 def test_an_address_that_is_no_ip_is_not_proposed_and_says_why(store):
-    with AlertServer(store, port=0, token=TOKEN, on_opened=for_alerts(store)) as server:
+    with AlertServer(AlertIntake(store, on_opened=for_alerts(store)), port=0, token=TOKEN) as server:
         answer = post(server, alertmanager({"source_ip": "attacker.example; rm -rf /"}))
     assert timeline(store, answer["incident"], "runbook_proposed") == []
     notes = [e.summary for e in timeline(store, answer["incident"], "note")]

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from automation.alert_intake import AlertIntake
 from integrations.alert_receiver import AlertReceiver, AlertServer, ReceiverConfigError, serve
 from store.models import Incident, TimelineEvent
 from tests.integrations.test_alert_payloads import ALERTMANAGER, GRAFANA
@@ -27,7 +28,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def server(store):
     """On both backends: for what the store must do."""
-    with AlertServer(store, port=0, token=TOKEN, secret=SECRET) as running:
+    with AlertServer(AlertIntake(store), port=0, token=TOKEN, secret=SECRET) as running:
         yield running
 
 
@@ -50,7 +51,7 @@ def lite_store(tmp_path, policy, clock):
 
 @pytest.fixture
 def lite_server(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN, secret=SECRET) as running:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, secret=SECRET) as running:
         yield running
 
 
@@ -217,7 +218,7 @@ def test_valid_hmac_signature_is_accepted(lite_store, lite_server):
 def test_token_comes_from_the_environment(lite_store, monkeypatch):
     monkeypatch.setenv("IR_WEBHOOK_TOKEN", "from-env")
     monkeypatch.delenv("IR_WEBHOOK_SECRET", raising=False)
-    with AlertServer(lite_store, port=0) as running:
+    with AlertServer(AlertIntake(lite_store), port=0) as running:
         url = f"{running.url}/alerts/generic"
         body = {"key": "k", "status": "resolved"}
         assert httpx.post(url, json=body, headers={"Authorization": "Bearer from-env"}).status_code == 200
@@ -228,15 +229,15 @@ def test_refuses_to_start_without_a_token(lite_store, monkeypatch):
     monkeypatch.delenv("IR_WEBHOOK_TOKEN", raising=False)
     monkeypatch.delenv("IR_WEBHOOK_SECRET", raising=False)
     with pytest.raises(ReceiverConfigError, match="needs a token; set IR_WEBHOOK_TOKEN"):
-        AlertServer(lite_store, port=0)
+        AlertServer(AlertIntake(lite_store), port=0)
     with pytest.raises(ReceiverConfigError):
-        serve(lite_store, port=0, token="", secret="")
+        serve(AlertIntake(lite_store), port=0, token="", secret="")
 
 
 def test_signature_needs_a_configured_secret(lite_store):
     from integrations.alert_receiver import Refused
 
-    receiver = AlertReceiver(lite_store, token=TOKEN, secret="")
+    receiver = AlertReceiver(AlertIntake(lite_store), token=TOKEN, secret="")
     headers = {name.lower(): value for name, value in signed(b"{}", secret="").items()}
     with pytest.raises(Refused) as refused:
         receiver.gate("generic", headers)
@@ -259,7 +260,7 @@ def test_oversized_body_gets_413_before_it_is_read(lite_store, lite_server):
 
 
 def test_small_limit_applies_to_real_bodies(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN, max_body=512) as running:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, max_body=512) as running:
         r = httpx.post(f"{running.url}/alerts/alertmanager", json=ALERTMANAGER, headers=AUTH, timeout=5)
         assert r.status_code == 413
     assert counts(lite_store)[0] == 0
@@ -327,7 +328,7 @@ def test_keep_alive_connection_survives_answers(lite_store, lite_client):
 
 # -- lifecycle ------------------------------------------------------------------------
 def test_stop_is_prompt_with_an_idle_keep_alive_client(lite_store):
-    running = AlertServer(lite_store, port=0, token=TOKEN).start()
+    running = AlertServer(AlertIntake(lite_store), port=0, token=TOKEN).start()
     client = httpx.Client(base_url=running.url, headers=AUTH, timeout=5)
     try:
         assert client.post("/alerts/generic", json={"key": "a", "status": "resolved"}).status_code == 200
@@ -343,7 +344,7 @@ def test_stop_is_prompt_with_an_idle_keep_alive_client(lite_store):
 
 def test_serve_runs_until_its_stop_event(lite_store):
     stop, started = threading.Event(), []
-    thread = threading.Thread(target=serve, args=(lite_store,),
+    thread = threading.Thread(target=serve, args=(AlertIntake(lite_store),),
                               kwargs={"port": 0, "token": TOKEN, "stop_event": stop, "on_start": started.append})
     thread.start()
     try:
@@ -362,4 +363,4 @@ def test_serve_runs_until_its_stop_event(lite_store):
 
 def test_port_in_use_is_one_sentence(lite_store, lite_server):
     with pytest.raises(ReceiverConfigError, match=f"cannot listen on 127.0.0.1:{lite_server.port}"):
-        AlertServer(lite_store, port=lite_server.port, token=TOKEN).start()
+        AlertServer(AlertIntake(lite_store), port=lite_server.port, token=TOKEN).start()

@@ -7,6 +7,7 @@ import time
 import pytest
 from sqlmodel import select
 
+from automation.alert_intake import AlertIntake
 from integrations.alert_receiver import AlertServer
 from store.models import Incident, TimelineEvent
 
@@ -25,7 +26,7 @@ def wait_until(predicate, timeout: float, step: float = 0.25):
 
 @pytest.fixture
 def receiver(store):
-    server = AlertServer(store, "127.0.0.1", 0, token=TOKEN, secret="").start()
+    server = AlertServer(AlertIntake(store), "127.0.0.1", 0, token=TOKEN, secret="").start()
     yield server
     server.stop()
 

@@ -28,6 +28,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from automation.alert_intake import AlertIntake
 from integrations.alert_receiver import (
     GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, AlertServer,
 )
@@ -136,7 +137,7 @@ HOSTILE = {
 def test_hostile_requests_beside_a_valid_alert(lite_store, activity, caplog):
     caplog.set_level("INFO", logger="integrations.alert_receiver")
     # A short deadline: the TLS hello never ends its head, so it is dropped at the deadline.
-    with AlertServer(lite_store, port=0, token=TOKEN, request_deadline=3) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, request_deadline=3) as server:
         server.receiver.activity = activity
         alone, baseline = post_valid(server, "alone", timeout=30)
         assert alone.status_code == 200 and alone.json()["created"] is True
@@ -185,7 +186,7 @@ def test_hostile_requests_beside_a_valid_alert(lite_store, activity, caplog):
 
 def test_an_escape_in_the_path_is_shown_escaped(lite_store, activity, caplog):
     caplog.set_level("INFO", logger="integrations.alert_receiver")
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         server.receiver.activity = activity
         assert status_of(exchange(server.port, HOSTILE["escape in the path"])) == 400
     sample = read_activity(activity.path)[0]["samples"][0]
@@ -196,7 +197,7 @@ def test_an_escape_in_the_path_is_shown_escaped(lite_store, activity, caplog):
 def test_a_flood_of_junk_is_one_record_not_a_rotation(lite_store, tmp_path):
     activity = ActivityLog(tmp_path / "small.jsonl", secrets=[], max_bytes=4096)
     activity.write("delivery", integration="pagerduty", detail="the page that must not be rotated out")
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         server.receiver.activity = activity
         for n in range(300):
             assert status_of(exchange(server.port, f"POST /alerts/generic?n={n}&{'x' * 2000} HTTP/1.1\r\n"
@@ -210,7 +211,7 @@ def test_a_flood_of_junk_is_one_record_not_a_rotation(lite_store, tmp_path):
 @pytest.mark.parametrize("length", [b"\xb2", "\u0661\u0662".encode(), b"+2", b"0x2", b"2, 3", b"-1", b"2 2",
                                     b"99999999999999999999"])
 def test_content_length_must_be_ascii_digits(lite_store, length):
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         answer = exchange(server.port, b"POST /alerts/generic HTTP/1.1\r\nAuthorization: Bearer "
                           + TOKEN.encode() + b"\r\nContent-Length: " + length + b"\r\n\r\n{}")
     assert status_of(answer) == 400
@@ -227,7 +228,7 @@ def test_content_length_must_be_ascii_digits(lite_store, length):
 ], ids=["none", "wrong-token", "no-timestamp", "stale"])
 def test_unauthenticated_large_bodies_are_refused_before_they_are_sent(lite_store, headers):
     # The head alone: the answer comes without the megabyte it announces.
-    with AlertServer(lite_store, port=0, token=TOKEN, secret=SECRET) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, secret=SECRET) as server:
         answer = exchange(server.port, b"POST /alerts/generic HTTP/1.1\r\nHost: x\r\n" + headers
                           + b"Content-Length: 1000000\r\n\r\n")
     assert status_of(answer) == 401
@@ -238,7 +239,7 @@ def test_a_signed_request_replayed_is_refused_fresh_or_late(lite_store):
     clock = Clock()
     body = json.dumps(dict(GENERIC, key="signed")).encode()
     headers = {"Content-Type": "application/json", **signed(body, clock.now)}
-    with AlertServer(lite_store, port=0, secret=SECRET, token="", clock=clock) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, secret=SECRET, token="", clock=clock) as server:
         url = f"{server.url}/alerts/generic"
         first = httpx.post(url, content=body, headers=headers, timeout=10)
         assert first.status_code == 200 and first.json()["created"] is True
@@ -268,7 +269,7 @@ def test_two_copies_of_one_signed_request_at_once_act_once(lite_store):
     clock = Clock()
     body = json.dumps(dict(GENERIC, key="twice")).encode()
     headers = signed(body, clock.now)
-    with AlertServer(lite_store, port=0, secret=SECRET, token="", clock=clock) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, secret=SECRET, token="", clock=clock) as server:
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(lambda _: httpx.post(f"{server.url}/alerts/generic", content=body,
                                                          headers=headers, timeout=10).status_code, range(8)))
@@ -280,7 +281,7 @@ def test_grafana_hmac_form_is_accepted(lite_store):
     body = json.dumps(dict(GENERIC, key="grafana-form")).encode()
     timestamp = str(int(clock.now))
     digest = hmac.new(SECRET.encode(), f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    with AlertServer(lite_store, port=0, secret=SECRET, token="", clock=clock) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, secret=SECRET, token="", clock=clock) as server:
         r = httpx.post(f"{server.url}/alerts/generic", content=body, timeout=10,
                        headers={GRAFANA_SIGNATURE_HEADER: digest, GRAFANA_TIMESTAMP_HEADER: timestamp})
         assert r.status_code == 200
@@ -292,7 +293,7 @@ def test_grafana_hmac_form_is_accepted(lite_store):
 
 
 def test_per_source_credentials(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN,
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN,
                      credentials={"grafana": {"token": "grafana-only-token"}}) as server:
         body = {"key": "k", "status": "resolved"}
         assert httpx.post(f"{server.url}/alerts/generic", json=body, headers=AUTH).status_code == 200
@@ -315,7 +316,7 @@ def open_slow(port: int, count: int) -> list[socket.socket]:
 
 @pytest.mark.parametrize("max_connections", [512, 100], ids=["default-cap", "cap-below-the-flood"])
 def test_500_slow_connections_do_not_starve_a_valid_request(lite_store, max_connections):
-    with AlertServer(lite_store, port=0, token=TOKEN, max_connections=max_connections) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, max_connections=max_connections) as server:
         alone, baseline = post_valid(server, "alone", timeout=30)
         assert alone.status_code == 200
         slow = open_slow(server.port, 500)
@@ -328,7 +329,7 @@ def test_500_slow_connections_do_not_starve_a_valid_request(lite_store, max_conn
 
 
 def test_when_every_connection_is_busy_a_newcomer_hears_503(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN, max_connections=1) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, max_connections=1) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as busy:
             busy.sendall(b"POST /alerts/generic HTTP/1.1\r\nAuthorization: Bearer " + TOKEN.encode()
                          + b"\r\nContent-Length: 40\r\nExpect: 100-continue\r\n\r\n")
@@ -337,7 +338,7 @@ def test_when_every_connection_is_busy_a_newcomer_hears_503(lite_store):
 
 
 def test_a_slow_client_is_dropped_at_the_deadline(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN, request_deadline=1) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN, request_deadline=1) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
             slow.sendall(b"POST /alerts/generic HTTP/1.1\r\nAuthorization: Bearer " + TOKEN.encode()
                          + b"\r\nContent-Length: 40\r\n\r\n{")  # and never the rest
@@ -348,12 +349,12 @@ def test_a_slow_client_is_dropped_at_the_deadline(lite_store):
 
 
 def test_listen_backlog_is_at_least_128(lite_store):
-    from integrations.alert_receiver import LISTEN_BACKLOG
+    from integrations.http_server import LISTEN_BACKLOG
 
     assert LISTEN_BACKLOG >= 128
     # The kernel holds that many completed handshakes while the receiver is busy: open them
     # all at once and every one is answered.
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=30) for _ in range(128)]
         try:
             for sock in sockets:
@@ -406,7 +407,7 @@ def test_an_implausible_starts_at_falls_back_to_the_receive_time(lite_store, clo
     body = copy.deepcopy(ALERTMANAGER)
     for alert in body["alerts"]:
         alert["startsAt"] = starts_at
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         r = httpx.post(f"{server.url}/alerts/alertmanager", json=body, headers=AUTH, timeout=10)
     assert r.status_code == 200, r.text
     incident = incidents(lite_store)[0]
@@ -419,7 +420,7 @@ def test_an_implausible_starts_at_falls_back_to_the_receive_time(lite_store, clo
 
 
 def test_a_plausible_starts_at_is_kept(lite_store):
-    with AlertServer(lite_store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(lite_store), port=0, token=TOKEN) as server:
         r = httpx.post(f"{server.url}/alerts/alertmanager", json=ALERTMANAGER, headers=AUTH, timeout=10)
     assert r.status_code == 200
     incident = incidents(lite_store)[0]
@@ -435,7 +436,7 @@ def resolved(body: dict) -> dict:
 
 
 def test_a_resolve_delivered_twice_resolves_once(store):
-    with AlertServer(store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(store), port=0, token=TOKEN) as server:
         url = f"{server.url}/alerts/alertmanager"
         opened = httpx.post(url, json=ALERTMANAGER, headers=AUTH, timeout=10).json()["incident"]
         first = httpx.post(url, json=resolved(ALERTMANAGER), headers=AUTH, timeout=10)
@@ -447,7 +448,7 @@ def test_a_resolve_delivered_twice_resolves_once(store):
 
 
 def test_concurrent_resolves_answer_success_once_and_never_409(store):
-    with AlertServer(store, port=0, token=TOKEN) as server:
+    with AlertServer(AlertIntake(store), port=0, token=TOKEN) as server:
         url = f"{server.url}/alerts/alertmanager"
         opened = httpx.post(url, json=ALERTMANAGER, headers=AUTH, timeout=10).json()["incident"]
 

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from automation.alert_intake import AlertIntake
 from integrations.alert_receiver import AlertReceiver, AlertServer
 from tests.integrations.test_alert_payloads import ALERTMANAGER, GRAFANA
 from tests.properties.common import note, property_settings
@@ -126,13 +127,13 @@ def receiver(policy, clock):
 
     folder = fast_folder()
     db = open_database(f"sqlite:///{folder / 'incidents.db'}")
-    yield AlertReceiver(IncidentStore(db, policy, clock), token=TOKEN)
+    yield AlertReceiver(AlertIntake(IncidentStore(db, policy, clock)), token=TOKEN)
     db.dispose()
     shutil.rmtree(folder, ignore_errors=True)
 
 
 def answer_once(receiver: AlertReceiver, source: str, body: bytes) -> None:
-    before = table_digest(receiver.store.db)
+    before = table_digest(receiver.intake.store.db)
     status, payload = receiver.receive(source, body)
     note(f"{status}")
     assert status in ANSWERS, (status, payload)
@@ -143,11 +144,11 @@ def answer_once(receiver: AlertReceiver, source: str, body: bytes) -> None:
         message = payload["error"]
         assert isinstance(message, str) and message and len(message.splitlines()) == 1, repr(message)
         assert message.isprintable(), repr(message)
-        assert table_digest(receiver.store.db) == before, f"{status} {message} but the store changed"
+        assert table_digest(receiver.intake.store.db) == before, f"{status} {message} but the store changed"
         return
     assert "incident" in payload, payload
     if payload["incident"] is None:
-        assert table_digest(receiver.store.db) == before, "no incident, yet the store changed"
+        assert table_digest(receiver.intake.store.db) == before, "no incident, yet the store changed"
 
 
 @property_settings(400)
@@ -170,12 +171,12 @@ def test_any_body_gets_a_documented_answer_and_a_refusal_writes_nothing(receiver
 @property_settings(60)
 @given(request=requests())
 def test_any_body_on_both_backends(store, request):
-    answer_once(AlertReceiver(store, token=TOKEN), *request)
+    answer_once(AlertReceiver(AlertIntake(store), token=TOKEN), *request)
 
 
 @pytest.fixture
 def server(receiver):
-    with AlertServer(receiver.store, port=0, token=TOKEN) as running:
+    with AlertServer(receiver.intake, port=0, token=TOKEN) as running:
         yield running
 
 
@@ -190,7 +191,7 @@ def server(receiver):
          headers={"Authorization": f"Bearer {TOKEN}"})
 def test_over_http_no_body_gets_a_500(server, request, headers):
     source, body = request
-    before = table_digest(server.receiver.store.db)
+    before = table_digest(server.receiver.intake.store.db)
     with httpx.Client(base_url=server.url, timeout=10) as client:
         answer = client.post(f"/alerts/{source}", content=body, headers=headers)
     note(f"HTTP {answer.status_code}")
@@ -198,6 +199,6 @@ def test_over_http_no_body_gets_a_500(server, request, headers):
     payload = answer.json()
     if answer.status_code != 200:
         assert set(payload) == {"error"} and len(payload["error"].splitlines()) == 1, payload
-        assert table_digest(server.receiver.store.db) == before
+        assert table_digest(server.receiver.intake.store.db) == before
     else:
         assert "Authorization" in headers and headers["Authorization"].endswith(TOKEN)

@@ -1,0 +1,95 @@
+"""What an understood alert does to the record of incidents: the intake the alert receiver
+is handed (`integrations.intake.Intake`).
+
+A firing change raises its condition (`store.detection.raise_condition`: one open incident
+per dedup key; firing again adds a 'condition_firing' event); a cleared one clears it
+(`clear_condition`, resolving the incident when every alert of the group cleared), in one
+transaction, so a resolve delivered twice changes nothing the second time. Every check
+the declaration makes runs before anything is written. The store's clock and policy are
+the ones alerts are judged by. An incident the alert opened is handed to
+`on_opened(incident_id, change)` when the caller gives one
+(`automation.rule_actions.for_alerts` carries out the actions of the rule the alert names).
+
+Errors become the receiver's vocabulary: a value the policy refuses -> IntakeRefused, a
+change the store refuses -> IntakeConflict, an unavailable database -> IntakeUnavailable.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable
+
+from integrations.alert_payloads import ConditionChange
+from integrations.intake import IntakeConflict, IntakeOutcome, IntakeRefused, IntakeUnavailable
+from playbooks.clock import to_utc_naive
+from playbooks.errors import PolicyValueError
+from playbooks.policy import Policy
+from playbooks.validation import check_actor
+from store.detection import clear_condition, raise_condition
+from store.errors import DatabaseUnavailable, StoreError
+from store.operations import IncidentStore
+
+log = logging.getLogger(__name__)
+
+
+class AlertIntake:
+    """Alerts into incidents through one IncidentStore, written as `actor`.
+
+    Raises PolicyValueError (one sentence) for an actor name the store would refuse."""
+
+    def __init__(self, store: IncidentStore, *, actor: str = "alertmanager",
+                 on_opened: Callable[[str, ConditionChange], None] | None = None) -> None:
+        self.store = store
+        self.actor = check_actor(actor)
+        self.on_opened = on_opened
+
+    @property
+    def policy(self) -> Policy:
+        return self.store.policy
+
+    def now(self) -> datetime:
+        return self.store.now()
+
+    def take(self, change: ConditionChange) -> IntakeOutcome:
+        try:
+            detected = self._detected_at(change)
+            if change.firing:
+                # Every check raise_condition makes, before anything is written.
+                self.store.prepare_declaration(
+                    change.severity, change.incident_type, change.environment, actor=self.actor,
+                    title=change.title, service=change.service, detected_at=detected,
+                    dedup_key=change.dedup_key, detail=change.detail)
+        except DatabaseUnavailable as exc:
+            raise IntakeUnavailable(str(exc)) from None
+        except PolicyValueError as exc:  # a StoreError here too: the declaration is refused as sent
+            raise IntakeRefused(str(exc)) from None
+        try:
+            return self._apply(change, detected)
+        except DatabaseUnavailable as exc:
+            raise IntakeUnavailable(str(exc)) from None
+        except StoreError as exc:
+            raise IntakeConflict(str(exc)) from None
+
+    def _detected_at(self, change: ConditionChange) -> datetime | None:
+        """When monitoring saw it first; never later than the store's now (a plausible startsAt
+        a little ahead of our clock is taken as now)."""
+        if change.detected_at is None:
+            return None
+        detected = to_utc_naive(change.detected_at)
+        return detected if detected <= self.store.now() else None
+
+    def _apply(self, change: ConditionChange, detected: datetime | None) -> IntakeOutcome:
+        if change.firing:
+            incident, created = raise_condition(
+                self.store, change.dedup_key, severity=change.severity, incident_type=change.incident_type,
+                environment=change.environment, title=change.title, actor=self.actor, service=change.service,
+                detected_at=detected, detail=change.detail)
+            if created and self.on_opened is not None:
+                try:
+                    self.on_opened(incident.id, change)
+                except Exception:  # the incident is open: what its rule does after must not lose the answer
+                    log.exception("the actions for %s failed", incident.id)
+            return IntakeOutcome(incident.id, created)
+        incident = clear_condition(self.store, change.dedup_key, actor=self.actor, resolve=change.resolve,
+                                   detail=change.detail)
+        return IntakeOutcome(None if incident is None else incident.id)
