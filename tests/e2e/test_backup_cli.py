@@ -74,7 +74,7 @@ def test_a_portable_json_backup_of_a_sqlite_store_restores(tmp_path):
     first, _ = seed(db)
     backup_file = tmp_path / "portable.json.gz"
     assert "(JSON, " in ir("backup", str(backup_file), "--format", "json", db=db, now=NOW).stdout
-    assert json.loads(gzip.decompress(backup_file.read_bytes()))["format"] == "incident-response backup"
+    assert json.loads(gzip.decompress(backup_file.read_bytes()).splitlines()[0])["format"] == "incident-response backup"
     new = f"sqlite:///{tmp_path / 'restored.db'}"
     assert ir("restore", str(backup_file), db=new, now=NOW).stdout.splitlines()[1].startswith("audit ok:")
     shown = [ir("show", first, "--json", db=url, now=NOW).stdout for url in (db, new)]
@@ -94,7 +94,7 @@ def test_backup_keeps_an_existing_file_unless_forced(db_url, tmp_path):
         one_line_refusal(ir("backup", str(tmp_path / "x.db"), "--format", "sqlite", db=db_url, check=False),
                          "a SQLite backup needs a SQLite store; accepted: --format json for PostgreSQL")
     assert ir("backup", str(target), "--format", "json", "--force", db=db_url, now=NOW).returncode == 0
-    assert json.loads(target.read_text())["row_counts"]["incident"] == 2
+    assert json.loads(target.read_text().splitlines()[0])["row_counts"]["incident"] == 2
 
 
 @pytest.mark.parametrize("case", ["not empty", "cut", "missing"])

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, insert, select, text
 from sqlmodel import select as sm_select
 
-from store import backup as backup_module
+from store.backup import legacy_json
 from store import migrations
 from store.audit import verify_chain
 from store.backup import BackupRefused, backup, inspect_backup, restore, schema_tables, write_json
@@ -224,25 +224,33 @@ def test_round_trip_into_the_other_backend_is_lossless(store, clock, policy, tmp
 
 
 def test_the_json_form_is_the_documented_document(store, clock, tmp_path, new_url, policy):
+    """JSON Lines: a header line with the format version, then one table row per line."""
     build_rich_store(store, clock)
     backup(store.db, tmp_path / "b.json", format="json", now=clock())
-    document = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
-    assert (document["format"], document["format_version"]) == ("incident-response backup", 1)
-    assert document["schema_version"] == migrations.head_version()
-    assert document["source"] == ("sqlite" if store.db.is_sqlite else "postgresql")
-    assert document["written_at"] == clock().isoformat(timespec="microseconds") + "Z"
-    assert [t["name"] for t in document["tables"]] == [t.name for t in schema_tables()]  # every table, FK order
-    incidents = next(t for t in document["tables"] if t["name"] == "incident")
-    row = dict(zip(incidents["columns"], incidents["rows"][0]))
+    text_ = (tmp_path / "b.json").read_text(encoding="utf-8")
+    assert text_.endswith("\n")
+    header, *rows = [json.loads(line) for line in text_.splitlines()]  # every line is a whole JSON value
+    assert (header["format"], header["format_version"]) == ("incident-response backup", 2)
+    assert header["schema_version"] == migrations.head_version()
+    assert header["source"] == ("sqlite" if store.db.is_sqlite else "postgresql")
+    assert header["written_at"] == clock().isoformat(timespec="microseconds") + "Z"
+    assert [t["name"] for t in header["tables"]] == [t.name for t in schema_tables()]  # every table, FK order
+    assert all(set(row) == {"table", "row"} for row in rows)
+    order = [t["name"] for t in header["tables"]]
+    assert [row["table"] for row in rows] == sorted((row["table"] for row in rows), key=order.index)  # grouped
+    incidents = next(t for t in header["tables"] if t["name"] == "incident")
+    row = next(r["row"] for r in rows if r["table"] == "incident")
+    assert list(row) == incidents["columns"]
     assert incidents["types"][incidents["columns"].index("declared_at")] == "datetime"
     assert row["declared_at"] == "2024-01-18T14:30:00.000000Z" and row["is_drill"] is False
     assert row["title"] == "Checkout down — «payments»"
-    samples = next(t for t in document["tables"] if t["name"] == "metric_sample")
-    assert [r[-1] for r in samples["rows"]] == [0.1 + 0.2, 1e-300, 1.7976931348623157e308, 1 / 3]  # exact
-    assert document["row_counts"] == {t["name"]: t["row_count"] for t in document["tables"]}
-    # Reformatted by a tool (pretty-printed), it still restores: the reader is a real JSON reader.
+    samples = [r["row"]["value"] for r in rows if r["table"] == "metric_sample"]
+    assert samples == [0.1 + 0.2, 1e-300, 1.7976931348623157e308, 1 / 3]  # exact
+    assert header["row_counts"] == {name: [r["table"] for r in rows].count(name) for name in order}
+    # Re-encoded by a tool (ASCII escapes, other spacing), it still restores: each line goes through a real JSON reader.
     pretty = tmp_path / "pretty.json"
-    pretty.write_text(json.dumps(document, indent=3, ensure_ascii=True), encoding="utf-8")
+    pretty.write_text("".join(json.dumps(json.loads(line), ensure_ascii=True) + "\n" for line in text_.splitlines()),
+                      encoding="utf-8")
     target = open_store(new_url("sqlite", "pretty"), policy, clock)
     try:
         assert restore(target.db, pretty).audit.ok
@@ -251,16 +259,76 @@ def test_the_json_form_is_the_documented_document(store, clock, tmp_path, new_ur
         target.db.dispose()
 
 
-def test_the_json_reader_streams_across_any_chunk_boundary(store, clock, tmp_path, new_url, policy, monkeypatch):
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+FORMAT_1 = FIXTURES / "backup-format-1.json"  # written by the single-document writer before JSON Lines
+
+
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_an_old_format_backup_restores_to_the_same_rows(store, clock, tmp_path, new_url, policy, monkeypatch, chunk):
+    """The older single JSON document (format 1) still restores; its reader streams across any
+    chunk boundary (7 characters: every value split across reads)."""
     build_rich_store(store, clock)
-    backup(store.db, tmp_path / "b.json", format="json", now=clock())
-    monkeypatch.setattr(backup_module._JsonStream, "CHUNK", 7)  # every value split across reads
-    target = open_store(new_url("sqlite", "chunks"), policy, clock)
+    assert json.loads(FORMAT_1.read_text(encoding="utf-8"))["format_version"] == 1
+    if chunk:
+        monkeypatch.setattr(legacy_json.JsonStream, "CHUNK", chunk)
+    target = open_store(new_url(backend_of(store.db.url), "old-format"), policy, clock)
     try:
-        assert restore(target.db, tmp_path / "b.json").audit.ok
+        result = restore(target.db, FORMAT_1)
+        assert result.audit.ok and result.format == "json" and result.migrated_to is None
         assert snapshot(target.db) == snapshot(store.db)
     finally:
         target.db.dispose()
+
+
+def test_an_old_format_backup_of_an_old_schema_is_brought_forward(store, clock, tmp_path, new_url, policy):
+    build_rich_store(store, clock)
+    hashed_as_before_schema_7(store)
+    source = FIXTURES / "backup-format-1-schema-3.json"
+    assert inspect_backup(source).schema_version == OLD
+    target = open_store(new_url(backend_of(store.db.url), "old-format-old-schema"), policy, clock)
+    try:
+        result = restore(target.db, source)
+        assert (result.schema_version, result.migrated_to) == (OLD, migrations.head_version())
+        assert result.audit.ok, result.audit.problem
+        before, after = snapshot(store.db), snapshot(target.db)
+        for name in ("incident", "timeline_event", "chain_head", "checklist_step", "notification", "incident_sequence"):
+            assert after[name] == before[name], name
+    finally:
+        target.db.dispose()
+
+
+def test_a_truncated_json_lines_backup_is_refused_naming_the_line(store, clock, tmp_path, new_url, policy):
+    build_rich_store(store, clock)
+    backup(store.db, tmp_path / "b.json", format="json", now=clock())
+    lines = (tmp_path / "b.json").read_text(encoding="utf-8").splitlines(keepends=True)
+    mid_row, at_a_line = tmp_path / "mid-row.json", tmp_path / "at-a-line.json"
+    mid_row.write_text("".join(lines[:20]) + lines[20][:25], encoding="utf-8")
+    at_a_line.write_text("".join(lines[:20]), encoding="utf-8")
+    target = open_store(new_url("sqlite", "truncated"), policy, clock)
+    try:
+        for path, words in ((mid_row, "the file ends early in line 21, which stops mid-row"),
+                            (at_a_line, "the file ends early after line 20: table ")):
+            with pytest.raises(BackupRefused) as refused:
+                restore(target.db, path)
+            message = one_sentence(refused.value)
+            assert message.startswith(f"{path} is not a readable backup ({words}"), message
+            assert snapshot(target.db)["incident"] == []
+    finally:
+        target.db.dispose()
+
+
+def test_a_backup_of_an_unknown_format_version_is_refused(store, clock, tmp_path):
+    backup(store.db, tmp_path / "b.json", format="json", now=clock())
+    text_ = (tmp_path / "b.json").read_text(encoding="utf-8")
+    for version in (3, "2"):
+        future = tmp_path / f"future-{version}.json"
+        future.write_text(text_.replace('"format_version":2', f'"format_version":{json.dumps(version)}', 1),
+                          encoding="utf-8")
+        with pytest.raises(BackupRefused) as refused:
+            inspect_backup(future)
+        assert one_sentence(refused.value) == (
+            f"{future} is a backup in format version {version!r}; accepted: format version 2 (JSON Lines) or 1 "
+            "(one JSON document), a newer file needs a newer incident-response")
 
 
 def test_a_big_store_is_streamed_not_held_in_memory(store, clock, tmp_path, new_url, policy):
@@ -438,12 +506,14 @@ def damaged(files: dict, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     case("truncated.json", json_text[: len(json_text) * 2 // 3].encode(), "the file ends early")
     case("cut-at-a-line.json", "\n".join(json_text.splitlines()[:30]).encode() + b"\n", "the file ends early")
     case("truncated.json.gz", gzip.compress(json_text.encode())[:-40], "ends early")
-    case("broken.json", json_text.replace('"rows":[\n[', '"rows":[\n[}', 3).encode(), "not a readable backup")
+    case("broken.json", json_text.replace('{"table":"incident","row":{', '{"table":"incident","row":{}', 1).encode(),
+         "not a readable backup")
     newer = json_text.replace(f'"schema_version":{migrations.head_version()}',
                               f'"schema_version":{migrations.head_version() + 1}', 1)
     case("newer.json", newer.encode(), f"newer than this program's {migrations.head_version()}")
     lines = json_text.splitlines()
-    missing_row = [line for line in lines if not line.startswith('["INC-2024-0118-002","Credential stuffing"')]
+    missing_row = [line for line in lines
+                   if not line.startswith('{"table":"incident","row":{"id":"INC-2024-0118-002","title":"Credential stuffing"')]
     assert len(missing_row) == len(lines) - 1
     case("row-removed.json", "\n".join(missing_row).encode(), "not a whole backup")
     case("other.json", b'{"incidents": []}', "not an incident-response backup")
@@ -489,7 +559,7 @@ def test_an_existing_backup_file_is_replaced_only_with_force(store, clock, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     os.chmod(existing, 0o644)
     result = backup(store.db, existing, format="json", force=True)
-    assert result.rows["incident"] == 4 and json.loads(existing.read_text())["format"] == "incident-response backup"
+    assert result.rows["incident"] == 4 and json.loads(existing.read_text().splitlines()[0])["format"] == "incident-response backup"
     assert oct(existing.stat().st_mode & 0o777) == "0o600"
 
 
