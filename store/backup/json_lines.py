@@ -110,6 +110,11 @@ def open_json_backup(handle: TextIO, name: str) -> "JsonLinesReader | DocumentRe
         header = json.loads(first)
     except ValueError:
         header = None
+        if not first.endswith("\n") and len(first) < HEADER_LIMIT:
+            # Neither form ends within its first line: the older document's first line is its
+            # header keys, and a whole one-line document would have parsed.
+            raise BackupRefused(f"{name} is not a readable backup (the file ends early in line 1); "
+                                f"{ACCEPTED_SOURCE}") from None
     if isinstance(header, dict) and not (header.get("format") == FORMAT_NAME
                                          and header.get("format_version") == DOCUMENT_VERSION):
         return JsonLinesReader(handle, name, header)  # its read_header refuses a foreign or unknown one
