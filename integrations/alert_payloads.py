@@ -73,6 +73,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from integrations.text import CONTROL
 from playbooks.errors import PolicyValueError
 from playbooks.rules import incident_spec
 
@@ -106,9 +107,6 @@ MAX_DETAIL_ITEMS = 50
 # detection time it would make the incident born overdue and ruin the month's MTTA.
 PLAUSIBLE_PAST = timedelta(days=30)
 PLAUSIBLE_FUTURE = timedelta(minutes=5)
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-_SPACES = re.compile(r"\s+")
 
 
 class PayloadError(ValueError):
@@ -180,7 +178,7 @@ def one_line(value: Any, limit: int = MAX_TITLE) -> str | None:
     one space, and it is cut to `limit` characters (ending with an ellipsis)."""
     if value is None:
         return None
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", str(value))).strip()
+    text = " ".join(CONTROL.sub(" ", str(value)).split())
     if not text:
         return None
     if len(text) > limit:
@@ -266,7 +264,7 @@ def dedup_key(prefix: str, raw: str) -> str:
     """`prefix:raw`, or `prefix:sha256:<hex>` when that would not fit the store's column
     or holds characters a one-line field refuses."""
     key = f"{prefix}:{raw}"
-    if len(key) <= MAX_DEDUP_KEY and not _CONTROL.search(key) and raw == raw.strip():
+    if len(key) <= MAX_DEDUP_KEY and not CONTROL.search(key) and raw == raw.strip():
         return key
     return f"{prefix}:sha256:{hashlib.sha256(raw.encode('utf-8', 'surrogatepass')).hexdigest()}"
 

@@ -38,8 +38,8 @@ from xml.etree import ElementTree
 
 import httpx
 
-from integrations.datadog import checked_config, env_secret, redact
 from integrations.errors import SourceUnavailable
+from integrations.http import checked_config, env_secret, redact
 from integrations.secrets import secret_from_env
 from playbooks.clock import utc_now
 from playbooks.samples import Sample

@@ -19,14 +19,14 @@ Prometheus source sums a vector.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import httpx
 
 from integrations.errors import SourceUnavailable
-from integrations.secrets import SecretFileError, secret_from_env
+from integrations.http import checked_config, env_secret, redact
 from playbooks.clock import utc_now
 from playbooks.samples import Sample
 
@@ -140,56 +140,3 @@ def _unix(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp())
-
-
-# Shared by the vendor sources (New Relic and CloudWatch import these three).
-
-def env_secret(env: str, vendor: str) -> str:
-    """The secret in environment variable `env` (or the owner-only file `env`_FILE names), read
-    now; missing, blank or an unsafe file -> SourceUnavailable naming it."""
-    try:
-        value = secret_from_env(env)
-    except SecretFileError as exc:
-        raise SourceUnavailable(f"{vendor} credentials: {exc}") from None
-    if not value.strip():
-        raise SourceUnavailable(f"{vendor} credentials are missing: environment variable {env} is not set")
-    return value.strip()
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """A vendor's reason, on one line, short, with any secret blanked out."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def checked_config(where: str, table: dict[str, Any], cls: type, *, url_key: str | None,
-                    ignored: tuple[str, ...] = ("interval", "enabled")) -> dict[str, Any]:
-    """Shared by the vendor sources: known keys only, URL and numbers sane, queries a table."""
-    if not isinstance(table, dict):
-        raise ValueError(f"{where} must be a table")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(str(key) for key in table if key not in known and key not in ignored)
-    if unknown:
-        raise ValueError(f"{where}.{unknown[0]} is not known; accepted: {', '.join(sorted(known | set(ignored)))}")
-    values = {key: value for key, value in table.items() if key in known}
-    if url_key and url_key in values:
-        url = values[url_key]
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"{where}.{url_key} is {url!r}; accepted: an http:// or https:// URL")
-    for key in ("timeout", "window"):
-        if key in values:
-            value = values[key]
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 86400:
-                raise ValueError(f"{where}.{key} is {value!r}; accepted: a positive number of seconds")
-            values[key] = float(value)
-    for key, value in values.items():
-        if key.endswith("_env") and (not isinstance(value, str) or not value.strip()):
-            raise ValueError(f"{where}.{key} is {value!r}; accepted: the name of an environment variable")
-    queries = values.get("queries")
-    if not isinstance(queries, dict) or not queries:
-        raise ValueError(f"{where}.queries must map metric names to queries; accepted: error_rate = '...'")
-    values["queries"] = dict(queries)
-    return values

@@ -25,9 +25,9 @@ from urllib.parse import quote
 import httpx
 
 from integrations.errors import SourceUnavailable
-from integrations.splunk import USER_AGENT, checked_limit, where
-from playbooks.errors import PolicyValueError
+from integrations.http import LOG_USER_AGENT, checked_limit, where
 from integrations.secrets import secret_from_env
+from playbooks.errors import PolicyValueError
 
 INDEX_PATTERN = re.compile(r"[A-Za-z0-9_.:*,+-]{1,255}")
 FIELD_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,200}")
@@ -83,7 +83,7 @@ class ElasticsearchSource:
                                     f"the environment variable {self.api_key_env} is not set")
         deadline = time.monotonic() + self.timeout
         own = client is None
-        client = client or httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+        client = client or httpx.Client(timeout=self.timeout, headers={"User-Agent": LOG_USER_AGENT})
         target = f"{self.url.rstrip('/')}/{quote(self.index, safe='*,:+')}/_search"
         try:
             with client.stream("POST", target, content=json.dumps(body).encode(),

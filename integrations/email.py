@@ -42,9 +42,10 @@ from typing import Any, Iterable, Mapping
 
 import httpx
 
+from integrations.http import sanitize
 from integrations.notifier import Delivery, OutboxMessage, update_text
-from integrations.pagerduty import truncate
 from integrations.secrets import secret_from_env
+from integrations.text import one_line, truncate
 
 DEFAULT_PORT = 587
 SUBJECT_MAX = 200
@@ -52,13 +53,7 @@ SUBJECT_MAX = 200
 EXECUTIVE_GROUPS = ("Executive Team",)
 CUSTOMER_GROUPS = ("External Customers",)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _ID_SAFE = re.compile(r"[^A-Za-z0-9.-]+")
-
-
-def one_line(value: Any) -> str:
-    """`value` as text on one line (control characters and runs of spaces collapsed)."""
-    return " ".join(_CONTROL.sub(" ", str(value if value is not None else "")).split())
 
 
 def _domain_of(sender: str) -> str:
@@ -212,7 +207,7 @@ class EmailNotifier:
         try:
             mail = self.compose(message, recipients)
         except (ValueError, TypeError) as error:  # an address or header the email package refuses
-            return Delivery("rejected", f"Email for {what} cannot be composed: {_clean(str(error), secrets)}.")
+            return Delivery("rejected", f"Email for {what} cannot be composed: {sanitize(str(error), secrets)}.")
         try:
             self._send(mail, recipients, username, password)
         except _Refused as refused:
@@ -228,7 +223,7 @@ class EmailNotifier:
             return Delivery("retry", f"The SMTP server {self.where} does not offer STARTTLS; not sending in the clear.")
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
             step = "sender" if isinstance(error, smtplib.SMTPSenderRefused) else "message"
-            reason = _clean(_text(error.smtp_error), secrets)
+            reason = sanitize(_text(error.smtp_error), secrets)
             detail = f"The SMTP server {self.where} refused the {step} for {what} ({error.smtp_code} {reason})"
             if error.smtp_code == 530:
                 detail += f"; it requires authentication: set {self.username_env} and {self.password_env}"
@@ -238,12 +233,12 @@ class EmailNotifier:
         except smtplib.SMTPResponseException as error:
             outcome = "retry" if error.smtp_code < 500 else "rejected"
             return Delivery(outcome, f"The SMTP server {self.where} answered {error.smtp_code} "
-                                     f"{_clean(_text(error.smtp_error), secrets)} for {what}.")
+                                     f"{sanitize(_text(error.smtp_error), secrets)} for {what}.")
         except smtplib.SMTPServerDisconnected:
             return Delivery("retry", f"The SMTP server {self.where} hung up while sending {what}.")
         except ssl.SSLError as error:  # before OSError: certificate and handshake trouble
             reason = getattr(error, "verify_message", None) or getattr(error, "reason", None) or type(error).__name__
-            return Delivery("retry", f"TLS with the SMTP server {self.where} failed ({_clean(str(reason), secrets)}).")
+            return Delivery("retry", f"TLS with the SMTP server {self.where} failed ({sanitize(str(reason), secrets)}).")
         except (OSError, smtplib.SMTPException) as error:
             return Delivery("retry", f"Could not reach the SMTP server {self.where} for {what} ({type(error).__name__}).")
         return Delivery("sent", f"Emailed {group} ({len(recipients)} recipient{'s' if len(recipients) != 1 else ''}) "
@@ -281,13 +276,13 @@ class EmailNotifier:
     def _all_refused(self, refused: dict[str, tuple[int, bytes]], what: str, secrets: list[str]) -> Delivery:
         codes = sorted({code for code, _ in refused.values()})
         first_code, first_text = next(iter(refused.values()))
-        reason = f"{first_code} {_clean(_text(first_text), secrets)}".strip()
+        reason = f"{first_code} {sanitize(_text(first_text), secrets)}".strip()
         outcome = "retry" if all(400 <= code < 500 for code in codes) else "rejected"
         return Delivery(outcome, f"The SMTP server {self.where} refused every recipient of {what} ({reason}).")
 
     def _partly_refused(self, error: _Refused, total: int, what: str, secrets: list[str]) -> Delivery:
         addresses = ", ".join(f"{address} ({code})" for address, (code, _) in error.refused.items())
-        detail = f"Emailed {error.accepted} of {total} recipients of {what}; refused: {_clean(addresses, secrets)}"
+        detail = f"Emailed {error.accepted} of {total} recipients of {what}; refused: {sanitize(addresses, secrets)}"
         if any(400 <= code < 500 for code, _ in error.refused.values()):
             return Delivery("retry", detail + "; sending again.")
         return Delivery("rejected", detail + ".")
@@ -297,11 +292,3 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
-
-
-def _clean(text: str, secrets: list[str], limit: int = 300) -> str:
-    """One line, without any of `secrets`, at most `limit` characters, no trailing full stop."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return truncate(one_line(text), limit).rstrip(".")

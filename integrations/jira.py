@@ -42,17 +42,18 @@ Contract (Jira Cloud platform REST API v3): Basic auth with base64(email:api_tok
 """
 from __future__ import annotations
 
-import base64
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 import httpx
 
+from integrations.http import BasicAuthCall, json_or_none, sanitize
 from integrations.notifier import Delivery, OutboxMessage, update_text
-from integrations.wording import canonical_severity, event_title, one_line  # noqa: F401 (canonical_severity, one_line re-exported)
-from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
+from integrations.text import one_line, truncate, without_controls
+from integrations.wording import event_title
+from playbooks.severities import canonical_severity
 
 SUMMARY_MAX = 255
 LABEL_MAX = 255
@@ -65,7 +66,6 @@ DEFAULT_PRIORITIES: dict[str, str] = {"SEV-1": "Highest", "SEV-2": "High", "SEV-
 TARGET_STATUSES: dict[str, tuple[str, ...]] = {"resolved": ("Resolved", "Done"), "closed": ("Closed",)}
 ACTION_ITEM_EVENT = "action_item_ticket"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
@@ -87,7 +87,7 @@ def adf_document(paragraphs: Iterable[str | list[dict[str, Any]]]) -> dict[str, 
     content: list[dict[str, Any]] = []
     for item in paragraphs:
         if isinstance(item, str):
-            for line in _LINE_BREAKS.split(_CONTROL.sub(" ", item)):
+            for line in _LINE_BREAKS.split(without_controls(item)):
                 line = line.strip()
                 if line:
                     content.append({"type": "paragraph", "content": [adf_text(line)]})
@@ -268,7 +268,7 @@ class JiraNotifier:
         if isinstance(response, Delivery):
             return response
         if 200 <= response.status_code < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             key = answer.get("key") if isinstance(answer, dict) else None
             if isinstance(key, str) and key:
                 return Delivery("sent", f"Jira issue {key} filed for action item {item['action_item']} of {incident_id}.",
@@ -290,7 +290,9 @@ class JiraNotifier:
         incident_id = str(payload.get("id") or message.incident_id or "").strip()
         if not incident_id:
             return Delivery("rejected", "The message names no incident id to file in Jira.")
-        call = BasicAuthCall(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""))
+        call = BasicAuthCall(client, (email, token), self.timeout, secrets=(token, email if len(email) >= 4 else ""),
+                             vendor="Jira", credentials="account and API token", missing="issue or site",
+                             reason_of=_reason)
         if message.event == ACTION_ITEM_EVENT:
             return self._file_action_item(call, message, incident_id)
 
@@ -328,7 +330,7 @@ class JiraNotifier:
         if isinstance(response, Delivery):
             return response
         if 200 <= response.status_code < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             key = answer.get("key") if isinstance(answer, dict) else None
             if isinstance(key, str) and key:
                 return Delivery("sent", f"Jira issue {key} filed for {incident_id}{dropped}.", reference=key)
@@ -342,7 +344,7 @@ class JiraNotifier:
         if isinstance(response, Delivery):
             return response
         if 200 <= response.status_code < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             if isinstance(answer, dict) and answer.get("id"):
                 return Delivery("sent", f"Jira issue {key} commented: {message.event} of {incident_id}.", reference=key)
             return Delivery("retry", f"Jira answered {response.status_code} without a comment id; will comment again.")
@@ -358,7 +360,7 @@ class JiraNotifier:
             return issue
         if not 200 <= issue.status_code < 300:
             return call.failure(issue, what)
-        answer = _json_or_none(issue)
+        answer = json_or_none(issue)
         fields = answer.get("fields") if isinstance(answer, dict) else None
         status = fields.get("status") if isinstance(fields, dict) and isinstance(fields.get("status"), dict) else {}
         name, done = str(status.get("name") or ""), _category(status) == "done"
@@ -370,7 +372,7 @@ class JiraNotifier:
             return found
         if not 200 <= found.status_code < 300:
             return call.failure(found, what)
-        answer = _json_or_none(found)
+        answer = json_or_none(found)
         listed = answer.get("transitions") if isinstance(answer, dict) else None
         transitions = [t for t in listed if isinstance(t, dict)] if isinstance(listed, list) else []
         by_status = {str((t.get("to") or {}).get("name") or ""): t for t in transitions}
@@ -408,7 +410,7 @@ def _found_key(response: httpx.Response) -> str:
     """The key of the first issue a search found; "" if none (or the search could not run)."""
     if not 200 <= response.status_code < 300:
         return ""  # the lookup is a safeguard: a search Jira cannot run must not block filing
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     issues = answer.get("issues") if isinstance(answer, dict) else None
     if isinstance(issues, list) and issues and isinstance(issues[0], dict):
         key = issues[0].get("key")
@@ -416,22 +418,15 @@ def _found_key(response: httpx.Response) -> str:
     return ""
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _errors(response: httpx.Response) -> dict[str, str]:
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     errors = answer.get("errors") if isinstance(answer, dict) else None
     return {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
 
 
 def _reason(response: httpx.Response) -> str:
     """What Jira said: its errorMessages and field errors."""
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     if not isinstance(answer, dict):
         return ""
     messages = answer.get("errorMessages")
@@ -440,66 +435,3 @@ def _reason(response: httpx.Response) -> str:
     if not parts and isinstance(answer.get("message"), str):
         parts.append(answer["message"])
     return "; ".join(parts)
-
-
-def sanitize(text: str, secrets: Iterable[str], limit: int = 300) -> str:
-    """One line, without any of `secrets`, at most `limit` characters, no trailing full stop."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return one_line(_CONTROL.sub(" ", text), limit).rstrip(".")
-
-
-class BasicAuthCall:
-    """One attempt's requests to a Basic-auth vendor (Jira here, ServiceNow too): transport
-    trouble and non-2xx answers become the Delivery the outbox records, never with a secret."""
-
-    def __init__(self, client: httpx.Client, auth: tuple[str, str], timeout: float | None,
-                 secrets: Iterable[str], *, vendor: str = "Jira", credentials: str = "account and API token",
-                 missing: str = "issue or site", reason_of: Callable[[httpx.Response], str] | None = None) -> None:
-        self.vendor = vendor
-        self.reason_of = reason_of or _reason  # how this vendor words its errors
-        self.credentials = credentials  # what to check on a 401
-        self.missing = missing  # what a 404 means
-        self.client = client
-        self.auth = auth
-        self.timeout = timeout
-        # The Authorization header's credential, never to appear in a detail either.
-        basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        self.secrets = [*secrets, basic]
-
-    def send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response | Delivery:
-        kwargs.setdefault("headers", {"Accept": "application/json"})
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        try:
-            return self.client.request(method, url, auth=self.auth, **kwargs)
-        except httpx.TimeoutException:
-            return Delivery("retry", f"{self.vendor} did not answer in time (to {what}).")
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-            return Delivery("retry", f"The {self.vendor} URL is not a valid URL; fix integrations.{self.vendor.lower()}.url.")
-        except httpx.TransportError as error:
-            return Delivery("retry", f"Could not reach {self.vendor} to {what} ({type(error).__name__}).")
-
-    def failure(self, response: httpx.Response, what: str) -> Delivery:
-        """The Delivery for a non-2xx answer to a write."""
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status == 429:
-            return Delivery("retry", f"{self.vendor} is rate limiting (429); waiting to {what}.", retry_after)
-        if status >= 500:
-            return Delivery("retry", f"{self.vendor} had a server error ({status}) trying to {what}.", retry_after)
-        if status == 401:
-            return Delivery("rejected", f"{self.vendor} refused the credentials (401) trying to {what}; "
-                                        f"check the {self.credentials} variables.")
-        reason = sanitize(self.reason_of(response), self.secrets)
-        if status == 403:
-            detail = f"{self.vendor} refused permission (403) to {what}"
-        elif status == 404:
-            detail = f"{self.vendor} found no such {self.missing} (404) trying to {what}"
-        elif status in (400, 405, 409, 413, 415, 422):
-            detail = f"{self.vendor} rejected the request (status {status}) to {what}"
-        else:
-            return Delivery("retry", f"{self.vendor} answered {status} trying to {what}; check integrations.{self.vendor.lower()}.url.",
-                            retry_after)
-        return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")

@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import httpx
 
-from integrations.datadog import checked_config, env_secret, redact
 from integrations.errors import SourceUnavailable
+from integrations.http import checked_config, env_secret, redact
 from playbooks.clock import utc_now
 from playbooks.samples import Sample
 

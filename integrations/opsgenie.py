@@ -23,15 +23,16 @@ the priority. SEV-1..SEV-4 are P1..P4.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from integrations.http import json_or_none, parse_retry_after, sanitize
 from integrations.notifier import Delivery, OutboxMessage, request_or_retry
-from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
+from integrations.text import truncate
+from playbooks.severities import canonical_severity
 
 DEFAULT_URL = "https://api.opsgenie.com"
 MESSAGE_MAX = 130
@@ -56,24 +57,13 @@ PRIORITIES: dict[str, str] = {"SEV-1": "P1", "SEV-2": "P2", "SEV-3": "P3", "SEV-
 #: When an incident's severity cannot be read it still pages, as P2 (as PagerDuty gets "error").
 FALLBACK_PRIORITY = "P2"
 
-_SEVERITY_ALIASES: dict[str, str] = {
-    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
-    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
-    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
-}
 _REJECTED_STATUSES = frozenset({400, 413, 415, 422})
 _DETAIL_KEYS = ("event", "title", "severity", "status", "type", "environment", "service", "summary", "url")
 
 
 def priority_for(value: Any) -> str:
     """Opsgenie's priority for SEV-1..4 (also sev1, p1, 1, critical/high/medium/low); P2 if unknown."""
-    text = str(value or "").strip()
-    if text.upper() in PRIORITIES:
-        return PRIORITIES[text.upper()]
-    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
-    if compact.startswith("sev"):
-        compact = compact[3:]
-    return PRIORITIES.get(_SEVERITY_ALIASES.get(compact, ""), FALLBACK_PRIORITY)
+    return PRIORITIES.get(canonical_severity(value) or "", FALLBACK_PRIORITY)
 
 
 class OpsgenieNotifier:
@@ -157,15 +147,15 @@ class OpsgenieNotifier:
     def _outcome(self, response: httpx.Response, what: str, alias: str, key: str) -> Delivery:
         status = response.status_code
         if 200 <= status < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             if isinstance(answer, dict) and answer.get("requestId"):
-                request_id = _clean(str(answer["requestId"]), key, 80)
+                request_id = sanitize(str(answer["requestId"]), [key], 80)
                 return Delivery("sent", f"Opsgenie took the {what} (request {request_id}).", reference=alias)
             # Not Opsgenie's answer (a proxy's page): creates deduplicate on the alias and
             # acknowledge / close are idempotent, so sending again is safe.
             return Delivery("retry", f"Opsgenie answered {status} without a request id; will send the {what} again.")
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        reason = _clean(_errors_of(response), key)
+        reason = sanitize(_errors_of(response), [key])
         because = f": {reason}." if reason else "."
         if status == 401:
             return Delivery("rejected", f"Opsgenie refused the API key from {self.api_key_env} (401) "
@@ -231,16 +221,9 @@ def _details(message: OutboxMessage) -> dict[str, str]:
     return details
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _errors_of(response: httpx.Response) -> str:
     """The reason Opsgenie gave: its `message`, then the field errors of `errors`."""
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     if not isinstance(answer, dict):
         return ""
     parts = []
@@ -252,14 +235,3 @@ def _errors_of(response: httpx.Response) -> str:
     elif isinstance(errors, list):
         parts += [str(item) for item in errors]
     return "; ".join(parts)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _clean(text: str, secret: str, limit: int = 300) -> str:
-    """One line, without the secret, at most `limit` characters, no trailing full stop."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return truncate(text, limit).rstrip(".")

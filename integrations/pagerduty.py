@@ -18,15 +18,15 @@ does not page twice: a second trigger with the same dedup_key updates the open a
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
-# parse_retry_after lives in the shared toolkit; it is re-exported here for the notifiers that import it from PagerDuty.
-from integrations.http import parse_retry_after, truncate as _truncate
+from integrations.http import json_or_none, parse_retry_after, sanitize
 from integrations.notifier import Delivery, OutboxMessage, request_or_retry
 from integrations.secrets import secret_from_env
+from integrations.text import truncate
+from playbooks.severities import canonical_severity
 
 DEFAULT_URL = "https://events.pagerduty.com"
 SUMMARY_MAX = 1024
@@ -49,11 +49,6 @@ ACTIONS: dict[str, str] = {
 
 #: SEV-1..SEV-4 to PagerDuty's payload.severity.
 SEVERITIES: dict[str, str] = {"SEV-1": "critical", "SEV-2": "error", "SEV-3": "warning", "SEV-4": "info"}
-_SEVERITY_ALIASES: dict[str, str] = {
-    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
-    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
-    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
-}
 #: When an incident's severity cannot be read, PagerDuty still gets the page, as "error".
 FALLBACK_SEVERITY = "error"
 
@@ -67,19 +62,7 @@ _CUSTOM_DETAIL_KEYS = ("event", "title", "severity", "status", "type", "environm
 
 def severity_for(value: Any) -> str:
     """PagerDuty's severity for SEV-1..4 (also sev1, p1, 1, critical/high/medium/low); "error" if unknown."""
-    text = str(value or "").strip()
-    key = text.upper()
-    if key in SEVERITIES:
-        return SEVERITIES[key]
-    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
-    if compact.startswith("sev"):
-        compact = compact[3:]
-    return SEVERITIES.get(_SEVERITY_ALIASES.get(compact, ""), FALLBACK_SEVERITY)
-
-
-def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
-    """`text` cut to `limit` characters (PagerDuty's summary limit unless told), ending in an ellipsis when it was cut."""
-    return _truncate(text, limit)
+    return SEVERITIES.get(canonical_severity(value) or "", FALLBACK_SEVERITY)
 
 
 class PagerDutyNotifier:
@@ -129,7 +112,7 @@ class PagerDutyNotifier:
         if status:
             headline += f" ({status})"
         alert: dict[str, Any] = {
-            "summary": truncate(" ".join(headline.split())),
+            "summary": truncate(" ".join(headline.split()), SUMMARY_MAX),
             "source": self.source,
             "severity": severity_for(severity),
         }
@@ -167,7 +150,7 @@ class PagerDutyNotifier:
     def _outcome(self, response: httpx.Response, action: str, dedup_key: str, routing_key: str) -> Delivery:
         status = response.status_code
         if 200 <= status < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             if isinstance(answer, dict) and answer.get("status") == "success":
                 return Delivery("sent", f"PagerDuty accepted the {action} for {dedup_key}.")
             # A 2xx without PagerDuty's answer is something else (a proxy's page): PagerDuty
@@ -175,7 +158,7 @@ class PagerDutyNotifier:
             return Delivery("retry", f"PagerDuty answered {status} without its success status; will send the {action} again.")
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status in _REJECTED_STATUSES:
-            reason = _sanitize(_errors_of(response), routing_key)
+            reason = sanitize(_errors_of(response), [routing_key])
             detail = f"PagerDuty rejected the {action} for {dedup_key} ({status})"
             return Delivery("rejected", f"{detail}: {reason}." if reason else f"{detail}.")
         if status == 429:
@@ -186,16 +169,9 @@ class PagerDutyNotifier:
                         retry_after)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _errors_of(response: httpx.Response) -> str:
     """The reason PagerDuty gave: its `errors` list, else its `message`, else nothing."""
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     if not isinstance(answer, dict):
         return ""
     errors = answer.get("errors")
@@ -205,14 +181,3 @@ def _errors_of(response: httpx.Response) -> str:
         if isinstance(answer.get(key), str):
             return answer[key]
     return ""
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _sanitize(text: str, secret: str, limit: int = 300) -> str:
-    """One line, without the secret, at most `limit` characters, no trailing full stop."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return truncate(text, limit).rstrip(".")

@@ -39,10 +39,12 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize, truncate
+from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
-from integrations.wording import canonical_severity, event_title, one_line
+from integrations.text import one_line, truncate
+from integrations.wording import event_title
+from playbooks.severities import canonical_severity
 
 DESCRIPTION_MAX = 100  # the Description (summary) field of HPD:Help Desk
 TEXT_MAX = 4000

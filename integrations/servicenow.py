@@ -38,11 +38,12 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.jira import BasicAuthCall
+from integrations.http import BasicAuthCall, json_or_none
 from integrations.notifier import Delivery, OutboxMessage, update_text
-from integrations.pagerduty import truncate
 from integrations.secrets import secret_from_env
-from integrations.wording import canonical_severity, event_title, one_line
+from integrations.text import one_line, truncate
+from integrations.wording import event_title
+from playbooks.severities import canonical_severity
 
 SHORT_DESCRIPTION_MAX = 160
 TEXT_MAX = 4000  # description, close_notes and work_notes fields on a default instance
@@ -221,7 +222,7 @@ class ServiceNowNotifier:
                 return found
             if not 200 <= found.status_code < 300:
                 return call.failure(found, what)
-            answer = _json_or_none(found)
+            answer = json_or_none(found)
             record = answer.get("result") if isinstance(answer, dict) else None
             if isinstance(record, dict) and str(record.get("state")) == STATE_CLOSED:
                 return Delivery("sent", f"ServiceNow incident {record.get('number') or sys_id} is already closed: "
@@ -238,15 +239,8 @@ class ServiceNowNotifier:
         return call.failure(response, what)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _record_of(response: httpx.Response) -> tuple[str, str]:
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     result = answer.get("result") if isinstance(answer, dict) else None
     if isinstance(result, dict) and isinstance(result.get("sys_id"), str) and result["sys_id"]:
         return result["sys_id"], str(result.get("number") or "")
@@ -257,7 +251,7 @@ def _first_record(response: httpx.Response) -> tuple[str, str]:
     """The first record a query found; ("", "") if none (or the query could not run)."""
     if not 200 <= response.status_code < 300:
         return "", ""  # the lookup is a safeguard: a query the instance cannot run must not block recording
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     result = answer.get("result") if isinstance(answer, dict) else None
     if isinstance(result, list) and result and isinstance(result[0], dict):
         sys_id = result[0].get("sys_id")
@@ -268,7 +262,7 @@ def _first_record(response: httpx.Response) -> tuple[str, str]:
 
 def _reason(response: httpx.Response) -> str:
     """What ServiceNow said: {"error": {"message", "detail"}, "status": "failure"}."""
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict):
         return ""

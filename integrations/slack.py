@@ -47,9 +47,10 @@ from typing import Any, Literal
 
 import httpx
 
+from integrations.http import parse_retry_after, sanitize
 from integrations.notifier import Delivery, OutboxMessage, update_text
-from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
+from integrations.text import one_line, truncate
 
 DEFAULT_URL = "https://slack.com"
 MODES = ("webhook", "web_api")
@@ -83,7 +84,6 @@ BROADCAST_EVENTS = frozenset({"resolved"})
 
 _WEBHOOK_ERROR = re.compile(r"^[a-z][a-z_]{1,63}$")
 _CHANNEL_NAME_BAD = re.compile(r"[^a-z0-9_-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def war_room_name(incident_id: str) -> str:
@@ -105,10 +105,6 @@ def _fit(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return re.sub(r"&[a-z]*$", "", text[: limit - 1]) + "\u2026"
-
-
-def _one_line(value: Any) -> str:
-    return " ".join(_CONTROL.sub(" ", str(value)).split())
 
 
 def parse_reference(reference: str | None) -> tuple[str, str] | None:
@@ -151,9 +147,9 @@ class SlackNotifier:
     @staticmethod
     def _facts(message: OutboxMessage) -> dict[str, str]:
         payload = message.payload or {}
-        facts = {key: _one_line(payload.get(key) or "") for key in
+        facts = {key: one_line(payload.get(key) or "") for key in
                  ("severity", "status", "environment", "service", "title", "summary", "message", "url")}
-        facts["id"] = _one_line(payload.get("id") or message.incident_id or "")
+        facts["id"] = one_line(payload.get("id") or message.incident_id or "")
         facts["title"] = facts["title"] or facts["summary"] or "Incident"
         facts["event"] = EVENT_LABELS.get(message.event, message.event.replace("_", " "))
         return facts
@@ -184,7 +180,7 @@ class SlackNotifier:
         if url.startswith(("http://", "https://")) and not re.search(r"[\s|<>]", url):
             context.append(f"<{url}|Open {escape(facts['id'] or 'the incident')}>")
         if message.stakeholder_group:
-            context.append(f"For {escape(_one_line(message.stakeholder_group))}")
+            context.append(f"For {escape(one_line(message.stakeholder_group))}")
         if context:
             blocks.append({"type": "context", "elements": [
                 {"type": "mrkdwn", "text": truncate(" \u00b7 ".join(context), SECTION_TEXT_MAX)}]})
@@ -242,7 +238,7 @@ class SlackNotifier:
         if status >= 500:
             return Delivery("retry", f"Slack had a server error ({status}) on {what}.", retry_after)
         if 400 <= status < 500 and _WEBHOOK_ERROR.match(answer):
-            return Delivery("rejected", f"Slack rejected {what} ({status} {_sanitize(answer, secret)}).")
+            return Delivery("rejected", f"Slack rejected {what} ({status} {sanitize(answer, [secret], 200)}).")
         return Delivery("retry", f"The Slack webhook answered {status} to {what}; check {self.webhook_url_env}.",
                         retry_after)
 
@@ -326,14 +322,14 @@ class SlackNotifier:
         if answer["ok"]:
             return answer
         # The quirk: HTTP 200 and {"ok": false, "error": "..."}.
-        error = _sanitize(str(answer.get("error") or "unknown_error"), token, 80)
+        error = sanitize(str(answer.get("error") or "unknown_error"), [token], 80)
         if error in RETRY_ERRORS:
             return _Failed(Delivery("retry", f"Slack could not take {method} for {what} now ({error}).", retry_after),
                            error)
         reasons = answer.get("errors")
         reason = ""
         if isinstance(reasons, list) and reasons:
-            reason = ": " + _sanitize("; ".join(str(item) for item in reasons[:3]), token, 300)
+            reason = ": " + sanitize("; ".join(str(item) for item in reasons[:3]), [token], 300)
         return _Failed(Delivery("rejected", f"Slack rejected {method} for {what} ({error}{reason})."), error)
 
 
@@ -347,13 +343,6 @@ class _Failed:
     @classmethod
     def retry(cls, detail: str, retry_after: float | None = None) -> "_Failed":
         return cls(Delivery("retry", detail, retry_after))
-
-
-def _sanitize(text: str, secret: str, limit: int = 200) -> str:
-    """One line, without the secret, at most `limit` characters, no trailing full stop."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return truncate(_one_line(text), limit).rstrip(".")
 
 
 def _headline(facts: dict[str, str], *, with_event: bool) -> str:

@@ -31,28 +31,24 @@ shown masked.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 import httpx
 
+from integrations.http import json_or_none, parse_retry_after, sanitize
 from integrations.notifier import Delivery, OutboxMessage
-from integrations.pagerduty import parse_retry_after, severity_for, truncate
 from integrations.secrets import secret_from_env
+from integrations.text import mask_number, one_line
+from playbooks.severities import canonical_severity
 
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
 BODY_MAX = 1600
+#: A detail names every contact texted and each one's trouble, so it may be longer than a vendor's reason.
+SMS_DETAIL_MAX = 500
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Statuses where Twilio's answer is final for this request.
 _REJECTED_STATUSES = frozenset({400, 401, 413, 415, 422})
-
-
-def mask_number(number: str) -> str:
-    """"+14155550100" -> "+1…0100": enough to tell contacts apart on screen, not to dial them."""
-    number = number.strip()
-    return number if len(number) <= 6 else f"{number[:2]}\u2026{number[-4:]}"
 
 
 def sms_body(message: OutboxMessage) -> str:
@@ -72,7 +68,7 @@ def sms_body(message: OutboxMessage) -> str:
     url = payload.get("url")
     if isinstance(url, str) and url.startswith(("http://", "https://")):
         text += f" {url}"
-    return truncate(" ".join(_CONTROL.sub(" ", text).split()), BODY_MAX)
+    return one_line(text, BODY_MAX)
 
 
 class TwilioNotifier:
@@ -106,7 +102,7 @@ class TwilioNotifier:
             if not contacts:
                 return Delivery("skipped", f"Not texted: no member of {who} has an sms number ({what}).")
         else:  # no recipients routed: the on-call contacts, SEV-1 only with critical_only
-            if self.critical_only and severity_for(payload.get("severity")) != "critical":
+            if self.critical_only and canonical_severity(payload.get("severity")) != "SEV-1":
                 severity = str(payload.get("severity") or "unknown severity")
                 return Delivery("skipped", f"Not texted: sms is for SEV-1 only ({what} is {severity}).")
             contacts, who = self.on_call_contacts, "on-call contacts"
@@ -133,13 +129,14 @@ class TwilioNotifier:
         total = len(contacts)
         if temporary:
             problems = "; ".join(temporary + refused)
-            return Delivery("retry", _clean(f"Texted {len(reached)} of {total} {who} about {what}; "
-                                            f"will text again: {problems}", token) + ".", retry_after)
+            return Delivery("retry", sanitize(f"Texted {len(reached)} of {total} {who} about {what}; "
+                                              f"will text again: {problems}", [token], SMS_DETAIL_MAX) + ".",
+                            retry_after)
         if refused:
-            return Delivery("rejected", _clean(f"Texted {len(reached)} of {total} {who} about {what}; "
-                                               f"Twilio refused {'; '.join(refused)}", token) + ".")
+            return Delivery("rejected", sanitize(f"Texted {len(reached)} of {total} {who} about {what}; "
+                                                 f"Twilio refused {'; '.join(refused)}", [token], SMS_DETAIL_MAX) + ".")
         numbers = ", ".join(mask_number(c) for c in contacts)
-        return Delivery("sent", _clean(f"Texted {who} ({numbers}) about {what}", token) + ".")
+        return Delivery("sent", sanitize(f"Texted {who} ({numbers}) about {what}", [token], SMS_DETAIL_MAX) + ".")
 
     def _text(self, client: httpx.Client, to: str, body: str, token: str) -> tuple[str, str, float | None]:
         """One Messages request: (outcome, reason, retry_after)."""
@@ -156,7 +153,7 @@ class TwilioNotifier:
         except httpx.TransportError as error:
             return "retry", f"could not reach Twilio ({type(error).__name__})", None
         status = response.status_code
-        answer = _json_or_none(response)
+        answer = json_or_none(response)
         if 200 <= status < 300:
             if isinstance(answer, dict) and str(answer.get("sid", "")).startswith(("SM", "MM")):
                 return "sent", "", None
@@ -176,13 +173,6 @@ class TwilioNotifier:
         return "retry", f"Twilio answered {status}; check integrations.sms.url", retry_after
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _reason(answer: Any) -> str:
     """Twilio's "code message" from an error body, or ""."""
     if not isinstance(answer, dict):
@@ -192,10 +182,3 @@ def _reason(answer: Any) -> str:
     if isinstance(text, str) and text.strip():
         parts.append(text.strip())
     return " ".join(parts)
-
-
-def _clean(text: str, secret: str, limit: int = 500) -> str:
-    """One line, without the secret, at most `limit` characters, no trailing full stop."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return truncate(" ".join(_CONTROL.sub(" ", text).split()), limit).rstrip(".")

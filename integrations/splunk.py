@@ -22,18 +22,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from integrations.errors import SourceUnavailable
-from playbooks.errors import PolicyValueError
+from integrations.http import LOG_USER_AGENT, checked_limit, where
 from integrations.secrets import secret_from_env
+from integrations.text import one_line
+from playbooks.errors import PolicyValueError
 
 SERVICE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 INDEX_PATTERN = re.compile(r"[A-Za-z0-9_.:*-]{1,200}")
-MAX_LIMIT = 1_000_000
-USER_AGENT = "incident-response-log-collection"
 
 
 def checked_service(service: Any) -> str:
@@ -43,20 +42,6 @@ def checked_service(service: Any) -> str:
         raise PolicyValueError(f"the service name {text[:60]!r} cannot be searched safely; "
                                "accepted: letters, digits, underscore, dot, colon and hyphen only")
     return text
-
-
-def checked_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise PolicyValueError(f"the log line limit {limit!r} is out of range; accepted: 1..{MAX_LIMIT}")
-    return limit
-
-
-def where(url: str) -> str:
-    """scheme://host[:port] of a URL, never its user, password, path or query."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme or 'http'}://{host}{port}"
 
 
 def epoch(moment: datetime) -> float:
@@ -69,7 +54,7 @@ def epoch(moment: datetime) -> float:
 def phrase(query: str) -> str:
     """A log query as one SPL quoted phrase: control characters become spaces, backslashes and
     quotes are escaped, so nothing in it can end the phrase or start a command."""
-    text = " ".join(re.sub(r"[\x00-\x1f\x7f]+", " ", str(query)).split())
+    text = one_line(query)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -105,7 +90,7 @@ class SplunkSource:
             raise SourceUnavailable(f"Splunk at {site} has no token: the environment variable {self.token_env} is not set")
         deadline = time.monotonic() + self.timeout
         own = client is None
-        client = client or httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+        client = client or httpx.Client(timeout=self.timeout, headers={"User-Agent": LOG_USER_AGENT})
         try:
             with client.stream("POST", f"{self.url.rstrip('/')}/services/search/jobs/export",
                                data={"search": query, "output_mode": "json"},

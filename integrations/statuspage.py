@@ -47,16 +47,17 @@ answer was lost (timeout, crash between send and mark-sent) is adopted, not publ
 """
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from integrations.http import json_or_none, parse_retry_after, sanitize
 from integrations.notifier import Delivery, OutboxMessage, request_or_retry, update_text
-from integrations.pagerduty import parse_retry_after, truncate
 from integrations.secrets import secret_from_env
+from integrations.text import truncate
+from playbooks.severities import canonical_severity
 
 DEFAULT_URL = "https://api.statuspage.io"
 NAME_MAX = 255
@@ -96,22 +97,6 @@ ACTIONS: dict[str, str] = {"declared": _CREATE, "status_update": _UPDATE, "resol
                            "status_page": _UPDATE, "page": _SKIP, "war_room": _SKIP, "security_alert": _SKIP}
 
 _REJECTED_STATUSES = frozenset({400, 413, 415, 422})
-_SEVERITY_ALIASES: dict[str, str] = {
-    "critical": "SEV-1", "high": "SEV-2", "medium": "SEV-3", "low": "SEV-4",
-    "p1": "SEV-1", "p2": "SEV-2", "p3": "SEV-3", "p4": "SEV-4",
-    "1": "SEV-1", "2": "SEV-2", "3": "SEV-3", "4": "SEV-4",
-}
-
-
-def severity_of(value: Any) -> str | None:
-    """SEV-1..SEV-4 for SEV-1..4 and its aliases (sev1, p1, 1, critical/high/medium/low); None if unknown."""
-    text = str(value or "").strip()
-    if text.upper() in COMPONENT_IMPACT:
-        return text.upper()
-    compact = text.lower().replace("-", "").replace("_", "").replace(" ", "")
-    if compact.startswith("sev"):
-        compact = compact[3:]
-    return _SEVERITY_ALIASES.get(compact)
 
 
 def incident_status_for(value: Any) -> str | None:
@@ -123,7 +108,7 @@ def component_status_for(severity: Any, incident_status: str | None) -> str:
     """The status of an affected component: by severity while open, operational once resolved."""
     if incident_status == "resolved":
         return "operational"
-    level = severity_of(severity)
+    level = canonical_severity(severity)
     return COMPONENT_IMPACT[level] if level else FALLBACK_IMPACT
 
 
@@ -300,7 +285,7 @@ class _Call:
             return response
         if response.status_code != 200:
             return self._failure(response, what, update=False)
-        answer = _json_or_none(response)
+        answer = json_or_none(response)
         if not isinstance(answer, list):
             return Delivery("retry", "Statuspage answered the component list without a list; will try again.")
         by_name: dict[str, str] = {}
@@ -320,7 +305,7 @@ class _Call:
             return response
         if response.status_code != 200:
             return self._failure(response, what, update=False)
-        answer = _json_or_none(response)
+        answer = json_or_none(response)
         if not isinstance(answer, list):
             return Delivery("retry", "Statuspage answered the incident search without a list; will try again.")
         for incident in answer:
@@ -339,7 +324,7 @@ class _Call:
         if isinstance(response, Delivery):
             return response
         if 200 <= response.status_code < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             if isinstance(answer, dict) and isinstance(answer.get("id"), str) and answer["id"]:
                 return Delivery("sent", f"Statuspage published incident {answer['id']} ({status}).",
                                 reference=answer["id"])
@@ -356,7 +341,7 @@ class _Call:
         if isinstance(response, Delivery):
             return Delivery(response.outcome, response.detail, response.retry_after, reference)
         if 200 <= response.status_code < 300:
-            answer = _json_or_none(response)
+            answer = json_or_none(response)
             if isinstance(answer, dict) and answer.get("id"):
                 return Delivery("sent", f"Statuspage took the {what}.", reference=reference)
             return Delivery("retry", f"Statuspage answered {response.status_code} without the incident; "
@@ -367,7 +352,7 @@ class _Call:
     def _failure(self, response: httpx.Response, what: str, *, update: bool) -> Delivery:
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        reason = _clean(_error_of(response), self.key)
+        reason = sanitize(_error_of(response), [self.key])
         because = f": {reason}." if reason else "."
         if status == 401:
             return Delivery("rejected", f"Statuspage refused the API key from {self.notifier.api_key_env} "
@@ -401,16 +386,9 @@ def _incident_id(message: OutboxMessage) -> str:
     return str(payload.get("id") or message.incident_id or "").strip()
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _error_of(response: httpx.Response) -> str:
     """The reason Statuspage gave: its `error` (a sentence or a list of them), else `message`."""
-    answer = _json_or_none(response)
+    answer = json_or_none(response)
     if not isinstance(answer, dict):
         return ""
     for key in ("error", "errors", "message"):
@@ -420,17 +398,6 @@ def _error_of(response: httpx.Response) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _clean(text: str, secret: str, limit: int = 300) -> str:
-    """One line, without the secret, at most `limit` characters, no trailing full stop."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return truncate(text, limit).rstrip(".")
 
 
 def _type_headline(payload: dict[str, Any]) -> str:

@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from integrations.http import delivery_for, request_or_retry, truncate
+from integrations.http import delivery_for, request_or_retry
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.text import one_line, truncate
 from integrations.wording import event_title
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -57,13 +58,12 @@ _SEVERITY_COLOURS = {"SEV-1": "Attention", "SEV-2": "Warning"}
 _INLINE = re.compile(r"([\\`*_\[\]()<>{}&~])")
 # Markers that make a block only at the start of a line: headings, lists, quotes, numbered lists.
 _LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def markdown_escape(text: Any) -> str:
     """`text` as a TextBlock shows it literally: control characters dropped, every Markdown
     character backslash-escaped (CommonMark renders an escaped punctuation mark as itself)."""
-    line = " ".join(_CONTROL.sub(" ", str(text if text is not None else "")).split())
+    line = one_line(text)
     line = _INLINE.sub(r"\\\1", line)
     match = _LINE_START.match(line)
     if match:

@@ -41,10 +41,12 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize, truncate
+from integrations.http import delivery_for, json_or_none, request_or_retry, sanitize
 from integrations.notifier import Delivery, OutboxMessage, update_text
 from integrations.secrets import secret_from_env
+from integrations.text import mask_number, truncate
 from integrations.wording import event_title
+from playbooks.severities import canonical_severity
 
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -54,14 +56,6 @@ WORDS_MAX = 2000
 
 # Characters XML 1.0 cannot carry at all (escaping cannot save them): Twilio would fail to parse the TwiML.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
-_SEVERITY = re.compile(r"^\s*(?:sev|p)\s*-?\s*([1-4])\s*$", re.IGNORECASE)
-
-
-
-def mask_number(number: str) -> str:
-    """"+14155550100" -> "+1…0100": enough to tell recipients apart on screen, not to dial them."""
-    number = number.strip()
-    return number if len(number) <= 6 else f"{number[:2]}\u2026{number[-4:]}"
 
 
 def spelled(identifier: str) -> str:
@@ -71,9 +65,11 @@ def spelled(identifier: str) -> str:
 
 
 def _spoken_severity(value: Any) -> str:
+    level = canonical_severity(value)  # SEV-1, sev1, p1, critical ... all read "Severity 1"
+    if level:
+        return f"Severity {level[-1]}"
     text = " ".join(str(value or "").split())
-    match = _SEVERITY.match(text)
-    return f"Severity {match.group(1)}" if match else (f"Severity {text}" if text else "")
+    return f"Severity {text}" if text else ""
 
 
 def _plain(text: Any, limit: int) -> str:

@@ -32,8 +32,8 @@ from typing import Any
 
 import httpx
 
+from integrations.http import parse_retry_after
 from integrations.notifier import Delivery, OutboxMessage
-from integrations.pagerduty import parse_retry_after
 from integrations.secrets import secret_from_env
 
 SIGNATURE_HEADER = "X-Signature-256"

@@ -6,7 +6,8 @@ import base64
 import httpx
 import pytest
 
-from integrations.jira import JiraNotifier, adf_document, canonical_severity
+from integrations.jira import JiraNotifier, adf_document
+from playbooks.severities import canonical_severity
 from integrations.notifier import Delivery, Notifier, OutboxMessage
 from integrations.servicenow import ServiceNowNotifier, urgency_impact
 from tests.support import jira_fake, servicenow_fake

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from integrations.notifier import Delivery, Notifier, OutboxMessage
-from integrations.pagerduty import PagerDutyNotifier, parse_retry_after, severity_for
+from integrations.http import parse_retry_after
+from integrations.pagerduty import PagerDutyNotifier, severity_for
 from tests.support.pagerduty_fake import ROUTING_KEY, PagerDutyFake
 
 INCIDENT = "INC-2024-0118-001"
