@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from store.models import Incident, RoleAssignment, TimelineEvent
 from store.operations import IncidentStore
 

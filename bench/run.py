@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.goals import Goal, print_goals  # noqa: E402
 from playbooks import load_policy
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from store.audit import verify_chain
 from store.database import BUSY_TIMEOUT_S, open_database
 from store.operations import IncidentStore

@@ -18,22 +18,11 @@ from playbooks.schema import (
     StakeholderGroup,
     Workflow,
 )
+from playbooks.statuses import STATUSES
 
 # "all": an incident that hits every environment (routed as production).
 ENVIRONMENTS = ("production", "staging", "development", "all")
 ENVIRONMENT_ALIASES = {"prod": "production", "stage": "staging", "stg": "staging", "dev": "development"}
-# Statuspage's words, in lifecycle order.
-STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")
-OPEN_STATUSES = ("investigating", "identified", "monitoring")
-# Moves an engineer may make. Going back is allowed while open (a hypothesis was wrong,
-# a fix regressed); a resolved incident may be reopened; a closed one is final.
-STATUS_MOVES: dict[str, tuple[str, ...]] = {
-    "investigating": ("identified", "monitoring", "resolved"),
-    "identified": ("investigating", "monitoring", "resolved"),
-    "monitoring": ("investigating", "identified", "resolved"),
-    "resolved": ("investigating", "closed"),
-    "closed": (),
-}
 
 # Incident roles (each held with assumed/released times) and the short names people type.
 ROLES = (

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from store.models import Anomaly, ChainHead, Incident, MetricSample, RemediationAction, TimelineEvent
 from store.queries import IncidentSummary, list_incidents
 

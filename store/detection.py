@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from sqlmodel import select
 
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z, to_utc_naive
 from playbooks.samples import Sample
 from store.models import Anomaly, Incident, MetricSample

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from playbooks.policy import Policy
 from playbooks.errors import PolicyValueError
-from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
+from playbooks.statuses import OPEN_STATUSES, STATUS_MOVES
 from store.audit import append_event
 from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database

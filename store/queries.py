@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from playbooks import Policy
 from playbooks.durations import parse_duration
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z
 from store.compliance import exposures, obligations
 from store.errors import IncidentNotFound

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from playbooks.errors import PolicyValueError
-from playbooks.policy import OPEN_STATUSES
+from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z, to_utc_naive
 from store.models import Incident
 from store.operations import IncidentStore

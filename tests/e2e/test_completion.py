@@ -111,7 +111,7 @@ def test_the_real_command_line_in_the_table():
 
 
 def test_open_statuses_are_the_policys():
-    from playbooks.policy import OPEN_STATUSES
+    from playbooks.statuses import OPEN_STATUSES
 
     assert completion.OPEN_STATUSES == OPEN_STATUSES
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 HELP = {"completion": "print a completion script for bash, zsh or fish (commands, options, open incident ids)"}
 SHELLS = ("bash", "zsh", "fish")
-# The same as playbooks.policy.OPEN_STATUSES (a test holds them equal). Not imported: the id
+# The same as playbooks.statuses.OPEN_STATUSES (a test holds them equal). Not imported: the id
 # look-up runs on every Tab press and must not pay for loading pydantic.
 OPEN_STATUSES = ("investigating", "identified", "monitoring")
 # A word a script may offer: nothing a shell would expand, split or treat as a pattern.
@@ -167,7 +167,8 @@ class Grammar:
 
 def domain_values(policy) -> dict[str, tuple[str, ...]]:
     """Values the policy defines, by the argument name that takes them."""
-    from playbooks.policy import ENVIRONMENTS, ROLES, STATUSES
+    from playbooks.policy import ENVIRONMENTS, ROLES
+    from playbooks.statuses import STATUSES
 
     environments = tuple(ENVIRONMENTS)
     return {

@@ -327,7 +327,7 @@ def settled_incidents(session) -> int:
     """How many incidents are resolved or closed: the welcome says they exist."""
     from sqlalchemy import func, select
 
-    from playbooks.policy import OPEN_STATUSES
+    from playbooks.statuses import OPEN_STATUSES
     from store.models import Incident
 
     return session.execute(select(func.count()).select_from(Incident)

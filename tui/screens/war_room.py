@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
-from playbooks.policy import STATUS_MOVES, STATUSES
+from playbooks.statuses import STATUS_MOVES, STATUSES
 from tui.drafts import NOTE, STATUS_UPDATE, DraftSlot
 from tui.screens.base import IncidentScreen
 from tui.widgets.checklist import Checklist

@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from playbooks.policy import OPEN_STATUSES, STATUS_MOVES
+from playbooks.statuses import OPEN_STATUSES, STATUS_MOVES
 from tui.formatting import SEVERITY_STYLE, countdown, elapsed, is_overdue
 from tui.plain import cell
 
