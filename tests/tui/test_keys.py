@@ -396,7 +396,7 @@ async def test_e_runs_a_runbook_only_after_the_exact_command_is_confirmed(tmp_pa
 
 async def test_a_source_that_stopped_reporting_is_marked_stale(make, tui_store, clock):
     from playbooks.samples import Sample
-from store.detection import record_samples
+    from store.detection import record_samples
     from tui.screens.dashboard import DashboardScreen
 
     record_samples(tui_store, [Sample("host", "cpu", clock(), 42.0), Sample("host", "memory", clock(), 50.0)])
