@@ -23,14 +23,22 @@ from typing import Any, NoReturn, Sequence
 from playbooks.errors import one_line
 
 PROG = "incident-response"
-COMMANDS = (
-    "list", "show", "ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
-    "remediate", "resolve", "close", "export", "import", "audit", "watch", "drill", "serve", "runbook",
-)
-# Commands kept in modules of their own under tui/commands/ (one module per job). Each
-# module has HELP (name -> one line), add_arguments(name, parser) and run(name, ctx, args);
-# it must import nothing heavy at module level, so `--help` stays instant.
+# Every command lives in a module under tui/commands/ (one module per job, related commands
+# together). Each module has HELP (name -> one line), add_arguments(name, parser) and
+# run(name, ctx, args) -> exit status; it must import nothing heavy at module level, so
+# `--help` stays instant. The order here is the order `--help` lists them in.
 COMMAND_MODULES: dict[str, str] = {
+    "list": "tui.commands.listing",
+    "show": "tui.commands.listing",
+    **dict.fromkeys(("ack", "status", "severity", "assign", "release", "tick", "untick", "note", "update",
+                     "remediate", "resolve", "close"), "tui.commands.lifecycle"),
+    "export": "tui.commands.transfer",
+    "import": "tui.commands.transfer",
+    "audit": "tui.commands.audit",
+    "watch": "tui.commands.loops",
+    "drill": "tui.commands.loops",
+    "runbook": "tui.commands.runbook",
+    "serve": "tui.commands.loops",
     "outbox": "tui.commands.outbox",
     "report": "tui.commands.report",
     "exposure": "tui.commands.compliance",
@@ -49,6 +57,7 @@ COMMAND_MODULES: dict[str, str] = {
     "search": "tui.commands.search",
     "summary": "tui.commands.summary",
 }
+COMMANDS = tuple(COMMAND_MODULES)  # every command's name, in that order
 
 
 # Commands that only read: pointed at a database file that does not exist, they refuse
@@ -59,7 +68,6 @@ READ_ONLY = ("list", "show", "export", "audit", "report", "compliance", "actions
 # cannot hold, so a missing --db file is refused up front: a refused command must not
 # leave an empty database behind.
 MAY_CREATE = (None, "import", "drill", "restore", "watch", "serve")
-MAX_LIST = 1_000_000
 # Commands that read config.toml themselves (or must work while it is broken): `init` writes
 # one, `config` reports on it, `completion` must never print an error into a shell prompt.
 CONFIGURATION_FREE = ("init", "config", "completion")
@@ -168,80 +176,9 @@ def _command_parser() -> OneLineParser:
     parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
-    def add(name: str, help_text: str, *, json_flag: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, parents=[common], description=help_text)
-        if json_flag:
-            p.add_argument("--json", action="store_true", help="machine-readable output")
-        return p
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, parents=[common], description=help_text)
 
-    p = add("list", "list incidents", json_flag=True)
-    p.add_argument("--status", default="open", help="open (default), all, or one status")
-    p.add_argument("--severity")
-    p.add_argument("--type")
-    p.add_argument("--env", "--environment", dest="env")
-    p.add_argument("--limit", type=int, default=None)
-    p = add("show", "show one incident with its policy, checklist, roles and timeline", json_flag=True)
-    p.add_argument("id")
-    add("ack", "acknowledge an incident").add_argument("id")
-    p = add("status", "move an incident: investigating, identified, monitoring, resolved, closed")
-    p.add_argument("id")
-    p.add_argument("status")
-    p = add("severity", "re-rate an incident")
-    p.add_argument("id")
-    p.add_argument("severity")
-    p = add("assign", "give a role to a person (the previous holder is released)")
-    p.add_argument("id")
-    p.add_argument("role")
-    p.add_argument("person")
-    p = add("release", "release a role")
-    p.add_argument("id")
-    p.add_argument("role")
-    for name, verb in (("tick", "mark steps done"), ("untick", "mark steps not done")):
-        p = add(name, f"{verb}: step numbers or the start of a step's text")
-        p.add_argument("id")
-        p.add_argument("steps", nargs="+")
-    p = add("note", "add a note to the timeline")
-    p.add_argument("id")
-    p.add_argument("text", nargs="+")
-    p = add("update", "post a status update (the next one falls due by the severity's cadence)")
-    p.add_argument("id")
-    p.add_argument("text", nargs="+")
-    p.add_argument("--affected", help="who or what is affected, for the status page")
-    p.add_argument("--headline", help="the public page's headline from now on (default: the playbook's)")
-    p = add("remediate", "start a remediation action, or finish one with --done N")
-    p.add_argument("id")
-    p.add_argument("text", nargs="*")
-    p.add_argument("--done", type=int, metavar="N", help="finish remediation action N")
-    p.add_argument("--outcome", default="done")
-    add("resolve", "mark an incident resolved").add_argument("id")
-    add("close", "close a resolved incident").add_argument("id")
-    p = add("export", "write an incident: json (re-importable), md (handover), svg (war room), html (both)")
-    p.add_argument("id")
-    p.add_argument("--format", choices=("json", "md", "svg", "html"), default="json")
-    p.add_argument("--output", "-o", help="file or folder to write (default: standard output for json and md, "
-                   "the current folder for svg and html)")
-    p.add_argument("--force", action="store_true", help="replace the file if it exists")
-    p = add("import", "import historical incidents from a JSON file")
-    p.add_argument("file")
-    p = add("audit", "verify the timeline's hash chain (keyed with IR_AUDIT_KEY), or print its head to keep",
-            json_flag=True)
-    p.add_argument("action", choices=("verify", "anchor"))
-    p.add_argument("--anchor", metavar="FILE|HASH", help="verify: the chain must still hold this anchor")
-    p.add_argument("--output", "-o", metavar="FILE", help="anchor: also write it to FILE (owner-only)")
-    p.add_argument("--force", action="store_true", help="anchor: replace FILE if it exists")
-    p = add("watch", "run metric sources and detection rules headless (Ctrl-C stops)")
-    p.add_argument("--environment", default="production", help="environment of incidents rules open")
-    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    p = add("drill", "practise: play a scenario through the real rules (opens a drill incident)")
-    p.add_argument("scenario", nargs="?", help="db-pool-exhaustion or credential-stuffing; omit to list")
-    p = add("runbook", "run a response action from the playbook's allowlist, after you confirm the exact command")
-    p.add_argument("id", nargs="?")
-    p.add_argument("name", nargs="?")
-    p.add_argument("params", nargs="*", metavar="KEY=VALUE")
-    p.add_argument("--yes", action="store_true", help="confirm without asking (you have read the command)")
-    p = add("serve", "receive Alertmanager, Grafana and generic alert webhooks")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8787)
     for name, module_name in COMMAND_MODULES.items():
         module = importlib.import_module(module_name)
         module.add_arguments(name, add(name, module.HELP[name]))
@@ -262,7 +199,7 @@ def _is_command_line(argv: Sequence[str]) -> bool:
             if word in ("-h", "--help", "--version"):
                 return True
             continue
-        return word in COMMANDS or word in COMMAND_MODULES
+        return word in COMMAND_MODULES
     return True  # no positional words: open the command center
 
 
@@ -354,12 +291,6 @@ class Context:
             return incident_detail(session, self.store.policy, incident_id, self.store.now())
 
 
-def _print_json(value: Any) -> None:
-    from tui.cli_output import printable_json
-
-    print(printable_json(value))
-
-
 def run_declare(argv: Sequence[str]) -> int:
     args = _declare_parser().parse_args(argv)
     _refuse_writing_when_read_only(args, "declare")
@@ -431,10 +362,7 @@ def run_command(argv: Sequence[str]) -> int:
     if args.command is None:
         return _open_command_center(ctx)
     _expand_short_id(ctx, args)
-    if args.command in COMMAND_MODULES:
-        status = importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
-    else:
-        status = globals()[f"_cmd_{args.command}"](ctx, args) or 0
+    status = importlib.import_module(COMMAND_MODULES[args.command]).run(args.command, ctx, args) or 0
     if args.command not in KEEPS_DELIVERING:
         _tell_now(ctx)
     return status
@@ -480,323 +408,6 @@ def _open_command_center(ctx: Context) -> int:
         rows = list_incidents(session)
     print(incident_table(rows, ctx.store.now()))
     return 0
-
-
-def _cmd_list(ctx: Context, args: argparse.Namespace) -> None:
-    from store.queries import list_incidents
-    from tui.cli_output import incident_table
-
-    policy = ctx.policy
-    status = args.status.lower()
-    if status not in ("open", "all"):
-        try:
-            status = policy.status(status)
-        except ValueError as exc:
-            raise UsageError(f"{exc}, open, all") from None
-    if args.limit is not None and not 1 <= args.limit <= MAX_LIST:
-        raise UsageError(f"--limit {args.limit} is out of range; accepted: 1 to {MAX_LIST}")
-    filters = {
-        "severity": policy.level(args.severity).id if args.severity else None,
-        "incident_type": policy.workflow(args.type).type if args.type else None,
-        "environment": None if not args.env or args.env == "all" else policy.environment(args.env),
-    }
-    with ctx.store.db.read() as session:
-        rows = list_incidents(session, status=status, limit=args.limit, **filters)
-    if args.json:
-        _print_json([row.as_json() for row in rows])
-    else:
-        print(incident_table(rows, ctx.store.now()))
-
-
-def _cmd_show(ctx: Context, args: argparse.Namespace) -> None:
-    detail = ctx.detail(args.id)
-    if args.json:
-        _print_json(detail)
-    else:
-        from tui.cli_output import incident_text
-
-        print(incident_text(detail))
-
-
-def _cmd_ack(ctx: Context, args: argparse.Namespace) -> None:
-    incident = ctx.store.acknowledge(args.id, actor=ctx.actor)
-    late = "" if incident.acknowledged_at <= incident.response_due_at else " (after the response deadline)"
-    print(f"{incident.id} acknowledged by {ctx.actor}{late}")
-
-
-def _cmd_status(ctx: Context, args: argparse.Namespace) -> None:
-    incident = ctx.store.change_status(args.id, args.status, actor=ctx.actor)
-    print(f"{incident.id} is now {incident.status}")
-
-
-def _cmd_resolve(ctx: Context, args: argparse.Namespace) -> None:
-    incident = ctx.store.resolve(args.id, actor=ctx.actor)
-    print(f"{incident.id} is now {incident.status}")
-
-
-def _cmd_close(ctx: Context, args: argparse.Namespace) -> None:
-    incident = ctx.store.close(args.id, actor=ctx.actor)
-    print(f"{incident.id} is now {incident.status}")
-
-
-def _cmd_severity(ctx: Context, args: argparse.Namespace) -> None:
-    incident = ctx.store.change_severity(args.id, args.severity, actor=ctx.actor)
-    print(f"{incident.id} is now {incident.severity}; response due {incident.response_due_at:%Y-%m-%d %H:%M} UTC")
-
-
-def _cmd_assign(ctx: Context, args: argparse.Namespace) -> None:
-    assignment = ctx.store.assign_role(args.id, args.role, args.person, actor=ctx.actor)
-    print(f"{one_line(assignment.person)} is {assignment.role} on {assignment.incident_id}")
-
-
-def _cmd_release(ctx: Context, args: argparse.Namespace) -> None:
-    released = ctx.store.release_role(args.id, args.role, actor=ctx.actor)
-    print(f"{one_line(released.person)} released {released.role} on {released.incident_id}")
-
-
-def _tick(ctx: Context, args: argparse.Namespace, done: bool) -> None:
-    changed = ctx.store.tick(args.id, args.steps, actor=ctx.actor, done=done)
-    if not changed:
-        print("No change: " + ("already done" if done else "already open"))
-    for step in changed:
-        print(f"[{'x' if done else ' '}] {step.number}. {one_line(step.text)}")
-
-
-def _cmd_tick(ctx: Context, args: argparse.Namespace) -> None:
-    _tick(ctx, args, True)
-
-
-def _cmd_untick(ctx: Context, args: argparse.Namespace) -> None:
-    _tick(ctx, args, False)
-
-
-def _cmd_note(ctx: Context, args: argparse.Namespace) -> None:
-    event = ctx.store.add_note(args.id, " ".join(args.text), actor=ctx.actor)
-    print(f"Noted on {event.incident_id} (event #{event.seq})")
-
-
-def _cmd_update(ctx: Context, args: argparse.Namespace) -> None:
-    from reports.status_page import status_page_text
-    from playbooks.clock import iso_z
-
-    update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected,
-                                          headline=args.headline)
-    detail = ctx.detail(update.incident_id)
-    detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
-    headline = detail["public_headline"]
-    from tui.cli_output import shown_lines
-
-    print(shown_lines(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
-                                       iso_z(update.next_update_due_at))), end="")
-
-
-def _cmd_remediate(ctx: Context, args: argparse.Namespace) -> None:
-    if args.done is not None:
-        action = ctx.store.finish_remediation(args.id, args.done, actor=ctx.actor, outcome=args.outcome)
-        print(f"Remediation #{action.id} finished: {one_line(action.outcome)}")
-        return
-    if not args.text:
-        raise UsageError("remediate needs a description or --done N; accepted: remediate ID TEXT...")
-    action = ctx.store.start_remediation(args.id, " ".join(args.text), actor=ctx.actor)
-    print(f"Remediation #{action.id} started on {action.incident_id}: {one_line(action.description)}")
-
-
-def _cmd_export(ctx: Context, args: argparse.Namespace) -> None:
-    """json and md go to standard output (or -o FILE); svg and html to a file, by default
-    INC-...-war-room.svg / INC-...-handover.html in the current directory."""
-    detail = ctx.detail(args.id)
-    if args.format == "json":
-        from store.transfer import export_json
-
-        text, default_name = export_json(detail) + "\n", None
-    elif args.format == "md":
-        from reports.handover import handover_markdown
-        from playbooks.clock import iso_z
-
-        text, default_name = handover_markdown(detail, iso_z(ctx.store.now())), None
-    else:
-        from tui.export import export_files
-
-        text, default_name = export_files(ctx.store, detail["id"], args.format, ctx.actor)
-    target = args.output or default_name
-    if target is None:
-        from tui.cli_output import printable_document
-
-        print(printable_document(text), end="")  # to a terminal: stored text cannot drive it
-        return
-    try:
-        from store.paths import user_path
-
-        from tui.export import write_export
-
-        path = user_path(target, "--output")
-        if path.is_dir() or target.endswith(os.sep):
-            path = path / (default_name or f"{detail['id']}.{args.format}")
-        # Owner-only and atomic; never through a symbolic link, never over a file without --force.
-        write_export(text, path, force=args.force)
-    except OSError as exc:
-        raise UsageError(f"cannot write {target} ({exc.strerror}); accepted: a writable file or folder path") from None
-    print(f"Wrote {path}")
-
-
-def _cmd_import(ctx: Context, args: argparse.Namespace) -> None:
-    from types import SimpleNamespace
-
-    from store.transfer import import_incidents, read_import
-
-    # The whole file is checked against the policy before the database is opened (or created).
-    records = read_import(SimpleNamespace(policy=ctx.policy, now=clock_from_environment()), Path(args.file))
-    ids = import_incidents(ctx.store, records, actor=ctx.actor)
-    print(f"Imported {len(ids)} incident(s)" + (f": {ids[0]} .. {ids[-1]}" if ids else ""))
-
-
-def _cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
-    from store.audit import current_anchor, verify_chain
-
-    if args.action == "anchor":
-        if args.anchor:
-            raise UsageError("--anchor goes with `audit verify`; accepted: audit anchor [--output FILE [--force]]")
-        with ctx.store.db.read() as session:
-            anchor = current_anchor(session)
-        if args.output:
-            from store.files import write_private_file
-            from store.paths import user_path
-
-            write_private_file(user_path(args.output, "--output"), anchor.line() + "\n", force=args.force)
-        if args.json:
-            _print_json(anchor.as_json())
-        else:
-            print(anchor.line())
-        return 0
-    if args.output or args.force:
-        raise UsageError("--output and --force go with `audit anchor`; accepted: audit verify [--anchor FILE|HASH]")
-    anchor = _anchor_argument(args.anchor) if args.anchor else None
-    with ctx.store.db.read() as session:
-        result = verify_chain(session, key=ctx.audit_key, anchor=anchor)
-    if args.json:
-        _print_json({"ok": result.ok, "events_checked": result.events_checked, "problem": result.problem,
-                     "seq": result.seq, "keyed": result.keyed, "incidents_checked": result.incidents_checked,
-                     "anchor_seq": result.anchor_seq})
-    else:
-        print(result.sentence())
-    return 0 if result.ok else 1
-
-
-def _anchor_argument(value: str):
-    """--anchor: a file `audit anchor --output` wrote, the line it printed, or a bare hash."""
-    from store.audit import ANCHOR_FORMS, parse_anchor
-
-    path = Path(value).expanduser()
-    text = value
-    if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")[:4096]
-        except OSError as exc:
-            raise UsageError(f"--anchor {value} cannot be read ({exc.strerror}); accepted: {ANCHOR_FORMS}") from None
-    try:
-        return parse_anchor(text)
-    except ValueError:
-        raise UsageError(f"--anchor {value!r} holds no anchor; accepted: {ANCHOR_FORMS}") from None
-
-
-def _cmd_watch(ctx: Context, args: argparse.Namespace) -> None:
-    import signal
-    import threading
-
-    from automation.lease import DetectionLease
-    from automation.loop import build_watch, has_work
-
-    environment = ctx.policy.environment(args.environment)
-    lease = DetectionLease(ctx.store.db.url)
-    if not lease.acquire():
-        raise UsageError("detection already runs for this database (another watch or an open command center); "
-                         "accepted: one watch per database")
-    watch = build_watch(ctx.store, ctx.configuration, environment=environment,
-                        on_event=lambda line: print(one_line(line), flush=True), notifiers=ctx.notifiers)
-    if not has_work(watch):
-        raise UsageError("nothing to watch: no metric source and no integration is enabled; accepted: "
-                         "[sources.host] enabled = true, [sources.prometheus], or [integrations.pagerduty]")
-    from automation.stakeholders import Directory
-
-    for sentence in Directory(ctx.configuration, ctx.policy).warnings():  # names from files: data
-        print(f"warning: {one_line(sentence)}", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sources = watch.poller.sources
-    print(f"watching {', '.join(s.name for s in sources) or 'no metric source'}; delivering to "
-          f"{', '.join(ctx.notifiers) or 'no integration'}; rules: "
-          f"{', '.join(r.name for r in ctx.store.policy.rules.rules)}", flush=True)
-    if args.seconds is not None:
-        timer = threading.Timer(args.seconds, stop.set)
-        timer.daemon = True  # a SIGTERM or Ctrl-C before the time is up must not wait for it
-        timer.start()
-    try:
-        watch.run(stop)
-    except KeyboardInterrupt:
-        stop.set()
-
-
-def _cmd_drill(ctx: Context, args: argparse.Namespace) -> None:
-    from automation.drills import SCENARIOS, run_drill
-
-    if not args.scenario:
-        for scenario in SCENARIOS.values():
-            print(f"{scenario.name}: {scenario.description}")
-        return
-    if args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown drill {args.scenario!r}; accepted: {', '.join(SCENARIOS)}")
-    ids = run_drill(ctx.store, args.scenario, actor=ctx.actor, on_event=lambda line: print(one_line(line), flush=True))
-    print(f"Drill incident(s): {', '.join(ids) if ids else 'none opened'}")
-
-
-def _cmd_runbook(ctx: Context, args: argparse.Namespace) -> int:
-    from playbooks.runbooks import find, prepare, values_from_assignments
-
-    if not args.name:
-        for runbook in ctx.policy.runbooks.runbooks:
-            params = " ".join(f"{name}=<{spec.type}>" for name, spec in runbook.params.items())
-            print(f"{runbook.name} {params}\n    {runbook.description}")
-        return 0
-    command = prepare(find(ctx.policy, args.name), values_from_assignments(args.params))
-    incident_id = ctx.detail(args.id)["id"]
-    print(f"Will run on this host: {command.shown()}")
-    if not args.yes:
-        if not _interactive():
-            raise UsageError("not confirmed; accepted: --yes after reading the command, or run it in a terminal")
-        if input("Run it? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("Not run.")
-            return 1
-    from automation.runbook import run_confirmed
-    from store.activity_log import activity_log_from_config
-
-    outcome = run_confirmed(ctx.store, incident_id, command, actor=ctx.actor, confirmed_by=ctx.actor,
-                            activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now))
-    print(outcome.summary)
-    if outcome.output:
-        print(outcome.output)
-    return 0 if outcome.exit_code == 0 else 1
-
-
-def _cmd_serve(ctx: Context, args: argparse.Namespace) -> None:
-    from integrations.alert_receiver import serve
-
-    if not 1 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
-    from automation.alert_intake import AlertIntake
-    from automation.config import log_sources_from_config
-    from automation.rule_actions import for_alerts
-    from store.activity_log import activity_log_from_config
-
-    # An alert naming a rule of rules.toml gets that rule's actions, its labels filling them.
-    on_opened = for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration))
-    serve(AlertIntake(ctx.store, on_opened=on_opened), host=args.host, port=args.port,
-          activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
-          on_start=lambda server: print(f"Listening on {one_line(server.url)} (/alerts/alertmanager, "
-                                        "/alerts/grafana, /alerts/generic); Ctrl-C or SIGTERM stops", flush=True),
-          on_stopping=lambda server: print("Stopping: no new connections; answering the requests in flight",
-                                           flush=True))
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,1 +1,1 @@
-"""Subcommands that live in modules of their own; registered in tui.cli.COMMAND_MODULES."""
+"""Every subcommand, one module per job; registered by name in tui.cli.COMMAND_MODULES."""
