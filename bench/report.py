@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 from bench.goals import Goal, print_goals  # noqa: E402
 from bench.run import Row, Samples, load_fixture, machine_info, raw_connect, table, utc_now  # noqa: E402
 from playbooks import load_policy  # noqa: E402
-from reports.monthly import month_period, period_report, year_period  # noqa: E402
+from reports.monthly import period_report  # noqa: E402
+from reports.periods import month_period, year_period  # noqa: E402
 from store.database import open_database  # noqa: E402
 from store.operations import IncidentStore  # noqa: E402
 

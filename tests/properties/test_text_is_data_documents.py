@@ -37,9 +37,10 @@ from sqlalchemy import text as sql
 
 from reports.handover import handover_markdown
 from reports.markdown import visible
-from reports.monthly import monthly_report, render
+from reports.monthly import monthly_report
 from reports.pir import render_pir
 from reports.rca import render_rca
+from reports.report_formats import render
 from store import review
 from playbooks.clock import iso_z
 from store.database import open_database

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from playbooks.errors import PolicyValueError
-from reports.monthly import monthly_report, parse_month, parse_year, render, yearly_report
+from reports.monthly import monthly_report, yearly_report
+from reports.periods import parse_month, parse_year
+from reports.report_formats import render
 from tests.reports import dataset
 
 
@@ -136,7 +138,8 @@ def test_text_report_looks_like_the_spec_and_states_the_definitions(store, impor
 
 
 def test_markdown_and_html_carry_the_same_figures(store, imported):
-    from reports.monthly import chart_series, parse_month
+    from reports.monthly import chart_series
+    from reports.periods import parse_month
 
     report = monthly_report(store, "2024-02")
     md = render(report, "md")

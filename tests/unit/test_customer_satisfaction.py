@@ -7,7 +7,8 @@ import math
 import pytest
 
 from playbooks.errors import PolicyValueError
-from reports.monthly import satisfaction, satisfaction_line
+from reports.report_formats import satisfaction_line
+from reports.statistics import satisfaction
 from store.reporting import PeriodTotals
 from store.satisfaction import checked_score, score_problem, score_text
 
