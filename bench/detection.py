@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.goals import Goal, print_goals  # noqa: E402
 from playbooks import load_policy  # noqa: E402
-from playbooks.rules import evaluate_series  # noqa: E402
+from playbooks.rules import RuleTracker  # noqa: E402
 from store.database import open_database  # noqa: E402
 from playbooks.samples import Sample
 from store.detection import record_samples  # noqa: E402
@@ -79,8 +79,15 @@ def bench_rules(count: int) -> dict:
         minute = n // 60
         value = 60.0 if (minute // 10) % 2 else 2.0
         samples.append((float(n), "error_rate" if n % 2 else "response_time", value if n % 2 else value / 2))
+    # The detector's path: the latest value per metric, then the tracker once per moment
+    # (every sample here has a moment of its own).
+    tracker = RuleTracker(still_firing=False)
+    observations: dict[str, float] = {}
+    events = []
     began = time.perf_counter()
-    events = evaluate_series(rule, samples)
+    for at, metric, value in samples:
+        observations[metric] = value
+        events += tracker.update(rule, observations, at)
     elapsed = time.perf_counter() - began
     return {"samples": count, "seconds": elapsed, "per_s": count / elapsed, "events": len(events)}
 

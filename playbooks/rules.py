@@ -1,9 +1,9 @@
 """Detection rules, evaluated: parse a rule's conditions and actions, decide whether
 it is breached, and track breaches over time like Prometheus's `for`.
 
-Pure and deterministic: no I/O, no clock reads (callers pass `now`), no eval. The
-automation loop feeds it observations; drills and benchmarks replay samples through
-`evaluate_series`.
+Pure and deterministic: no I/O, no clock reads (callers pass `now`), no eval. One way
+to evaluate: `RuleTracker.update`, which automation/detector.py calls with the latest
+observations after every batch of samples (the watch loop and drills alike).
 
 Canonical units. A condition's threshold is converted to one unit per kind of value,
 and metric sources MUST store samples in the same units:
@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterable, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Union
 
 from playbooks.durations import parse_duration
 
@@ -267,12 +267,8 @@ Observations = Mapping[str, float]  # latest value per metric at `now`, canonica
 Instant = Union[datetime, float]  # datetimes, or plain numbers as seconds (e.g. epoch)
 
 
-def condition_holds(condition: Condition, observations: Observations) -> bool:
-    value = observations.get(condition.metric)
-    return value is not None and condition.holds(value)
-
-
 def _breached(rule: CompiledRule, observations: Observations) -> bool:
+    """Whether the rule's conditions hold now (`match` any or all); unknown metrics don't."""
     get = observations.get
     if rule.match_all:
         for c in rule.conditions:
@@ -285,11 +281,6 @@ def _breached(rule: CompiledRule, observations: Observations) -> bool:
         if value is not None and c.holds(value):
             return True
     return False
-
-
-def rule_breached(rule: RuleLike, observations: Observations) -> bool:
-    """Whether the rule's conditions hold now (`match` any or all); unknown metrics don't."""
-    return _breached(compile_rule(rule), observations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,50 +404,3 @@ class RuleTracker:
             state.firing = True
             out.append(RuleEvent("fired", rule.name, now, holding_conditions(rule, obs), state.breached_since))
 
-
-def evaluate_series(
-    rule: RuleLike,
-    samples: Iterable[tuple[Instant, str, float]],
-    *,
-    still_firing: bool = False,
-    tracker: RuleTracker | None = None,
-) -> list[RuleEvent]:
-    """Replay (at, metric, value) samples, sorted by time, through a tracker.
-
-    The rule is evaluated once per distinct timestamp, after every sample at that time
-    has been applied (so `match = "all"` sees metrics reported together). Samples of
-    metrics the rule doesn't use only advance time. Linear; allocates only events.
-    """
-    compiled = compile_rule(rule)
-    tracker = tracker if tracker is not None else RuleTracker(still_firing=still_firing)
-    state = tracker.state(compiled.name)
-    step = tracker._step
-    quiet = not tracker.still_firing
-    metrics = compiled.metrics
-    observations: dict[str, float] = {}
-    events: list[RuleEvent] = []
-    breached = False
-    dirty = False
-    current: Instant | None = None
-    started = False
-    for at, metric, value in samples:
-        if at != current:
-            if started:
-                if dirty:
-                    breached = _breached(compiled, observations)
-                    dirty = False
-                # Skip the call when nothing can change: idle and unbreached, or firing
-                # quietly and still breached.
-                if (breached or state.breached_since is not None) and not (breached and state.firing and quiet):
-                    step(compiled, state, breached, observations, current, events)
-            current = at
-            started = True
-        if metric in metrics:
-            observations[metric] = value
-            dirty = True
-    if started:
-        if dirty:
-            breached = _breached(compiled, observations)
-        if breached or state.breached_since is not None:
-            step(compiled, state, breached, observations, current, events)
-    return events

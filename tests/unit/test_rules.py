@@ -1,4 +1,7 @@
-"""Detection rules: conditions and actions parse strictly, evaluation follows `for`."""
+"""Detection rules: conditions and actions parse strictly, evaluation follows `for`.
+
+Evaluation goes through `RuleTracker.update`, the one path automation/detector.py uses."""
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,14 +13,11 @@ from playbooks.rules import (
     Action,
     RuleTracker,
     compile_rule,
-    condition_holds,
-    evaluate_series,
     holding_conditions,
     incident_spec,
     parse_action,
     parse_condition,
     rule_actions,
-    rule_breached,
 )
 from playbooks.schema import DetectionRule
 
@@ -30,6 +30,31 @@ def rule(conditions, match="any", duration="5m", actions=("create_incident()",),
 
 def minutes(n):
     return T0 + timedelta(minutes=n)
+
+
+def rule_breached(r, observations) -> bool:
+    """Whether the rule is breached by these observations, asked as the detector asks: a
+    fresh tracker's first update starts a breach exactly when the conditions hold."""
+    return [e.kind for e in RuleTracker().update(r, observations, T0)][:1] == ["breach_started"]
+
+
+def condition_holds(condition, observations) -> bool:
+    """One condition, as the only condition of a rule the detector evaluates."""
+    return rule_breached(rule([condition.text]), observations)
+
+
+def evaluate_series(r, samples, *, still_firing=False):
+    """Replay (at, metric, value) samples, sorted by time, as the detector is fed: every
+    sample of one moment is applied, then the tracker evaluates the rule once for it
+    (automation/detector.py: Detector.ingest, then evaluate)."""
+    tracker = RuleTracker(still_firing=still_firing)
+    observations: dict[str, float] = {}
+    events = []
+    for at, moment in itertools.groupby(samples, key=lambda sample: sample[0]):
+        for _, metric, value in moment:
+            observations[metric] = value
+        events += tracker.update(r, observations, at)
+    return events
 
 
 @pytest.fixture(scope="module")
