@@ -96,14 +96,15 @@ def _serve(ctx, args: argparse.Namespace) -> None:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is out of range; accepted: 1 to 65535")
+    from automation.alert_intake import AlertIntake
     from automation.config import log_sources_from_config
     from automation.rule_actions import for_alerts
     from store.activity_log import activity_log_from_config
 
     # An alert naming a rule of rules.toml gets that rule's actions, its labels filling them.
-    serve(ctx.store, host=args.host, port=args.port,
+    on_opened = for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration))
+    serve(AlertIntake(ctx.store, on_opened=on_opened), host=args.host, port=args.port,
           activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
-          on_opened=for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration)),
           on_start=lambda server: print(f"Listening on {one_line(server.url)} (/alerts/alertmanager, "
                                         "/alerts/grafana, /alerts/generic); Ctrl-C or SIGTERM stops", flush=True),
           on_stopping=lambda server: print("Stopping: no new connections; answering the requests in flight",
