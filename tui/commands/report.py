@@ -28,8 +28,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(name: str, ctx, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from reports.monthly import chart_series, period_report
     from reports.periods import current_month, parse_month, parse_year
     from reports.report_formats import render
