@@ -111,9 +111,9 @@ def mark_exposure(store, incident_id: str, data_classes: Iterable[str], *, actor
             raise PolicyValueError(f"awareness time {iso_z(aware_at)} is in the future; accepted: a time up to now")
     policy = store.policy
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         _check_type(policy, incident)
-        store._refuse_if_closed(incident, "have exposed data marked")
+        store.refuse_if_closed(incident, "have exposed data marked")
         aware = aware_at or incident.detected_at
         marked_before = set(session.exec(select(DataExposure.data_class)
                                          .where(DataExposure.incident_id == incident.id)).all())
@@ -153,7 +153,7 @@ def mark_obligation_met(store, incident_id: str, regime: str, *, actor: str,
     Met twice is refused (naming when and by whom), never recorded twice."""
     note = checked_text(note, "note", required=False)
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         obligations = _obligations(session, incident.id)
         key = str(regime).strip().upper()
         obligation = next((o for o in obligations if o.regime.upper() == key), None)

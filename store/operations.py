@@ -53,7 +53,24 @@ def normalise_id(incident_id: str) -> str:
 
 
 class IncidentStore:
-    """Incident operations over one database, one policy and one clock."""
+    """Incident operations over one database, one policy and one clock.
+
+    Its own methods are the lifecycle (declare, acknowledge, status, severity, roles,
+    checklist, notes, updates, remediation). The other domains (review, compliance,
+    detection, satisfaction, the pinned summary) are module functions in store/ that write
+    through this public API, inside one `self.db.write()` transaction of theirs:
+
+    - `load(session, incident_id, expected_version=None)`: the incident, or IncidentNotFound
+      (StaleView when `expected_version` is given and the incident moved on);
+    - `refuse_if_closed(incident, action)`: ChangeRefused for a closed incident;
+    - `load_for_change(session, incident_id, action, expected_version=None)`: both in one;
+    - `record_event(session, incident, now, actor, kind, summary, data)`: the timeline event
+      (a playbooks.timeline.TimelineKind), the version bump and the outbox messages;
+    - `now()`, `prepare_declaration`, `write_declaration`, `move_status`: the clock, and a
+      declaration or status move inside the caller's write.
+
+    Nothing outside this module touches its underscored names (tests/unit/test_store_api.py).
+    """
 
     def __init__(self, db: Database, policy: Policy, clock: Clock = utc_now, router=None) -> None:
         self.db = db
@@ -66,7 +83,9 @@ class IncidentStore:
     def now(self) -> datetime:
         return to_utc_naive(self.clock())
 
-    def _load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
+    def load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
+        """The incident inside the caller's transaction; IncidentNotFound, or StaleView when
+        `expected_version` is given and someone changed it since."""
         incident = session.get(Incident, normalise_id(incident_id))
         if incident is None:
             raise IncidentNotFound(
@@ -89,9 +108,18 @@ class IncidentStore:
         return (f"{incident.id} changed since you looked (now {incident.severity}, {incident.status}{change}); "
                 f"accepted: reload it and try again")
 
-    def _refuse_if_closed(self, incident: Incident, action: str) -> None:
+    def refuse_if_closed(self, incident: Incident, action: str) -> None:
+        """A closed record stays as it was closed: ChangeRefused naming `action` (a verb
+        phrase after "cannot", e.g. "change roles")."""
         if incident.status == "closed":
             raise ChangeRefused(f"{incident.id} is closed, so it cannot {action}; accepted: notes only")
+
+    def load_for_change(self, session: Session, incident_id: str, action: str,
+                        expected_version: int | None = None) -> Incident:
+        """`load` then `refuse_if_closed`: the incident, open to `action`."""
+        incident = self.load(session, incident_id, expected_version)
+        self.refuse_if_closed(incident, action)
+        return incident
 
     def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
                summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
@@ -203,12 +231,12 @@ class IncidentStore:
     # -- lifecycle ----------------------------------------------------------------
     def acknowledge(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
         with self.db.write() as session:
-            incident = self._load(session, incident_id, expected_version)
+            incident = self.load(session, incident_id, expected_version)
             if incident.acknowledged_at is not None:
                 raise ChangeRefused(
                     f"{incident.id} was already acknowledged at {iso_z(incident.acknowledged_at)}; accepted: ack once"
                 )
-            self._refuse_if_closed(incident, "be acknowledged")
+            self.refuse_if_closed(incident, "be acknowledged")
             self._acknowledge(session, incident, self.now(), actor)
         return incident
 
@@ -224,7 +252,7 @@ class IncidentStore:
         """Move along investigating -> identified -> monitoring -> resolved -> closed."""
         target = self.policy.status(status)
         with self.db.write() as session:
-            incident = self._load(session, incident_id, expected_version)
+            incident = self.load(session, incident_id, expected_version)
             self.move_status(session, incident, target, actor)
         return incident
 
@@ -274,8 +302,7 @@ class IncidentStore:
         level = self.policy.level(severity)
         reason = checked_text(reason, "reason for the severity change", required=False)
         with self.db.write() as session:
-            incident = self._load(session, incident_id, expected_version)
-            self._refuse_if_closed(incident, "change severity")
+            incident = self.load_for_change(session, incident_id, "change severity", expected_version)
             if incident.severity == level.id:
                 raise ChangeRefused(f"{incident.id} is already {level.id}; accepted: a different severity")
             now = self.now()
@@ -299,8 +326,7 @@ class IncidentStore:
         role = self.policy.role(role)
         person = checked_text(person, "person")
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
-            self._refuse_if_closed(incident, "change roles")
+            incident = self.load_for_change(session, incident_id, "change roles")
             now = self.now()
             holder = self._holder(session, incident.id, role)
             if holder is not None and holder.person == person:
@@ -318,8 +344,7 @@ class IncidentStore:
     def release_role(self, incident_id: str, role: str, *, actor: str) -> RoleAssignment:
         role = self.policy.role(role)
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
-            self._refuse_if_closed(incident, "change roles")  # as assigning: a closed record stays as it was
+            incident = self.load_for_change(session, incident_id, "change roles")  # as assigning: a closed record stays as it was
             holder = self._holder(session, incident.id, role)
             if holder is None:
                 raise ChangeRefused(f"nobody holds {role} on {incident.id}; accepted: a role that is held")
@@ -344,8 +369,7 @@ class IncidentStore:
         if not step_refs:
             raise PolicyValueError("no step given; accepted: step numbers or the start of a step's text")
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
-            self._refuse_if_closed(incident, "change its checklist")
+            incident = self.load_for_change(session, incident_id, "change its checklist")
             steps = session.exec(select(ChecklistStep).where(ChecklistStep.incident_id == incident.id)
                                  .order_by(ChecklistStep.number)).all()
             chosen = [self._find_step(incident.id, steps, ref) for ref in step_refs]
@@ -393,7 +417,7 @@ class IncidentStore:
     def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
         text = checked_text(text, "note", multiline=True)
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
+            incident = self.load(session, incident_id)
             return self.record_event(session, incident, self.now(), actor, "note", text, {})
 
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
@@ -404,8 +428,7 @@ class IncidentStore:
         affected = checked_text(affected, "affected description", required=False)
         headline = checked_text(headline, "public headline", required=False)
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
-            self._refuse_if_closed(incident, "post status updates")
+            incident = self.load_for_change(session, incident_id, "post status updates")
             now = self.now()
             level = self.policy.level(incident.severity)
             due = self.policy.next_update_due(level, now) if incident.status in OPEN_STATUSES else None
@@ -423,8 +446,7 @@ class IncidentStore:
     def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:
         description = checked_text(description, "remediation description", multiline=True)
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
-            self._refuse_if_closed(incident, "start remediation")
+            incident = self.load_for_change(session, incident_id, "start remediation")
             now = self.now()
             action = RemediationAction(incident_id=incident.id, description=description, started_at=now, started_by=actor)
             session.add(action)
@@ -448,7 +470,7 @@ class IncidentStore:
     def _end_remediation(self, incident_id: str, action_id: int, actor: str, outcome: str, kind: str,
                          data: dict) -> RemediationAction:
         with self.db.write() as session:
-            incident = self._load(session, incident_id)
+            incident = self.load(session, incident_id)
             action = session.get(RemediationAction, action_id) if 0 < action_id < 2**31 else None
             if action is None or action.incident_id != incident.id:
                 raise IncidentNotFound(f"{incident.id} has no remediation action {action_id}; accepted: an id from `show`")

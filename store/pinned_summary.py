@@ -25,8 +25,7 @@ def pin_summary(store, incident_id: str, summary: str, next_steps: str | None = 
     summary = checked_text(summary, "summary", multiline=True)
     next_steps = checked_text(next_steps, "next steps", required=False, multiline=True)
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
-        store._refuse_if_closed(incident, "take a new summary")
+        incident = store.load_for_change(session, incident_id, "take a new summary")
         text = f"Summary: {summary}" + (f"\nNext steps: {next_steps}" if next_steps else "")
         return store.record_event(session, incident, store.now(), actor, EVENT_KIND, text,
                                   {"summary": summary, "next_steps": next_steps})

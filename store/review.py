@@ -160,7 +160,7 @@ def update_rca(store, incident_id: str, *, actor: str, impact: Any = UNSET, cust
     factors = None if contributing_factors is UNSET else _texts(contributing_factors, "contributing factor")
     more_details, more_factors = _texts(add_details, "root cause detail"), _texts(add_factors, "contributing factor")
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         now = store.now()
         rca = session.get(RootCauseAnalysis, incident.id) or RootCauseAnalysis(incident_id=incident.id,
                                                                               updated_at=now, updated_by=actor)
@@ -221,7 +221,7 @@ def add_action_item(store, incident_id: str, title: str, *, actor: str, category
     if source not in ("incident", "review"):
         raise PolicyValueError(f"source {source!r} is not known; accepted: incident, review")
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         now = store.now()
         item = ActionItem(incident_id=incident.id, title=title, owner=owner, due_on=due_on, category=category,
                           status="open", source=source, created_at=now)
@@ -289,7 +289,7 @@ def _load_item(store, session: Session, item_id: int | str) -> tuple[ActionItem,
     item = session.get(ActionItem, number) if number else None
     if item is None:
         raise IncidentNotFound(f"no action item {str(item_id)!r}; accepted: a number from `incident-response actions --all`")
-    return item, store._load(session, item.incident_id)
+    return item, store.load(session, item.incident_id)
 
 
 def _item_data(item: ActionItem) -> dict[str, Any]:
@@ -372,7 +372,7 @@ def update_review(store, incident_id: str, *, actor: str, scheduled_at: Any = UN
                     for ref, text in (notes or {}).items()}
     lessons = _texts(add_lessons, "lesson")
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         now = store.now()
         review = session.get(PostIncidentReview, incident.id) or PostIncidentReview(
             incident_id=incident.id, updated_at=now, updated_by=actor)

@@ -68,7 +68,7 @@ def record_satisfaction(store, incident_id: str, score: object, *, actor: str) -
     The same score again writes nothing (like a step already ticked)."""
     score = checked_score(score)
     with store.db.write() as session:
-        incident = store._load(session, incident_id)
+        incident = store.load(session, incident_id)
         previous = incident.customer_satisfaction
         if previous == score:
             return SatisfactionRecorded(incident.id, score, previous, False)
