@@ -6,14 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from integrations.alert_payloads import (
-    MAX_DEDUP_KEY,
-    PayloadError,
-    one_line,
-    parse,
-    plan,
-    understand,
-)
+from integrations.alert_payloads import PayloadError, parse, plan, understand
+from integrations.alert_payloads.notification import MAX_DEDUP_KEY, one_line
 
 # Shaped like Alertmanager's documented webhook_config payload (version 4).
 ALERTMANAGER = {

@@ -1,92 +1,20 @@
-"""Inbound alert bodies -> what they mean for an incident. Pure: no I/O, no store.
-
-Three forms are understood, one per route of ``incident-response serve``:
-
-Alertmanager webhook (``webhook_config``, payload ``"version": "4"``)
-    One notification per alert *group*: ``receiver``, ``status`` (firing|resolved),
-    ``groupKey``, ``groupLabels``, ``commonLabels``, ``commonAnnotations``,
-    ``externalURL``, ``truncatedAlerts`` and ``alerts[]`` (each: ``status``, ``labels``,
-    ``annotations``, ``startsAt``, ``endsAt``, ``generatorURL``, ``fingerprint``).
-    Dedup key ``am:<groupKey>``: one incident per group.
-
-Grafana alerting webhook (the contact point's "Webhook" integration)
-    The same Alertmanager-like body plus ``orgId``, ``state``, ``title``, ``message``
-    and per-alert ``silenceURL``, ``dashboardURL``, ``panelURL``, ``values`` /
-    ``valueString``. Dedup key ``grafana:<fingerprint of the first alert>``, or
-    ``grafana:<groupKey>`` when the first alert carries no fingerprint.
-
-Generic JSON (for anything else: cron jobs, scripts, other monitors)::
-
-    {
-      "key": "db-pool-exhausted",        # required: the dedup key, one open incident per key
-      "status": "firing",                # required: "firing" or "resolved"
-      "title": "Pool at 100%",           # required when firing (one line, cut to 200 chars)
-      "severity": "critical",            # optional, default "high"; any policy alias (p1, sev1, 1 ...)
-      "type": "outage",                  # optional, default "outage"; or security, performance, data, integration
-      "environment": "production",       # optional, default "production"; or staging, development (prod/stage/dev)
-      "service": "checkout",             # optional
-      "description": "free text",        # optional, kept on the timeline event
-      "rule": "security_anomaly",        # optional: a rule of rules.toml whose actions apply
-      "log_query": "failed password",    # optional: narrows the rule's log collection
-      "source_ip": "203.0.113.7"         # optional: the address a rule proposes to isolate
-    }
-
-    Dedup key ``generic:<key>``. ``incident_type`` is accepted for ``type`` and ``env``
-    for ``environment``.
-
-Mapping (Alertmanager and Grafana): the labels ``severity``, ``type`` (or
-``incident_type``), ``environment`` (or ``env``) and ``service`` of each alert, falling
-back to ``commonLabels``; missing ones default to severity ``high``, type ``outage``,
-environment ``production``. An alert that names a rule of ``rules.toml`` (its ``rule``
-label, else its ``alertname``) takes that rule's severity and type where its labels give
-none, and the rule's actions apply to the incident it opens; its ``log_query`` label and its
-source address (``source_ip``, ``src_ip``, ``client_ip``, ``remote_addr``,
-``source_address``, ``address``, else ``instance``) fill the actions' arguments. Besides
-the policy's own severity names and aliases, the
-Prometheus conventions ``warning``/``warn`` (medium), ``error`` (high) and ``info``
-(low) are understood. The title is the alert's ``annotations.summary`` (falling back to
-``commonAnnotations.summary``), else its ``alertname`` label, else "Alert".
-
-A group opens one incident: its severity is that of the most severe firing alert, and
-type, environment, service and title come from that alert. Every alert is checked,
-firing or not, so one bad label anywhere rejects the whole body before anything is
-written. A dedup key longer than the store's 128 characters (long group keys) becomes
-``<prefix>:sha256:<hex digest>``; the original is kept in the event detail.
-
-``startsAt`` is when monitoring saw the condition first, and becomes the incident's detection
-time (its response deadline counts from it) only when it is plausible: within the last
-30 days and no more than five minutes ahead of the time the notification was received. One
-outside that window (year 2, a clock years off) is ignored; with no plausible one the
-receive time is used, and the event's detail says so (``startsAt_ignored``: the times set
-aside, ``detected_at_from``: "received").
-
-Entry points: :func:`parse` (body -> :class:`Notification`, shape checks only) and
-:func:`plan` (notification + policy [+ the receive time] -> :class:`ConditionChange`, every
-value checked).
-Both raise :class:`PayloadError` with a one-sentence message.
-"""
+"""Reading an inbound alert body: the three forms (Alertmanager, Grafana, generic; see the
+package docstring) -> one :class:`Notification`. Shape checks only; what it means for an
+incident is condition_change.py's. Pure: no I/O, no store."""
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from integrations.text import CONTROL
-from playbooks.errors import PolicyValueError
-from playbooks.rules import incident_spec
 
 SOURCES = ("alertmanager", "grafana", "generic")
 STATUSES = ("firing", "resolved")
 
-DEFAULT_SEVERITY = "high"
-DEFAULT_TYPE = "outage"
-DEFAULT_ENVIRONMENT = "production"
 DEFAULT_TITLE = "Alert"
-
-# Severity words of the Prometheus/Alertmanager world the policy does not name itself.
-MONITORING_SEVERITIES = {"warning": "medium", "warn": "medium", "error": "high", "info": "low"}
 
 SEVERITY_LABELS = ("severity",)
 TYPE_LABELS = ("type", "incident_type")
@@ -102,11 +30,6 @@ MAX_LOG_QUERY = 1000
 MAX_DEDUP_KEY = 128  # the store's incident.dedup_key column
 MAX_TITLE = 200  # the store's one-line limit
 MAX_DETAIL_TEXT = 2000
-MAX_DETAIL_ITEMS = 50
-# A startsAt outside [received - 30 days, received + 5 minutes] is not believed: taken as the
-# detection time it would make the incident born overdue and ruin the month's MTTA.
-PLAUSIBLE_PAST = timedelta(days=30)
-PLAUSIBLE_FUTURE = timedelta(minutes=5)
 
 
 class PayloadError(ValueError):
@@ -149,27 +72,6 @@ class Notification:
     def firing(self) -> bool:
         return self.status == "firing"
 
-
-@dataclass(frozen=True)
-class ConditionChange:
-    """What to do to the store: raise the condition (firing) or clear it (resolved).
-
-    Severity, type and environment are the policy's canonical values.
-    """
-
-    dedup_key: str
-    firing: bool
-    resolve: bool
-    severity: str | None = None
-    incident_type: str | None = None
-    environment: str | None = None
-    title: str = DEFAULT_TITLE
-    service: str | None = None
-    detected_at: datetime | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    rule: str | None = None  # the rule of rules.toml the alert named: its actions apply
-    log_query: str | None = None
-    address: str | None = None
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -365,7 +267,7 @@ def _generic_value(body: dict[str, Any], names: tuple[str, ...], what: str) -> s
 
 
 def parse_generic(body: Any) -> Notification:
-    """The documented generic form (see the module docstring)."""
+    """The documented generic form (see the package docstring)."""
     body = _object(body, "the body")
     key = body.get("key")
     if isinstance(key, bool) or not isinstance(key, (str, int)) or not str(key).strip():
@@ -405,112 +307,3 @@ def parse(source: str, body: Any) -> Notification:
         raise PayloadError(f"unknown alert source {source!r}; accepted: {', '.join(SOURCES)}") from None
     return parser(body)
 
-
-# -- meaning ---------------------------------------------------------------------------
-def severity_level(policy, value: str | None):
-    """The policy's severity level for a label value (policy aliases first, then the
-    Prometheus words); raises PolicyValueError."""
-    raw = DEFAULT_SEVERITY if value is None else value
-    try:
-        return policy.level(raw)
-    except PolicyValueError:
-        mapped = MONITORING_SEVERITIES.get(str(raw).strip().lower())
-        if mapped is None:
-            raise PolicyValueError(
-                f"unknown severity {raw!r}; accepted: {policy.severity_accepted()}, "
-                f"or {', '.join(MONITORING_SEVERITIES)}"
-            ) from None
-        return policy.level(mapped)
-
-
-def plan(notification: Notification, policy, received_at: datetime | None = None) -> ConditionChange:
-    """Check every alert against the policy and decide the one change to make.
-
-    `received_at` (aware, or naive UTC) is when the notification arrived: a startsAt outside
-    the plausible window around it is set aside (see the module docstring); without it every
-    startsAt is taken as given. Raises PayloadError naming the first bad alert; nothing here
-    touches the store.
-    """
-    several = len(notification.alerts) > 1 or notification.source != "generic"
-    checked = []
-    for number, alert in enumerate(notification.alerts, start=1):
-        rule = named_rule(policy, alert)
-        spec = incident_spec(rule) if rule is not None else None
-        if rule is None and alert.rule is not None:
-            alert = replace(alert, rule=None)  # an alertname that is no rule: nothing to carry out
-        elif spec is not None:  # the rule's incident where the labels say nothing
-            alert = replace(alert, severity=alert.severity or spec[0], incident_type=alert.incident_type or spec[1])
-        try:
-            level = severity_level(policy, alert.severity)
-            workflow = policy.workflow(alert.incident_type or DEFAULT_TYPE)
-            environment = policy.environment(alert.environment or DEFAULT_ENVIRONMENT)
-        except PolicyValueError as exc:
-            raise PayloadError(f"alert {number}: {exc}" if several else str(exc)) from None
-        checked.append((alert, level, workflow.type, environment))
-
-    firing = [item for item in checked if item[0].status == "firing"]
-    resolved = [item for item in checked if item[0].status == "resolved"]
-    rank = {level.id: index for index, level in enumerate(policy.levels)}
-    # The most severe firing alert speaks for the group (the first of equals).
-    pool = firing if notification.firing and firing else checked
-    alert, level, incident_type, environment = min(pool, key=lambda item: rank.get(item[1].id, len(rank)))
-
-    detail: dict[str, Any] = {"source": notification.source}
-    if notification.receiver:
-        detail["receiver"] = notification.receiver
-    names = sorted({a.alertname for a, *_ in checked if a.alertname})
-    if names:
-        detail["alertnames"] = names[:MAX_DETAIL_ITEMS]
-    prints = [a.fingerprint for a, *_ in checked if a.fingerprint]
-    if prints:
-        detail["fingerprints"] = prints[:MAX_DETAIL_ITEMS]
-    if alert.generator_url:
-        detail["generatorURL"] = alert.generator_url
-    if notification.external_url:
-        detail["externalURL"] = notification.external_url
-    if alert.description:
-        detail["description"] = alert.description
-    if alert.rule:
-        detail["rule"] = alert.rule
-    if notification.source != "generic":
-        detail["alerts_firing"] = len(firing)
-        detail["alerts_resolved"] = len(resolved)
-    detail.update(notification.extra)
-
-    if not notification.firing:
-        return ConditionChange(dedup_key=notification.dedup_key, firing=False, resolve=True, title=alert.title,
-                               detail=detail)
-    starts = [a.starts_at for a, *_ in firing if a.starts_at is not None]
-    if received_at is not None:
-        received = received_at if received_at.tzinfo else received_at.replace(tzinfo=timezone.utc)
-        believed = [s for s in starts if received - PLAUSIBLE_PAST <= s <= received + PLAUSIBLE_FUTURE]
-        ignored = sorted(set(starts) - set(believed))
-        if ignored:
-            detail["startsAt_ignored"] = [_rfc3339(s) for s in ignored[:MAX_DETAIL_ITEMS]]
-            if not believed:
-                detail["detected_at_from"] = "received"
-                believed = [received]
-        starts = believed
-    return ConditionChange(
-        dedup_key=notification.dedup_key, firing=True, resolve=False, severity=level.id,
-        incident_type=incident_type, environment=environment, title=alert.title, service=alert.service,
-        detected_at=min(starts) if starts else None, detail=detail, rule=alert.rule, log_query=alert.log_query,
-        address=alert.address,
-    )
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def named_rule(policy, alert: Alert):
-    """The rule of the policy's rules.toml the alert names, or None."""
-    if not alert.rule:
-        return None
-    rules = getattr(getattr(policy, "rules", None), "rules", None) or []
-    return next((rule for rule in rules if rule.name == alert.rule), None)
-
-
-def understand(source: str, body: Any, policy, received_at: datetime | None = None) -> ConditionChange:
-    """parse + plan in one call."""
-    return plan(parse(source, body), policy, received_at)
