@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import IN_CI
 from tests.e2e.test_cli import IR, ir
 from tui.commands import completion
+from tui.commands.completion.fish import fish_quote
 
 BIN = Path(sys.executable).parent
 SEVERITIES = {"critical", "high", "medium", "low"}
@@ -249,9 +250,9 @@ def run_zsh(script: Path, lines: list[str], env: dict[str, str]) -> list[list[st
 def run_fish(script: Path | None, lines: list[str], env: dict[str, str]) -> list[list[str]]:
     """complete -C for each line, with `script` sourced (None: as fish finds it by itself,
     from the completions folder of its configuration)."""
-    commands = [f"source {completion._fish_quote(str(script))}"] if script else []
+    commands = [f"source {fish_quote(str(script))}"] if script else []
     for line in lines:
-        commands += ["echo BEGIN", f"complete -C {completion._fish_quote(line)}", "echo END"]
+        commands += ["echo BEGIN", f"complete -C {fish_quote(line)}", "echo END"]
     result = subprocess.run([shell("fish"), *(["--no-config"] if script else []), "-c", "\n".join(commands)],
                             capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0 and result.stderr == "", result.stderr
