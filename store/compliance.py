@@ -28,6 +28,7 @@ from playbooks.errors import PolicyValueError
 from playbooks.policy import Policy
 from playbooks.schema import DATA_CLASSES, ComplianceRegime
 from playbooks.clock import iso_z, to_utc_naive
+from playbooks.timeline import TimelineKind
 from store.errors import ChangeRefused
 from store.models import ComplianceObligation, DataExposure, Incident
 from playbooks.validation import checked_text
@@ -124,7 +125,7 @@ def mark_exposure(store, incident_id: str, data_classes: Iterable[str], *, actor
             session.add(DataExposure(incident_id=incident.id, data_class=cls, marked_at=now, marked_by=actor))
             regimes = policy.compliance.regimes_for([cls])
             starting = [r for r in regimes if r.id.upper() not in running and r.deadline is not None]
-            store.record_event(session, incident, now, actor, "data_exposed",
+            store.record_event(session, incident, now, actor, TimelineKind.DATA_EXPOSED,
                                f"Exposed data marked: {cls.replace('_', ' ')}"
                                + (f" (starts {', '.join(r.id for r in starting)})" if starting else ""),
                                {"data_class": cls, "regimes": [r.id for r in regimes],
@@ -136,7 +137,7 @@ def mark_exposure(store, incident_id: str, data_classes: Iterable[str], *, actor
                 session.add(obligation)
                 running[regime.id.upper()] = obligation
                 started.append(obligation)
-                store.record_event(session, incident, now, actor, "compliance_clock_started",
+                store.record_event(session, incident, now, actor, TimelineKind.COMPLIANCE_CLOCK_STARTED,
                                    f"{regime.id} clock started: {regime.deadline_text} "
                                    f"(due {iso_z(obligation.due_at)})",
                                    {"regime": regime.id, "data_class": cls, "aware_at": iso_z(start),
@@ -169,7 +170,7 @@ def mark_obligation_met(store, incident_id: str, regime: str, *, actor: str,
         session.add(obligation)
         late = now > obligation.due_at
         margin = format_remaining((obligation.due_at - now).total_seconds())
-        store.record_event(session, incident, now, actor, "compliance_met",
+        store.record_event(session, incident, now, actor, TimelineKind.COMPLIANCE_MET,
                            f"{obligation.regime} obligation met by {actor} "
                            + (f"{margin} after the deadline" if late else f"with {margin} to spare")
                            + (f": {note}" if note else ""),

@@ -10,6 +10,7 @@ from sqlmodel import select
 from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z, to_utc_naive
 from playbooks.samples import Sample
+from playbooks.timeline import TimelineKind
 from store.models import Anomaly, Incident, MetricSample
 from store.operations import IncidentStore
 
@@ -63,7 +64,7 @@ def raise_condition(store: IncidentStore, dedup_key: str, *, severity: str, inci
     with store.db.write() as session:
         existing = open_incident_for(session, dedup_key)
         if existing is not None:
-            store.record_event(session, existing, store.now(), actor, "condition_firing",
+            store.record_event(session, existing, store.now(), actor, TimelineKind.CONDITION_FIRING,
                                f"Still firing: {title}", {"dedup_key": dedup_key, **(detail or {})})
             return existing, False
         return store.write_declaration(session, declaration), True
@@ -80,7 +81,7 @@ def clear_condition(store: IncidentStore, dedup_key: str, *, actor: str, resolve
         incident = open_incident_for(session, dedup_key)
         if incident is None:
             return None
-        store.record_event(session, incident, store.now(), actor, "condition_cleared",
+        store.record_event(session, incident, store.now(), actor, TimelineKind.CONDITION_CLEARED,
                            "Condition cleared" + (" (all alerts resolved)" if resolve else ""),
                            {"dedup_key": dedup_key, "cleared_at": iso_z(store.now()), **(detail or {})})
         if resolve:

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from playbooks.policy import Policy
 from playbooks.errors import PolicyValueError
 from playbooks.statuses import OPEN_STATUSES, STATUS_MOVES
+from playbooks.timeline import TimelineKind
 from store.audit import append_event
 from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
@@ -121,9 +122,12 @@ class IncidentStore:
         self.refuse_if_closed(incident, action)
         return incident
 
-    def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str, kind: str,
-               summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
+    def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str,
+                     kind: TimelineKind | str, summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
+        """The timeline event of a change, in the caller's write: the incident's version moves on
+        and the outbox gets the messages the change calls for, in the same transaction."""
         actor = check_actor(actor)  # every change names who made it; raising here rolls it back
+        kind = str(kind)  # the column, the hash and the outbox hold the plain historical string
         if incident is not None:
             incident.version += 1
             session.add(incident)
@@ -220,7 +224,7 @@ class IncidentStore:
         )
         self.add_with_checklist(session, incident, workflow)
         incident.version = 0  # record_event bumps it to 1
-        self.record_event(session, incident, now, d.actor, "declared",
+        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED,
                           f"Declared {level.id} ({level.name}) {workflow.type} in {d.environment}: {d.title}",
                           {"severity": level.id, "type": workflow.type, "environment": d.environment,
                            "title": d.title, "service": d.service, "response_due_at": iso_z(incident.response_due_at),
@@ -243,7 +247,7 @@ class IncidentStore:
     def _acknowledge(self, session: Session, incident: Incident, now: datetime, actor: str) -> None:
         incident.acknowledged_at = now
         within = now <= incident.response_due_at
-        self.record_event(session, incident, now, actor, "acknowledged",
+        self.record_event(session, incident, now, actor, TimelineKind.ACKNOWLEDGED,
                     f"Acknowledged by {actor}" + ("" if within else " (after the response deadline)"),
                     {"within_response_time": within, "response_due_at": iso_z(incident.response_due_at)})
 
@@ -286,7 +290,7 @@ class IncidentStore:
             incident.resolved_at = None
             incident.next_update_due_at = self.policy.next_update_due(self.policy.level(incident.severity), now)
         incident.status = target
-        self.record_event(session, incident, now, actor, "status_changed", f"Status {current} -> {target}",
+        self.record_event(session, incident, now, actor, TimelineKind.STATUS_CHANGED, f"Status {current} -> {target}",
                     {"from": current, "to": target})
 
     def resolve(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
@@ -314,7 +318,7 @@ class IncidentStore:
                                     .order_by(StatusUpdate.posted_at.desc()).limit(1)).first()
                 incident.next_update_due_at = self.policy.next_update_due(level, last or now)
             direction = "Escalated" if level.id < previous else "Downgraded"
-            self.record_event(session, incident, now, actor, "severity_changed",
+            self.record_event(session, incident, now, actor, TimelineKind.SEVERITY_CHANGED,
                         f"{direction} {previous} -> {level.id}" + (f": {reason}" if reason else ""),
                         {"from": previous, "to": level.id, "escalation_targets": list(level.escalation_targets),
                          "response_due_at": iso_z(incident.response_due_at),
@@ -337,7 +341,8 @@ class IncidentStore:
             assignment = RoleAssignment(incident_id=incident.id, role=role, person=person, assumed_at=now)
             session.add(assignment)
             handover = f" (from {holder.person})" if holder else ""
-            self.record_event(session, incident, now, actor, "role_assigned", f"{person} is {role}{handover}",
+            self.record_event(session, incident, now, actor, TimelineKind.ROLE_ASSIGNED,
+                              f"{person} is {role}{handover}",
                         {"role": role, "person": person, "previous": holder.person if holder else None})
         return assignment
 
@@ -351,7 +356,8 @@ class IncidentStore:
             now = self.now()
             holder.released_at = now
             session.add(holder)
-            self.record_event(session, incident, now, actor, "role_released", f"{holder.person} released {role}",
+            self.record_event(session, incident, now, actor, TimelineKind.ROLE_RELEASED,
+                              f"{holder.person} released {role}",
                         {"role": role, "person": holder.person})
         return holder
 
@@ -383,7 +389,8 @@ class IncidentStore:
                 session.add(step)
                 changed.append(step)
                 verb = "Done" if done else "Reopened"
-                self.record_event(session, incident, now, actor, "step_done" if done else "step_undone",
+                kind = TimelineKind.STEP_DONE if done else TimelineKind.STEP_UNDONE
+                self.record_event(session, incident, now, actor, kind,
                             f"{verb}: {step.number}. {step.text}",
                             {"step": step.number, "phase": step.phase, "text": step.text})
         return changed
@@ -418,7 +425,7 @@ class IncidentStore:
         text = checked_text(text, "note", multiline=True)
         with self.db.write() as session:
             incident = self.load(session, incident_id)
-            return self.record_event(session, incident, self.now(), actor, "note", text, {})
+            return self.record_event(session, incident, self.now(), actor, TimelineKind.NOTE, text, {})
 
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
                            affected: str | None = None, headline: str | None = None) -> StatusUpdate:
@@ -440,7 +447,7 @@ class IncidentStore:
             said = {"status": incident.status, "affected": affected, "next_update_due_at": iso_z(due)}
             if headline:
                 said["headline"] = headline
-            self.record_event(session, incident, now, actor, "status_update", message, said)
+            self.record_event(session, incident, now, actor, TimelineKind.STATUS_UPDATE, message, said)
         return update
 
     def start_remediation(self, incident_id: str, description: str, *, actor: str) -> RemediationAction:
@@ -451,12 +458,14 @@ class IncidentStore:
             action = RemediationAction(incident_id=incident.id, description=description, started_at=now, started_by=actor)
             session.add(action)
             session.flush()
-            self.record_event(session, incident, now, actor, "remediation_started", description, {"action": action.id})
+            self.record_event(session, incident, now, actor, TimelineKind.REMEDIATION_STARTED, description,
+                              {"action": action.id})
         return action
 
     def finish_remediation(self, incident_id: str, action_id: int, *, actor: str, outcome: str = "done") -> RemediationAction:
         outcome = checked_text(outcome, "outcome", multiline=True)
-        return self._end_remediation(incident_id, action_id, actor, outcome, "remediation_finished", {"outcome": outcome})
+        return self._end_remediation(incident_id, action_id, actor, outcome, TimelineKind.REMEDIATION_FINISHED,
+                                     {"outcome": outcome})
 
     def cancel_remediation(self, incident_id: str, action_id: int, *, actor: str,
                            reason: str | None = None) -> RemediationAction:
@@ -464,10 +473,10 @@ class IncidentStore:
         "cancelled" (with the reason, if given), its own kind on the timeline."""
         reason = checked_text(reason, "reason", required=False, multiline=True)
         outcome = f"cancelled: {reason}" if reason else "cancelled"
-        return self._end_remediation(incident_id, action_id, actor, outcome, "remediation_cancelled",
+        return self._end_remediation(incident_id, action_id, actor, outcome, TimelineKind.REMEDIATION_CANCELLED,
                                      {"outcome": "cancelled", "reason": reason})
 
-    def _end_remediation(self, incident_id: str, action_id: int, actor: str, outcome: str, kind: str,
+    def _end_remediation(self, incident_id: str, action_id: int, actor: str, outcome: str, kind: TimelineKind,
                          data: dict) -> RemediationAction:
         with self.db.write() as session:
             incident = self.load(session, incident_id)

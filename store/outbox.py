@@ -12,6 +12,7 @@ from sqlalchemy import func, select as sa_select
 from sqlmodel import Session, select
 
 from playbooks.clock import iso_z
+from playbooks.timeline import TimelineKind
 from store.models import Incident, Notification
 
 # Timeline event kinds that tell stakeholders something, and the outbox event they become.
@@ -173,7 +174,7 @@ def retry_by_person(store, notification_ids: list[int], *, actor: str) -> list[i
                 continue
             retried.append(row.id)
             incident = session.get(Incident, row.incident_id) if row.incident_id else None
-            store.record_event(session, incident, now, actor, "notification_retried",
+            store.record_event(session, incident, now, actor, TimelineKind.NOTIFICATION_RETRIED,
                                f"{actor} sent the {row.event} message to {row.integration}"
                                + (f" ({row.stakeholder_group})" if row.stakeholder_group else "") + " again",
                                {"notification": row.id, "integration": row.integration, "event": row.event})

@@ -12,9 +12,10 @@ import json
 from typing import Any, Iterable
 
 from playbooks.clock import iso_z
+from playbooks.timeline import TimelineKind
 from playbooks.validation import checked_text
 
-EVENT_KIND = "summary_pinned"
+EVENT_KIND = TimelineKind.SUMMARY_PINNED
 
 
 def pin_summary(store, incident_id: str, summary: str, next_steps: str | None = None, *, actor: str):

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from playbooks.errors import PolicyValueError
 from playbooks.clock import iso_z, to_utc_naive
+from playbooks.timeline import TimelineKind
 from store.errors import ChangeRefused, IncidentNotFound
 from store.models import ActionItem, Incident, Notification, PostIncidentReview, RootCauseAnalysis
 from playbooks.validation import checked_text
@@ -26,7 +27,7 @@ CATEGORIES = ("immediate", "short-term", "long-term", "process")
 CATEGORY_TAGS = {"immediate": "Immediate", "short-term": "Short-term", "long-term": "Long-term", "process": "Process"}
 ITEM_STATUSES = ("open", "in-progress", "done")
 MAX_ITEMS = 50  # details, factors, attendees, lessons: more is a paste accident
-TICKET_EVENT = "action_item_ticket"  # the outbox event that files an action item in Jira
+TICKET_EVENT = TimelineKind.ACTION_ITEM_TICKET  # the outbox event that files an action item in Jira
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,8 @@ def update_rca(store, incident_id: str, *, actor: str, impact: Any = UNSET, cust
         rca.updated_at, rca.updated_by = now, actor
         session.add(rca)
         fields = ", ".join(name.replace("_", " ") for name in changes)
-        store.record_event(session, incident, now, actor, "rca_updated", f"Root cause analysis: {fields} updated",
+        store.record_event(session, incident, now, actor, TimelineKind.RCA_UPDATED,
+                           f"Root cause analysis: {fields} updated",
                            {name: value for name, value in changes.items()})
     return rca
 
@@ -227,7 +229,7 @@ def add_action_item(store, incident_id: str, title: str, *, actor: str, category
                           status="open", source=source, created_at=now)
         session.add(item)
         session.flush()
-        store.record_event(session, incident, now, actor, "action_item_added",
+        store.record_event(session, incident, now, actor, TimelineKind.ACTION_ITEM_ADDED,
                            f"Action item {item.id} [{CATEGORY_TAGS[category]}]: {title}" + _who_when(item),
                            _item_data(item))
     return item
@@ -264,11 +266,12 @@ def update_action_item(store, item_id: int, *, actor: str, title: Any = UNSET, o
             item.completed_at = None
         session.add(item)
         if set(changed) == {"status"}:
-            kind = {"done": "action_item_done", "open": "action_item_reopened"}.get(item.status, "action_item_updated")
+            kind = {"done": TimelineKind.ACTION_ITEM_DONE, "open": TimelineKind.ACTION_ITEM_REOPENED}.get(
+                item.status, TimelineKind.ACTION_ITEM_UPDATED)
             verb = {"done": "done", "open": "reopened", "in-progress": "in progress"}[item.status]
             summary = f"Action item {item.id} {verb}: {item.title}"
         else:
-            kind = "action_item_updated"
+            kind = TimelineKind.ACTION_ITEM_UPDATED
             summary = f"Action item {item.id} updated ({', '.join(n.replace('_on', '') for n in changed)}): {item.title}"
         store.record_event(session, incident, now, actor, kind, summary,
                            {**_item_data(item), "changed": sorted(changed)})
@@ -349,7 +352,8 @@ def record_ticket(store, session: Session, payload: Mapping[str, Any], reference
     item.ticket = reference[:64]
     session.add(item)
     incident = session.get(Incident, item.incident_id)
-    store.record_event(session, incident, now, str(data.get("requested_by") or "jira"), "action_item_ticketed",
+    store.record_event(session, incident, now, str(data.get("requested_by") or "jira"),
+                       TimelineKind.ACTION_ITEM_TICKETED,
                        f"Action item {item.id} is Jira ticket {item.ticket}: {item.title}",
                        {"action_item": item.id, "ticket": item.ticket})
 
@@ -412,13 +416,14 @@ def update_review(store, incident_id: str, *, actor: str, scheduled_at: Any = UN
         session.add(review)
         data = {name: (iso_z(value) if isinstance(value, datetime) else value) for name, value in changes.items()}
         if held:
-            store.record_event(session, incident, now, actor, "review_held", "Post-incident review completed",
+            store.record_event(session, incident, now, actor, TimelineKind.REVIEW_HELD,
+                               "Post-incident review completed",
                                {**data, "held_at": iso_z(now)})
         else:
             what = ", ".join(name.replace("_", " ") for name in changes)
             summary = (f"Post-incident review scheduled for {review.scheduled_at:%Y-%m-%d %H:%M} UTC"
                        if set(changes) == {"scheduled_at"} and review.scheduled_at else f"Post-incident review: {what} updated")
-            store.record_event(session, incident, now, actor, "review_updated", summary, data)
+            store.record_event(session, incident, now, actor, TimelineKind.REVIEW_UPDATED, summary, data)
     return review
 
 

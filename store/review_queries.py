@@ -12,13 +12,16 @@ from sqlmodel import Session, select
 from playbooks import Policy
 from store.audit import verify_chain
 from playbooks.clock import iso_z
+from playbooks.timeline import TimelineKind
 from store.models import ActionItem, Incident, PostIncidentReview, RootCauseAnalysis, TimelineEvent
 from store.queries import get_incident
 from store.review import AGENDA, CATEGORIES, CATEGORY_TAGS, is_overdue
 
 # What the RCA's timeline keeps of the incident's events (the rest stays in the full timeline).
-RCA_EVENT_KINDS = ("declared", "acknowledged", "status_changed", "severity_changed", "escalated", "note",
-                   "remediation_started", "remediation_finished", "remediation_cancelled", "review_held")
+RCA_EVENT_KINDS = (TimelineKind.DECLARED, TimelineKind.ACKNOWLEDGED, TimelineKind.STATUS_CHANGED,
+                   TimelineKind.SEVERITY_CHANGED, TimelineKind.ESCALATED, TimelineKind.NOTE,
+                   TimelineKind.REMEDIATION_STARTED, TimelineKind.REMEDIATION_FINISHED,
+                   TimelineKind.REMEDIATION_CANCELLED, TimelineKind.REVIEW_HELD)
 STATUS_LINES = {
     "identified": "Cause identified (status identified)",
     "monitoring": "Fix in place, monitoring recovery (status monitoring)",

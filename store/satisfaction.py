@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from playbooks.errors import PolicyValueError
 from playbooks.clock import iso_z
+from playbooks.timeline import TimelineKind
 
 LOWEST, HIGHEST = 1.0, 5.0
 ACCEPTED = f"accepted: a number from {LOWEST:.1f} to {HIGHEST:.1f}, like 4.2"
-EVENT_KIND = "customer_satisfaction"
+EVENT_KIND = TimelineKind.CUSTOMER_SATISFACTION
 
 
 def score_problem(value: object) -> str | None:

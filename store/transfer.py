@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from playbooks.errors import PolicyValueError
 from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z, to_utc_naive
+from playbooks.timeline import TimelineKind
 from store.models import Incident
 from store.operations import IncidentStore
 from store.satisfaction import score_problem
@@ -237,7 +238,7 @@ def import_incidents(store: IncidentStore, records: list[ImportedIncident], *, a
             data = {name: iso_z(getattr(record, name)) for name in LIFECYCLE}
             if record.customer_satisfaction is not None:  # the audit trail says who brought the score in
                 data["customer_satisfaction"] = record.customer_satisfaction
-            store.record_event(session, incident, now, actor, "imported",
+            store.record_event(session, incident, now, actor, TimelineKind.IMPORTED,
                          f"Imported {level.id} {workflow.type} in {record.environment}: {record.title}", data)
             written.append(incident.id)
     return written
