@@ -1,5 +1,5 @@
 """Which metric and log sources run, built from the checked configuration's [sources.*] and
-[logs.*] tables (playbooks/config.py documents every key). This host's metrics are on with
+[logs.*] tables (playbooks/config/ documents every key). This host's metrics are on with
 no configuration at all (the embedded default)."""
 from __future__ import annotations
 

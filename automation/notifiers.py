@@ -1,5 +1,5 @@
 """The configured notifiers, built from the checked configuration's [integrations.*] tables
-(playbooks/config.py documents every key). Secrets are never in the file: each table names
+(playbooks/config/ documents every key). Secrets are never in the file: each table names
 the environment variable that holds its secret.
 
 Every key of a table is a parameter of its notifier's class (a test holds the two equal),

@@ -1,4 +1,4 @@
-"""Documents generated from the configuration model (playbooks/config.py), so they cannot say
+"""Documents generated from the configuration model (playbooks/config/), so they cannot say
 something the code does not do: the reference (docs/configuration.md), the commented
 config.toml that `incident-response init` writes, and the effective configuration that
 `incident-response config show` prints."""
@@ -118,7 +118,7 @@ def reference_markdown() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from playbooks/config.py by `make docs`; a test fails when it drifts. -->",
+        "<!-- Generated from playbooks/config/ by `make docs`; a test fails when it drifts. -->",
         "",
         "The file is `config.toml` in the config folder (`$XDG_CONFIG_HOME/incident-response/`, usually",
         "`~/.config/incident-response/`), or the file `IR_CONFIG` names. `incident-response init` writes",

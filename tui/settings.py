@@ -1,4 +1,4 @@
-"""The command center's settings from the configuration's `[tui]` table (playbooks/config.py
+"""The command center's settings from the configuration's `[tui]` table (playbooks/config/
 documents its keys)."""
 from __future__ import annotations
 
