@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from playbooks.policy import ROLES
 from tui.plain import plain, visible, visible_lines
+from tui.screens.drafted_dialog import DraftKeeping
 from tui.widgets.war_room_panes import ROLE_LABELS
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class Prompt(ModalScreen):
         self.dismiss(None)
 
 
-class TextPrompt(Prompt):
+class TextPrompt(DraftKeeping, Prompt):
     """One line of text; enter (or ctrl+s, ctrl+enter) saves, esc cancels; empty text is
     refused. Given a draft slot, esc keeps what was typed, the next prompt for the same
     incident and field restores it, and ctrl+d discards it; the caller discards it once the
@@ -61,28 +62,11 @@ class TextPrompt(Prompt):
                 hint = ("draft restored · " if self.restored else "") + "enter save · esc keep draft · ctrl+d discard"
             yield Label(hint, classes="hint", id="hint")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "discard" and self.draft is None:
-            return False  # no draft here: ctrl+d deletes to the right, as in any input
-        return True
+    def _written(self) -> dict[str, str]:
+        return {"text": self.query_one("#text", Input).value}
 
-    def _keep_draft(self) -> None:
-        if self.draft is None:
-            return
-        text = self.query_one("#text", Input).value
-        if text.strip():
-            self.draft.keep({"text": text})
-        else:
-            self.draft.discard()  # emptied by hand: nothing is left to keep
-
-    def action_cancel(self) -> None:
-        self._keep_draft()
-        self.dismiss(None)
-
-    def action_discard(self) -> None:
-        self.draft.discard()
-        self.notify("Draft discarded.", timeout=3)
-        self.dismiss(None)
+    def _worth_keeping(self, written: dict[str, str]) -> bool:
+        return bool(written["text"].strip())  # emptied by hand: nothing is left to keep
 
     def action_save(self) -> None:
         self._submit(self.query_one("#text", Input).value)

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
 from tui.plain import visible
+from tui.screens.drafted_dialog import DraftKeeping
 
 if TYPE_CHECKING:
     from tui.drafts import DraftSlot
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 PINNED_SUMMARY = "summary"  # the draft's field (tui/drafts.py keeps drafts by incident and field)
 
 
-class SummaryEditor(ModalScreen[tuple[str, str | None] | None]):
+class SummaryEditor(DraftKeeping, ModalScreen[tuple[str, str | None] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="summary.cancel"),
         # A terminal without the kitty keyboard protocol sends ctrl+enter as a line feed (ctrl+j).
@@ -66,29 +67,6 @@ class SummaryEditor(ModalScreen[tuple[str, str | None] | None]):
     def _written(self) -> dict[str, str]:
         return {"summary": self.query_one("#summary-text", TextArea).text,
                 "next_steps": self.query_one("#summary-next", TextArea).text}
-
-    def _keep_draft(self) -> None:
-        if self.draft is None:
-            return
-        written = self._written()
-        if written == self.prefill:
-            self.draft.discard()  # nothing changed: the next `S` starts from what is pinned
-        else:
-            self.draft.keep(written)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "discard" and self.draft is None:
-            return False  # no draft here: ctrl+d deletes to the right, as in any text area
-        return True
-
-    def action_cancel(self) -> None:
-        self._keep_draft()
-        self.dismiss(None)
-
-    def action_discard(self) -> None:
-        self.draft.discard()
-        self.notify("Draft discarded.", timeout=3)
-        self.dismiss(None)
 
     def action_pin(self) -> None:
         written = self._written()

@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, TextArea
 from reports.status_page import status_page_text
 from playbooks.clock import iso_z
 from tui.plain import visible, visible_lines
+from tui.screens.drafted_dialog import DraftKeeping
 
 if TYPE_CHECKING:
     from tui.drafts import DraftSlot
@@ -35,7 +36,7 @@ DEFAULT_MESSAGES = {
 }
 
 
-class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
+class UpdateComposer(DraftKeeping, ModalScreen[tuple[str, str | None, str | None] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="update.cancel"),
         # A terminal without the kitty keyboard protocol sends ctrl+enter as a line feed (ctrl+j).
@@ -99,29 +100,6 @@ class UpdateComposer(ModalScreen[tuple[str, str | None, str | None] | None]):
     def _written(self) -> dict[str, str]:
         return {"headline": self.query_one("#headline", Input).value,
                 "affected": self.query_one("#affected", Input).value, "message": self.query_one(TextArea).text}
-
-    def _keep_draft(self) -> None:
-        if self.draft is None:
-            return
-        written = self._written()
-        if written == self.prefill:
-            self.draft.discard()  # nothing of the engineer's own: the next `u` starts from the template
-        else:
-            self.draft.keep(written)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "discard" and self.draft is None:
-            return False  # no draft here: ctrl+d deletes to the right, as in any text area
-        return True
-
-    def action_cancel(self) -> None:
-        self._keep_draft()
-        self.dismiss(None)
-
-    def action_discard(self) -> None:
-        self.draft.discard()
-        self.notify("Draft discarded.", timeout=3)
-        self.dismiss(None)
 
     def action_post(self) -> None:
         message = self.query_one(TextArea).text.strip()
