@@ -10,6 +10,7 @@ from sqlalchemy import text
 from playbooks.errors import PolicyValueError
 from store.queries import incident_detail
 from tests.tui.conftest import settle
+from tests.tui.test_keys import open_war_room as open_the_war_room
 
 LONG_STEP = ("Confirm incident scope and impact across every region, each customer tier and all partner "
              "integrations before paging the executive bridge")
@@ -26,14 +27,9 @@ def incident(tui_store):
 
 
 async def open_war_room(pilot):
-    from tui.screens.war_room import WarRoomScreen
     from tui.widgets.checklist import Checklist
 
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, WarRoomScreen)
-    return pilot.app.screen.query_one(Checklist)
+    return (await open_the_war_room(pilot)).query_one(Checklist)
 
 
 def row(checklist, option_id: str) -> str:
