@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from playbooks.statuses import OPEN_STATUSES
 from store.models import Anomaly, ChainHead, Incident, MetricSample, RemediationAction, TimelineEvent
-from store.queries import IncidentSummary, list_incidents
+from store.queries import list_incidents
+from store.read_models.summary import IncidentSummary
 
 # The spec's "System Health Overview", in its order, then what this host reports.
 HEALTH_METRICS = ("error_rate", "response_time", "throughput", "cpu", "memory", "availability", "load", "disk")

@@ -17,7 +17,7 @@ from playbooks.durations import format_duration
 from playbooks.errors import one_line
 
 if TYPE_CHECKING:  # the helpers above serve commands that never open a store: kept light
-    from store.queries import IncidentSummary
+    from store.read_models.summary import IncidentSummary
 
 
 def shown(value: object) -> str:

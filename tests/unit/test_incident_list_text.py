@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from store.queries import IncidentSummary
+from store.read_models.summary import IncidentSummary
 from tui.cli_output import incident_table
 
 NOW = datetime(2026, 12, 5, 1, 30)

@@ -27,7 +27,7 @@ from tui.formatting import SEVERITY_STYLE, countdown, elapsed, is_overdue
 from tui.plain import cell
 
 if TYPE_CHECKING:
-    from store.queries import IncidentSummary
+    from store.read_models.summary import IncidentSummary
 
 ENV_SHORT = {"production": "prod", "staging": "stg", "development": "dev"}
 TYPE_SHORT = {"performance": "perf", "security": "secur", "integration": "integr"}
