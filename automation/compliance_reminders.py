@@ -11,8 +11,9 @@ from sqlmodel import select
 from playbooks.clock import iso_z
 from store.models import ComplianceObligation, Incident, TimelineEvent
 from store.operations import IncidentStore
+from playbooks.timeline import TimelineKind
 
-KIND = "compliance_reminder"
+KIND = TimelineKind.COMPLIANCE_REMINDER
 
 
 def remind_compliance(store: IncidentStore, *, actor: str = "automation") -> list[tuple[str, str, str]]:

@@ -8,6 +8,7 @@ from sqlmodel import select
 from playbooks.statuses import OPEN_STATUSES
 from store.models import Incident, RoleAssignment, TimelineEvent
 from store.operations import IncidentStore
+from playbooks.timeline import TimelineKind
 
 ESCALATING = ("SEV-1", "SEV-2")
 
@@ -22,11 +23,11 @@ def escalate_overdue(store: IncidentStore, *, actor: str = "automation") -> list
             Incident.severity.in_(ESCALATING), Incident.response_due_at < now)).all()
         for incident in overdue:
             already = session.exec(select(TimelineEvent.seq).where(TimelineEvent.incident_id == incident.id,
-                                                                   TimelineEvent.kind == "escalated")).first()
+                                                                   TimelineEvent.kind == TimelineKind.ESCALATED)).first()
             if already is not None:
                 continue
             level = store.policy.level(incident.severity)
-            store.record_event(session, incident, now, actor, "escalated",
+            store.record_event(session, incident, now, actor, TimelineKind.ESCALATED,
                                f"Not acknowledged within {level.response_time.lower()}: escalated to "
                                f"{', '.join(level.escalation_targets)}",
                                {"targets": list(level.escalation_targets), "response_due_at": str(incident.response_due_at)})
@@ -46,14 +47,14 @@ def nudge_overdue_updates(store: IncidentStore, *, actor: str = "automation") ->
         for incident in overdue:
             due = incident.next_update_due_at
             already = session.exec(select(TimelineEvent.seq).where(
-                TimelineEvent.incident_id == incident.id, TimelineEvent.kind == "update_overdue",
+                TimelineEvent.incident_id == incident.id, TimelineEvent.kind == TimelineKind.UPDATE_OVERDUE,
                 TimelineEvent.at >= due)).first()
             if already is not None:
                 continue
             lead = session.exec(select(RoleAssignment.person).where(
                 RoleAssignment.incident_id == incident.id, RoleAssignment.role == "communications_lead",
                 RoleAssignment.released_at.is_(None))).first()
-            store.record_event(session, incident, now, actor, "update_overdue",
+            store.record_event(session, incident, now, actor, TimelineKind.UPDATE_OVERDUE,
                                f"Status update overdue since {due:%H:%M} UTC"
                                + (f"; {lead}, please post one" if lead else "; no communications lead assigned"),
                                {"due": str(due), "communications_lead": lead})

@@ -36,8 +36,9 @@ from store.operations import IncidentStore
 from store.paths import data_dir
 from store.queries import get_incident
 from playbooks.validation import check_actor
+from playbooks.timeline import TimelineKind
 
-EVENT_KIND = "evidence_collected"
+EVENT_KIND = TimelineKind.EVIDENCE_COLLECTED
 DEFAULT_LIMIT = 10_000
 DEFAULT_TIMEOUT = 30.0
 # How long past a source's own timeout the collection waits before giving it up.

@@ -36,17 +36,19 @@ from playbooks.rules import INCIDENT_ACTIONS, Action, RuleLike, rule_actions
 from store.errors import StoreError
 from store.operations import IncidentStore
 from store.queries import get_incident
+from playbooks.timeline import TimelineKind
 
 if TYPE_CHECKING:
     from integrations.alert_payloads import ConditionChange
 
 # The timeline event each telling action writes (and, through store/outbox.py, the message it becomes).
-TIMELINE_KINDS = {"page_oncall_engineer": "oncall_page", "update_status_page": "status_page_update",
-                  "start_war_room": "war_room_start", "alert_security_team": "security_alert"}
+TIMELINE_KINDS = {"page_oncall_engineer": TimelineKind.ONCALL_PAGE,
+                  "update_status_page": TimelineKind.STATUS_PAGE_UPDATE,
+                  "start_war_room": TimelineKind.WAR_ROOM_START, "alert_security_team": TimelineKind.SECURITY_ALERT}
 WHAT = {"page_oncall_engineer": "paging the On-Call Engineers group now",
         "start_war_room": "opening the incident's war-room channel",
         "alert_security_team": "alerting the Security Team"}
-PROPOSED = "runbook_proposed"
+PROPOSED = TimelineKind.RUNBOOK_PROPOSED
 ISOLATE_RUNBOOK = "isolate_suspicious_sources"
 DEFAULT_PAGE_STATUS = "investigating"
 
@@ -158,7 +160,7 @@ class RuleActions:
         self.on_event(f"{incident_id}: proposed {runbook.name} address={address} (needs a person)")
 
     # -- writing ----------------------------------------------------------------------------
-    def _record(self, incident_id: str, kind: str, summary: str, data: dict) -> None:
+    def _record(self, incident_id: str, kind: TimelineKind, summary: str, data: dict) -> None:
         with self.store.db.write() as session:
             incident = get_incident(session, incident_id)
             self.store.record_event(session, incident, self.store.now(), self.actor, kind, summary, data)
