@@ -31,6 +31,7 @@ from playbooks.clock import iso_z, to_utc_naive
 from playbooks.timeline import TimelineKind
 from store.errors import ChangeRefused
 from store.models import ComplianceObligation, DataExposure, Incident
+from store.read_models.incident import ComplianceObligation as Obligation, DataExposure as Exposure
 from playbooks.validation import checked_text
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks disagree a little; awareness beyond this is a typo
@@ -184,30 +185,39 @@ def _obligations(session: Session, incident_id: str) -> list[ComplianceObligatio
                              .order_by(ComplianceObligation.due_at, ComplianceObligation.regime)).all())
 
 
-def exposures(session: Session, incident_id: str) -> list[dict[str, Any]]:
+def read_exposures(session: Session, incident_id: str) -> tuple[Exposure, ...]:
     """The data classes marked exposed on an incident, oldest mark first."""
     rows = session.exec(select(DataExposure).where(DataExposure.incident_id == incident_id)
                         .order_by(DataExposure.marked_at, DataExposure.data_class)).all()
-    return [{"data_class": r.data_class, "marked_at": iso_z(r.marked_at), "marked_by": r.marked_by} for r in rows]
+    return tuple(Exposure(r.data_class, r.marked_at, r.marked_by) for r in rows)
 
 
-def obligations(session: Session, policy: Policy, incident_id: str, now: datetime) -> list[dict[str, Any]]:
+def exposures(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """`read_exposures` as JSON."""
+    return [e.as_json() for e in read_exposures(session, incident_id)]
+
+
+def read_obligations(session: Session, policy: Policy, incident_id: str, now: datetime) -> tuple[Obligation, ...]:
     """An incident's obligations, soonest due first, with the policy's words and the time
     left (`remaining_seconds`, negative when overdue; None once met)."""
     result = []
     for o in _obligations(session, incident_id):
         regime = regime_of(policy, o.regime)  # a regime removed from the policy keeps its record
-        result.append({
-            "regime": o.regime, "name": regime.name if regime else o.regime,
-            "deadline_text": regime.deadline_text if regime else None,
-            "requires": list(regime.requires) if regime else [], "notify": list(regime.notify) if regime else [],
-            "aware_at": iso_z(o.aware_at), "due_at": iso_z(o.due_at), "met_at": iso_z(o.met_at),
-            "met_by": o.met_by, "note": o.note,
-            "remaining_seconds": None if o.met_at else int((o.due_at - now).total_seconds()),
-            "overdue": o.met_at is None and now > o.due_at,
-            "on_time": None if o.met_at is None else o.met_at <= o.due_at,
-        })
-    return result
+        result.append(Obligation(
+            regime=o.regime, name=regime.name if regime else o.regime,
+            deadline_text=regime.deadline_text if regime else None,
+            requires=tuple(regime.requires) if regime else (), notify=tuple(regime.notify) if regime else (),
+            aware_at=o.aware_at, due_at=o.due_at, met_at=o.met_at, met_by=o.met_by, note=o.note,
+            remaining_seconds=None if o.met_at else int((o.due_at - now).total_seconds()),
+            overdue=o.met_at is None and now > o.due_at,
+            on_time=None if o.met_at is None else o.met_at <= o.due_at,
+        ))
+    return tuple(result)
+
+
+def obligations(session: Session, policy: Policy, incident_id: str, now: datetime) -> list[dict[str, Any]]:
+    """`read_obligations` as JSON."""
+    return [o.as_json() for o in read_obligations(session, policy, incident_id, now)]
 
 
 def running_obligations(session: Session, policy: Policy) -> list[RunningObligation]:

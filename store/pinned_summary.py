@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from playbooks.clock import iso_z
 from playbooks.timeline import TimelineKind
 from playbooks.validation import checked_text
+from store.read_models.incident import PinnedSummary
 
 EVENT_KIND = TimelineKind.SUMMARY_PINNED
 
@@ -32,9 +32,9 @@ def pin_summary(store, incident_id: str, summary: str, next_steps: str | None = 
                                   {"summary": summary, "next_steps": next_steps})
 
 
-def latest_pinned(events: Iterable[Any]) -> dict[str, Any] | None:
+def read_pinned(events: Iterable[Any]) -> PinnedSummary | None:
     """The pinned summary among an incident's timeline events (oldest first): the latest
-    `summary_pinned` one, as {summary, next_steps, by, at, seq}; None when none was pinned.
+    `summary_pinned` one; None when none was pinned.
 
     The event's data is read as data: a row that does not hold a text summary (a damaged or
     hand-made row) is passed over rather than shown as something it is not."""
@@ -48,6 +48,12 @@ def latest_pinned(events: Iterable[Any]) -> dict[str, Any] | None:
         summary, next_steps = (data.get("summary"), data.get("next_steps")) if isinstance(data, dict) else (None, None)
         if not isinstance(summary, str) or not summary:
             continue
-        return {"summary": summary, "next_steps": next_steps if isinstance(next_steps, str) and next_steps else None,
-                "by": event.actor, "at": iso_z(event.at), "seq": event.seq}
+        return PinnedSummary(summary, next_steps if isinstance(next_steps, str) and next_steps else None,
+                             event.actor, event.at, event.seq)
     return None
+
+
+def latest_pinned(events: Iterable[Any]) -> dict[str, Any] | None:
+    """`read_pinned` as JSON: {summary, next_steps, by, at, seq}, or None."""
+    pinned = read_pinned(events)
+    return pinned.as_json() if pinned else None

@@ -1,4 +1,4 @@
-"""Reads behind the CLI, the dashboard and the exports. They return plain data."""
+"""Reads behind the CLI, the dashboard and the exports. They return typed read models (store/read_models/)."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,17 @@ from sqlmodel import Session, select
 from playbooks import Policy
 from playbooks.durations import parse_duration
 from playbooks.statuses import OPEN_STATUSES
-from playbooks.clock import iso_z
-from store.compliance import exposures, obligations
+from store.compliance import read_exposures, read_obligations
 from store.errors import IncidentNotFound
 from store.models import (
     ChecklistStep, Incident, Notification, RemediationAction, RoleAssignment, StatusUpdate, TimelineEvent,
 )
 from store.operations import normalise_id
-from store.pinned_summary import latest_pinned
+from store.pinned_summary import read_pinned
+from store.read_models.incident import (
+    AppliedPolicy, ChecklistStep as ChecklistStepRead, GroupTold, IncidentDetail, PhaseProgress, PostedUpdate,
+    RemediationEntry, RoleHolding, StakeholderGroup, TimelineEntry, timeline_kind,
+)
 from store.read_models.summary import IncidentSummary
 
 
@@ -75,8 +78,8 @@ def get_incident(session: Session, incident_id: str) -> Incident:
     return incident
 
 
-def incident_detail(session: Session, policy: Policy, incident_id: str, now: datetime) -> dict[str, Any]:
-    """Everything about one incident, with its policy as applied: the `show --json` form."""
+def read_incident(session: Session, policy: Policy, incident_id: str, now: datetime) -> IncidentDetail:
+    """Everything about one incident, with its policy as applied at `now`."""
     incident = get_incident(session, incident_id)
     level = policy.level(incident.severity)
     workflow = policy.workflows.get(incident.type)
@@ -99,71 +102,63 @@ def incident_detail(session: Session, policy: Policy, incident_id: str, now: dat
             ends = incident.declared_at + parse_duration(phase.ends_at) if phase.ends_at else None
             phase_steps = [s for s in steps if s.phase_index == index]
             done = sum(1 for s in phase_steps if s.done_at)
-            phases.append({
-                "name": phase.name, "window": phase.window, "ends_at": iso_z(ends),
-                "done": done, "total": len(phase_steps),
-                "overdue": bool(is_open and ends and now > ends and done < len(phase_steps)),
-            })
-    return {
-        "id": incident.id, "title": incident.title, "severity": incident.severity, "severity_name": level.name,
-        "type": incident.type, "environment": incident.environment, "service": incident.service,
-        "status": incident.status, "version": incident.version, "declared_by": incident.declared_by,
-        "is_drill": incident.is_drill,
-        "started_at": iso_z(incident.started_at), "detected_at": iso_z(incident.detected_at),
-        "declared_at": iso_z(incident.declared_at), "acknowledged_at": iso_z(incident.acknowledged_at),
-        "mitigated_at": iso_z(incident.mitigated_at), "resolved_at": iso_z(incident.resolved_at),
-        "closed_at": iso_z(incident.closed_at),
-        "customer_satisfaction": incident.customer_satisfaction,
-        "public_headline": _public_headline(events) or policy.headline(incident.type),
-        "policy": {
-            "impact": level.impact, "customer_impact": level.customer_impact, "revenue_impact": level.revenue_impact,
-            "response_time": level.response_time, "response_due_at": iso_z(incident.response_due_at),
-            "response_overdue": incident.acknowledged_at is None and is_open and now > incident.response_due_at,
-            "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
-            "update_cadence": level.update_every, "communication": level.communication,
-            "next_update_due_at": iso_z(incident.next_update_due_at),
-            "update_overdue": bool(is_open and incident.next_update_due_at and now > incident.next_update_due_at),
-            "stakeholders": [{"group": g.name, "channel": g.channel} for g in policy.stakeholders(level)],
-        },
-        "phases": phases,
-        "checklist": [
-            {"number": s.number, "phase": s.phase, "text": s.text, "done": s.done_at is not None,
-             "done_at": iso_z(s.done_at), "done_by": s.done_by} for s in steps
-        ],
-        "roles": [
-            {"role": r.role, "person": r.person, "assumed_at": iso_z(r.assumed_at), "released_at": iso_z(r.released_at)}
-            for r in roles
-        ],
-        "status_updates": [
-            {"posted_at": iso_z(u.posted_at), "posted_by": u.posted_by, "status": u.status, "severity": u.severity,
-             "affected": u.affected, "message": u.message, "next_update_due_at": iso_z(u.next_update_due_at)}
-            for u in updates
-        ],
-        "remediation": [
-            {"id": a.id, "description": a.description, "started_at": iso_z(a.started_at), "started_by": a.started_by,
-             "finished_at": iso_z(a.finished_at), "outcome": a.outcome} for a in remediation
-        ],
-        "timeline": [
-            {"seq": e.seq, "at": iso_z(e.at), "actor": e.actor, "kind": e.kind, "summary": e.summary} for e in events
-        ],
-        "notifications": _told(notifications),
-        "data_exposed": exposures(session, incident.id),
-        "compliance": obligations(session, policy, incident.id, now),
-        "pinned_summary": latest_pinned(events),  # the latest summary_pinned event, or None
-    }
+            phases.append(PhaseProgress(
+                phase.name, phase.window, ends, done, len(phase_steps),
+                bool(is_open and ends and now > ends and done < len(phase_steps))))
+    applied = AppliedPolicy(
+        impact=level.impact, customer_impact=level.customer_impact, revenue_impact=level.revenue_impact,
+        response_time=level.response_time, response_due_at=incident.response_due_at,
+        response_overdue=incident.acknowledged_at is None and is_open and now > incident.response_due_at,
+        escalation=level.escalation, escalation_targets=tuple(level.escalation_targets),
+        update_cadence=level.update_every, communication=level.communication,
+        next_update_due_at=incident.next_update_due_at,
+        update_overdue=bool(is_open and incident.next_update_due_at and now > incident.next_update_due_at),
+        stakeholders=tuple(StakeholderGroup(g.name, g.channel) for g in policy.stakeholders(level)),
+    )
+    return IncidentDetail(
+        id=incident.id, title=incident.title, severity=incident.severity, severity_name=level.name,
+        type=incident.type, environment=incident.environment, service=incident.service,
+        status=incident.status, version=incident.version, declared_by=incident.declared_by,
+        is_drill=incident.is_drill,
+        started_at=incident.started_at, detected_at=incident.detected_at, declared_at=incident.declared_at,
+        acknowledged_at=incident.acknowledged_at, mitigated_at=incident.mitigated_at,
+        resolved_at=incident.resolved_at, closed_at=incident.closed_at,
+        customer_satisfaction=incident.customer_satisfaction,
+        public_headline=_public_headline(events) or policy.headline(incident.type),
+        policy=applied,
+        phases=tuple(phases),
+        checklist=tuple(ChecklistStepRead(s.number, s.phase, s.text, s.done_at, s.done_by) for s in steps),
+        roles=tuple(RoleHolding(r.role, r.person, r.assumed_at, r.released_at) for r in roles),
+        status_updates=tuple(PostedUpdate(u.posted_at, u.posted_by, u.status, u.severity, u.affected, u.message,
+                                          u.next_update_due_at) for u in updates),
+        remediation=tuple(RemediationEntry(a.id, a.description, a.started_at, a.started_by, a.finished_at,
+                                           a.outcome) for a in remediation),
+        timeline=tuple(TimelineEntry(e.seq, e.at, e.actor, timeline_kind(e.kind), e.summary) for e in events),
+        notifications=_told(notifications),
+        data_exposed=read_exposures(session, incident.id),
+        compliance=read_obligations(session, policy, incident.id, now),
+        pinned_summary=read_pinned(events),  # the latest summary_pinned event, or None
+    )
 
 
-def _told(notifications) -> list[dict[str, Any]]:
+def incident_detail(session: Session, policy: Policy, incident_id: str, now: datetime) -> dict[str, Any]:
+    """`read_incident` as JSON: the `show --json` form."""
+    return read_incident(session, policy, incident_id, now).as_json()
+
+
+def _told(notifications) -> tuple[GroupTold, ...]:
     """Per stakeholder group: what was sent, when, what is still waiting, and what was
     skipped and why (a drill, an environment that pages nobody)."""
     groups: dict[str, dict[str, Any]] = {}
     for n in notifications:
         for name in _groups_of(n):
             _count_for(groups, name, n)
-    for entry in groups.values():
-        entry["state"] = ("failed" if entry["failed"] else "pending" if entry["pending"] else
-                          "sent" if entry["sent"] else "skipped")
-    return list(groups.values())
+    return tuple(
+        GroupTold(entry["group"], entry["sent"], entry["pending"], entry["failed"], entry["skipped"],
+                  tuple(entry["skip_reasons"]), entry["last_sent_at"], tuple(entry["integrations"]),
+                  "failed" if entry["failed"] else "pending" if entry["pending"] else
+                  "sent" if entry["sent"] else "skipped")
+        for entry in groups.values())
 
 
 def _public_headline(events) -> str | None:
@@ -199,5 +194,5 @@ def _count_for(groups: dict[str, dict[str, Any]], name: str, n) -> None:
         entry["skip_reasons"].append(n.last_error)
     if n.integration not in entry["integrations"]:
         entry["integrations"].append(n.integration)
-    if n.sent_at and (entry["last_sent_at"] is None or iso_z(n.sent_at) > entry["last_sent_at"]):
-        entry["last_sent_at"] = iso_z(n.sent_at)
+    if n.sent_at and (entry["last_sent_at"] is None or n.sent_at > entry["last_sent_at"]):
+        entry["last_sent_at"] = n.sent_at
