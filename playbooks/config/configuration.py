@@ -13,6 +13,7 @@ from playbooks.config.audience import (
     StakeholderGroupTable,
 )
 from playbooks.config.integrations import Integration, IntegrationsTable
+from playbooks.config.oncall import Schedule
 from playbooks.config.program import StoreTable, TuiTable
 from playbooks.config.sources import LogsTable, SourcesTable
 from playbooks.config.table import Table
@@ -35,6 +36,8 @@ class Configuration(Table):
         "[contacts.NAME]: a person and their addresses"), examples=[{"cto": {}}])
     groups: dict[str, StakeholderGroupTable] = Field(default_factory=dict, description=(
         '[groups."GROUP NAME"]: a stakeholder group\'s members'), examples=[{"Executive Team": {}}])
+    schedules: dict[str, Schedule] = Field(default_factory=dict, description=(
+        "[schedules.NAME]: an on-call rotation of contacts"), examples=[{"primary": {}}])
 
     @field_validator("groups")
     @classmethod
@@ -47,6 +50,18 @@ class Configuration(Table):
                 raise ValueError(f"{name!r} names {unknown[0]!r}, who has no [contacts.{unknown[0]}] table; "
                                  f"accepted: names of [contacts.NAME] tables ({known})")
         return groups
+
+    @field_validator("schedules")
+    @classmethod
+    def _schedule_members_known(cls, schedules: dict[str, Schedule], info) -> dict[str, Schedule]:
+        contacts = info.data.get("contacts") or {}
+        for name, schedule in schedules.items():
+            unknown = [member for member in schedule.all_members() if member not in contacts]
+            if unknown:
+                known = ", ".join(contacts) or "none defined yet"
+                raise ValueError(f"schedule {name!r} names {unknown[0]!r}, who has no [contacts.{unknown[0]}] "
+                                 f"table; accepted: names of [contacts.NAME] tables ({known})")
+        return schedules
 
     @field_validator("environments")
     @classmethod
