@@ -55,3 +55,6 @@ class TimelineKind(StrEnum):
     ACTION_ITEM_UPDATED = "action_item_updated"
     ACTION_ITEM_TICKET = "action_item_ticket"  # the outbox event that files an action item in Jira
     ACTION_ITEM_TICKETED = "action_item_ticketed"
+    # On-call overrides (store/oncall.py): events of no incident, on the audit chain like any change
+    ONCALL_OVERRIDE = "oncall_override"
+    ONCALL_OVERRIDE_CANCELLED = "oncall_override_cancelled"

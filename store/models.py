@@ -296,6 +296,22 @@ class Anomaly(SQLModel, table=True):
     incident_id: str | None = Field(default=None, foreign_key="incident.id", max_length=32)
 
 
+class OncallOverride(SQLModel, table=True):
+    """Someone on call for a schedule from `starts_at` until `ends_at`, over its rotation
+    (store/oncall.py). Cancelled ones stay, with when, as the audit trail says who did it."""
+
+    __tablename__ = "oncall_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule: str = Field(max_length=200, index=True)  # names and actors: one line (playbooks/validation.py)
+    person: str = Field(max_length=200)
+    starts_at: UTCNaive
+    ends_at: UTCNaive
+    created_by: str = Field(max_length=200)
+    created_at: UTCNaive
+    cancelled_at: UTCNaive | None = None
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
 

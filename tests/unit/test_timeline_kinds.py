@@ -26,7 +26,7 @@ HISTORICAL = [
     "escalated", "update_overdue", "oncall_page", "status_page_update", "war_room_start", "security_alert",
     "runbook_proposed", "evidence_collected", "notification_retried", "rca_updated", "review_held",
     "review_updated", "action_item_added", "action_item_done", "action_item_reopened", "action_item_updated",
-    "action_item_ticket", "action_item_ticketed",
+    "action_item_ticket", "action_item_ticketed", "oncall_override", "oncall_override_cancelled",
 ]
 
 
