@@ -56,6 +56,7 @@ COMMAND_MODULES: dict[str, str] = {
     "csat": "tui.commands.csat",
     "search": "tui.commands.search",
     "summary": "tui.commands.summary",
+    "oncall": "tui.commands.oncall",
 }
 COMMANDS = tuple(COMMAND_MODULES)  # every command's name, in that order
 
