@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from reports.report_model import WeekCounts
 
 SEVERITY_COLOURS = {"SEV-1": "#d62728", "SEV-2": "#ff7f0e", "SEV-3": "#d4a017", "SEV-4": "#1f77b4"}
 OTHER_COLOUR = "#7f7f7f"
@@ -28,12 +31,12 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def stacked_bars_svg(weeks: Sequence[dict[str, Any]], severities: Sequence[str], title: str,
+def stacked_bars_svg(weeks: Sequence["WeekCounts"], severities: Sequence[str], title: str,
                      width: int = 620, height: int = 240) -> str:
-    """weeks: [{"week": "2024-01-01", "SEV-1": 2, ...}, ...] -> an <svg> element."""
+    """weeks: one WeekCounts per week (its Monday and the count by severity) -> an <svg> element."""
     left, right, top, bottom = 36, 10, 28, 42
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(max((sum(w.get(s, 0) for s in severities) for w in weeks), default=0))
+    peak = _nice_max(max((sum(w.count_of(s) for s in severities) for w in weeks), default=0))
     slot = plot_w / max(len(weeks), 1)
     bar = max(slot * 0.75, 1.0)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
@@ -47,19 +50,20 @@ def stacked_bars_svg(weeks: Sequence[dict[str, Any]], severities: Sequence[str],
     for i, week in enumerate(weeks):
         x = left + i * slot + (slot - bar) / 2
         y = top + plot_h
-        tip = ", ".join(f"{s} {week.get(s, 0)}" for s in severities)
+        monday = week.week.isoformat()
+        tip = ", ".join(f"{s} {week.count_of(s)}" for s in severities)
         for severity in reversed(severities):  # SEV-4 at the bottom, SEV-1 on top
-            count = week.get(severity, 0)
+            count = week.count_of(severity)
             if not count:
                 continue
             h = plot_h * count / peak
             y -= h
             out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                       f'fill="{SEVERITY_COLOURS.get(severity, OTHER_COLOUR)}"><title>week of {escape(week["week"])}: '
+                       f'fill="{SEVERITY_COLOURS.get(severity, OTHER_COLOUR)}"><title>week of {escape(monday)}: '
                        f'{escape(tip)}</title></rect>')
         if i % max(1, len(weeks) // 6) == 0:
             out.append(f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
-                       f'{escape(week["week"][5:])}</text>')
+                       f'{escape(monday[5:])}</text>')
     legend_x = left
     for severity in severities:
         out.append(f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" '

@@ -26,7 +26,9 @@ Definitions (stated in every output, as DESIGN.md gives them):
   change, vs}.
 
 This module reads what a period needs from the store (store.reporting: durations computed
-in SQL) and builds the report document and the chart series. The periods are in
+in SQL) and builds the report and the chart series as typed values (reports/report_model.py;
+read_period_report, read_chart_series); monthly_report, yearly_report, period_report and
+chart_series give their JSON form, the document `report --format json` prints. The periods are in
 reports/periods.py, the arithmetic in reports/statistics.py, the four formats (text, md,
 html, json) in reports/report_formats.py.
 """
@@ -35,52 +37,52 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from playbooks.clock import iso_z
 from reports.periods import Period, chart_window, current_month, month_period, parse_month, parse_year
-from reports.statistics import SEVERITIES, figures, partial, public, rounded, satisfaction, trend
-from store.reporting import PeriodColumns, PeriodTotals, completed_actions, monthly_means, period_columns, \
-    period_totals, weekly_counts
+from reports.report_model import ChartSeries, Improvement, MonthFigures, MonthMeans, PeriodReport, WeekCounts
+from reports.statistics import SEVERITIES, customer_satisfaction, figures, partial, rounded, trend
+from store.reporting import CompletedAction, PeriodColumns, PeriodTotals, completed_actions, monthly_means, \
+    period_columns, period_totals, weekly_counts
 
 if TYPE_CHECKING:
     from store.operations import IncidentStore
 
 
-DEFINITIONS = {
-    "period": "UTC calendar month (or year) by declared_at; drills excluded",
-    "mttd": "time to detection = detected_at - started_at (incidents without started_at skipped)",
-    "mtta": "time to response (acknowledgement) = acknowledged_at - detected_at",
-    "mttr": "time to resolution = resolved_at - detected_at",
-    "median": "middle value (mean of the two middle values for an even count)",
-    "p90": "nearest-rank 90th percentile: the ceil(0.9 x n)-th smallest value",
-    "within_sla": "acknowledged by the severity's response deadline counted from detected_at, business hours "
-                  "where the policy says so; never acknowledged counts as outside once the deadline has passed "
-                  "(not counted while it is still ahead)",
-    "trend": "percent change of the mean (and of the total) against the previous period",
-    "customer_satisfaction": "mean of the 1.0-5.0 scores recorded on the period's incidents that have one; "
-                             "change = that mean minus the previous period's, in points (not percent)",
-}
+DEFINITIONS = (
+    ("period", "UTC calendar month (or year) by declared_at; drills excluded"),
+    ("mttd", "time to detection = detected_at - started_at (incidents without started_at skipped)"),
+    ("mtta", "time to response (acknowledgement) = acknowledged_at - detected_at"),
+    ("mttr", "time to resolution = resolved_at - detected_at"),
+    ("median", "middle value (mean of the two middle values for an even count)"),
+    ("p90", "nearest-rank 90th percentile: the ceil(0.9 x n)-th smallest value"),
+    ("within_sla", "acknowledged by the severity's response deadline counted from detected_at, business hours "
+                   "where the policy says so; never acknowledged counts as outside once the deadline has passed "
+                   "(not counted while it is still ahead)"),
+    ("trend", "percent change of the mean (and of the total) against the previous period"),
+    ("customer_satisfaction", "mean of the 1.0-5.0 scores recorded on the period's incidents that have one; "
+                              "change = that mean minus the previous period's, in points (not percent)"),
+)
 
 
-def build_report(period: Period, months: list[PeriodColumns], previous: PeriodTotals, actions) -> dict[str, Any]:
-    """The report document from what the store gave, month by month (pure)."""
+def build_period_report(period: Period, months: list[PeriodColumns], previous: PeriodTotals,
+                        actions: list[CompletedAction]) -> PeriodReport:
+    """The report from what the store gave, month by month (pure)."""
     partials = [partial(part) for part in months]
     totals = figures(partials)
-    report: dict[str, Any] = {period.kind: period.key}
-    report.update(public(totals))
-    report["trend"] = trend(totals, previous, period.previous().key)
-    report["customer_satisfaction"] = satisfaction([s for p in partials for s in p.satisfaction], previous,
-                                                   period.previous().key)
-    report["improvements"] = [
-        {"title": a.title, "incident_id": a.incident_id, "category": a.category, "completed_at": iso_z(a.completed_at)}
-        for a in actions
-    ]
-    if period.kind == "year":
-        report["months"] = {m.key: public(figures([part])) for m, part in zip(period.months(), partials)}
-    report["definitions"] = DEFINITIONS
-    return report
+    previous_key = period.previous().key
+    return PeriodReport(
+        period=period,
+        figures=totals.figures,
+        trend=trend(totals, previous, previous_key),
+        customer_satisfaction=customer_satisfaction([s for p in partials for s in p.satisfaction], previous,
+                                                    previous_key),
+        improvements=tuple(Improvement(a.title, a.incident_id, a.category, a.completed_at) for a in actions),
+        months=tuple(MonthFigures(m.key, figures([part]).figures) for m, part in zip(period.months(), partials))
+        if period.kind == "year" else (),
+        definitions=DEFINITIONS,
+    )
 
 
-def period_report(store: "IncidentStore", period: Period) -> dict[str, Any]:
+def read_period_report(store: "IncidentStore", period: Period) -> PeriodReport:
     """Read what the period needs from the store (one read transaction) and build its report.
 
     A year is read month by month (12 range queries on the declared_at index), which gives
@@ -91,22 +93,35 @@ def period_report(store: "IncidentStore", period: Period) -> dict[str, Any]:
         previous_period = period.previous()
         previous = period_totals(session, previous_period.start, previous_period.end)
         actions = completed_actions(session, period.start, period.end)
-    return build_report(period, months, previous, actions)
+    return build_period_report(period, months, previous, actions)
+
+
+def period_report(store: "IncidentStore", period: Period) -> dict[str, Any]:
+    """The period's report in its JSON form (what `report --format json` prints)."""
+    return read_period_report(store, period).as_json()
+
+
+def read_monthly_report(store: "IncidentStore", month: str | None = None) -> PeriodReport:
+    """The report of a month ("YYYY-MM"); the current month to date when None."""
+    period = parse_month(month) if month is not None else current_month(store.now())
+    return read_period_report(store, period)
 
 
 def monthly_report(store: "IncidentStore", month: str | None = None) -> dict[str, Any]:
-    """The report of a month ("YYYY-MM"); the current month to date when None."""
-    period = parse_month(month) if month is not None else current_month(store.now())
-    return period_report(store, period)
+    return read_monthly_report(store, month).as_json()
+
+
+def read_yearly_report(store: "IncidentStore", year: str) -> PeriodReport:
+    return read_period_report(store, parse_year(year))
 
 
 def yearly_report(store: "IncidentStore", year: str) -> dict[str, Any]:
-    return period_report(store, parse_year(year))
+    return read_yearly_report(store, year).as_json()
 
 
 # -- chart series ----------------------------------------------------------------------
 
-def chart_series(store: "IncidentStore", period: Period) -> dict[str, Any]:
+def read_chart_series(store: "IncidentStore", period: Period) -> ChartSeries:
     """Incidents per week by severity, and mean MTTD/MTTA/MTTR per month, for the charts."""
     window = chart_window(period)
     with store.db.read() as session:
@@ -115,23 +130,27 @@ def chart_series(store: "IncidentStore", period: Period) -> dict[str, Any]:
     return build_chart_series(window, weeks, means)
 
 
+def chart_series(store: "IncidentStore", period: Period) -> dict[str, Any]:
+    return read_chart_series(store, period).as_json()
+
+
 def build_chart_series(window: Period, weeks: dict[date, dict[str, int]],
-                       means: dict[str, PeriodTotals]) -> dict[str, Any]:
+                       means: dict[str, PeriodTotals]) -> ChartSeries:
     monday = window.start.date() - timedelta(days=window.start.weekday())
     week_rows = []
     while monday < window.end.date():
         counts = weeks.get(monday, {})
-        week_rows.append({"week": monday.isoformat(), **{s: counts.get(s, 0) for s in SEVERITIES}})
+        week_rows.append(WeekCounts(monday, tuple((s, counts.get(s, 0)) for s in SEVERITIES)))
         monday += timedelta(days=7)
     month_rows = []
     cursor = month_period(window.start.year, window.start.month)
     while cursor.start < window.end:
         totals = means.get(cursor.key, PeriodTotals(0, None, None, None))
-        month_rows.append({
-            "month": cursor.key, "total": totals.total,
-            "mttd_minutes": rounded(None if totals.mean_detection_s is None else totals.mean_detection_s / 60),
-            "mtta_minutes": rounded(None if totals.mean_response_s is None else totals.mean_response_s / 60),
-            "mttr_hours": rounded(None if totals.mean_resolution_s is None else totals.mean_resolution_s / 3600),
-        })
+        month_rows.append(MonthMeans(
+            cursor.key, totals.total,
+            rounded(None if totals.mean_detection_s is None else totals.mean_detection_s / 60),
+            rounded(None if totals.mean_response_s is None else totals.mean_response_s / 60),
+            rounded(None if totals.mean_resolution_s is None else totals.mean_resolution_s / 3600),
+        ))
         cursor = cursor.next()
-    return {"weeks": week_rows, "months": month_rows}
+    return ChartSeries(tuple(week_rows), tuple(month_rows))

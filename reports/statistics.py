@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reports.report_model import CustomerSatisfaction, DurationStats, Figures, Trend
+
 if TYPE_CHECKING:
     from store.reporting import PeriodColumns, PeriodTotals
 
@@ -21,17 +23,16 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def duration_stats(seconds: list[float], unit_s: float, *, ordered: bool = False) -> dict[str, Any]:
+def duration_stats(seconds: list[float], unit_s: float, *, ordered: bool = False) -> DurationStats:
     """mean, median and nearest-rank p90 of durations, in the unit (60: minutes, 3600: hours)."""
     if not seconds:
-        return {"mean": None, "median": None, "p90": None, "count": 0}
+        return DurationStats(None, None, None, 0)
     values = seconds if ordered else sorted(seconds)
     n = len(values)
     middle = n // 2
     median = values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
     p90 = values[math.ceil(0.9 * n) - 1]
-    return {"mean": rounded(math.fsum(values) / n / unit_s), "median": rounded(median / unit_s),
-            "p90": rounded(p90 / unit_s), "count": n}
+    return DurationStats(rounded(math.fsum(values) / n / unit_s), rounded(median / unit_s), rounded(p90 / unit_s), n)
 
 
 def _pct_change(current: float | None, previous: float | None) -> float | None:
@@ -78,9 +79,17 @@ def _merged(lists: list[list[float]]) -> list[float]:
     return merged
 
 
-def figures(partials: list[Partial]) -> dict[str, Any]:
-    """The figures of the parts together (e.g. the months of a year). The "_means_s" key
-    (unrounded means, for the trend) is dropped by public()."""
+@dataclass(frozen=True)
+class Combined:
+    """The figures of some parts together, with the unrounded mean durations (seconds:
+    detection, response, resolution) the trend is computed from."""
+
+    figures: Figures
+    means_s: tuple[float | None, float | None, float | None]
+
+
+def figures(partials: list[Partial]) -> Combined:
+    """The figures of the parts together (e.g. the months of a year)."""
     total = sum(p.total for p in partials)
     by_severity = dict.fromkeys(SEVERITIES, 0)
     for p in partials:
@@ -91,39 +100,32 @@ def figures(partials: list[Partial]) -> dict[str, Any]:
     resolution = _merged([p.resolution for p in partials])
     within = sum(p.within for p in partials)
     judged = sum(p.judged for p in partials)
-    return {
-        "total": total,
-        "by_severity": by_severity,
-        "mttd_minutes": duration_stats(detection, 60, ordered=True),
-        "mtta_minutes": duration_stats(response, 60, ordered=True),
-        "mttr_hours": duration_stats(resolution, 3600, ordered=True),
-        "within_sla_pct": round(100 * within / judged, 1) if judged else None,
-        "_means_s": (_mean(detection), _mean(response), _mean(resolution)),
-    }
+    return Combined(
+        Figures(total, tuple(by_severity.items()), duration_stats(detection, 60, ordered=True),
+                duration_stats(response, 60, ordered=True), duration_stats(resolution, 3600, ordered=True),
+                round(100 * within / judged, 1) if judged else None),
+        (_mean(detection), _mean(response), _mean(resolution)))
 
 
-def public(figures: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in figures.items() if not k.startswith("_")}
+def trend(current: Combined, previous: "PeriodTotals", previous_key: str) -> Trend:
+    detection, response, resolution = current.means_s
+    if previous.total == 0:
+        return Trend(previous_key, None, None, None, None)
+    return Trend(previous_key, _pct_change(detection, previous.mean_detection_s),
+                 _pct_change(response, previous.mean_response_s), _pct_change(resolution, previous.mean_resolution_s),
+                 _pct_change(current.figures.total, previous.total))
 
 
-def trend(current: dict[str, Any], previous: "PeriodTotals", previous_key: str) -> dict[str, Any]:
-    detection, response, resolution = current["_means_s"]
-    has_data = previous.total > 0
-    return {
-        "vs": previous_key,
-        "mttd_pct": _pct_change(detection, previous.mean_detection_s) if has_data else None,
-        "mtta_pct": _pct_change(response, previous.mean_response_s) if has_data else None,
-        "mttr_pct": _pct_change(resolution, previous.mean_resolution_s) if has_data else None,
-        "total_pct": _pct_change(current["total"], previous.total) if has_data else None,
-    }
-
-
-def satisfaction(scores: list[float], previous: "PeriodTotals", previous_key: str) -> dict[str, Any]:
+def customer_satisfaction(scores: list[float], previous: "PeriodTotals", previous_key: str) -> CustomerSatisfaction:
     """The period's mean customer satisfaction over its scored incidents and its change in
     points against the previous period's mean (pure). Means to two decimals, as the JSON
     gives them; the change is taken before rounding."""
     mean = _mean(scores)
     before = previous.mean_satisfaction if previous.scored else None
     change = None if mean is None or before is None else round(mean - before, 2)
-    return {"mean": rounded(mean), "scored_incidents": len(scores), "previous_mean": rounded(before),
-            "change": change, "vs": previous_key}
+    return CustomerSatisfaction(rounded(mean), len(scores), rounded(before), change, previous_key)
+
+
+def satisfaction(scores: list[float], previous: "PeriodTotals", previous_key: str) -> dict[str, Any]:
+    """customer_satisfaction() in its JSON form."""
+    return customer_satisfaction(scores, previous, previous_key).as_json()

@@ -3,13 +3,17 @@ month's mean and its change in points, and the report's line in the spec's words
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from playbooks.errors import PolicyValueError
+from reports.monthly import build_period_report
+from reports.periods import parse_month, parse_year
 from reports.report_formats import satisfaction_line
+from reports.report_model import CustomerSatisfaction, PeriodReport
 from reports.statistics import satisfaction
-from store.reporting import PeriodTotals
+from store.reporting import EMPTY, PeriodTotals
 from store.satisfaction import checked_score, score_problem, score_text
 
 NO_SCORES = PeriodTotals(4, None, None, None)  # incidents, none of them scored
@@ -73,8 +77,9 @@ def test_no_score_this_month_or_last():
         "mean": 3.0, "scored_incidents": 1, "previous_mean": None, "change": None, "vs": "2023-12"}
 
 
-def report(figure: dict, month: str = "2024-01") -> dict:
-    return {"month": month, "trend": {"vs": figure["vs"]}, "customer_satisfaction": figure}
+def report(figure: dict, month: str = "2024-01") -> PeriodReport:
+    return replace(build_period_report(parse_month(month), [EMPTY], NO_SCORES, []),
+                   customer_satisfaction=CustomerSatisfaction(**figure))
 
 
 def test_the_line_is_the_spec_line():
@@ -106,5 +111,6 @@ def test_without_a_score_it_says_so():
 
 def test_a_year_compares_with_the_year_before():
     figure = satisfaction([4.0], previous(3.5, 10), "2023")
-    year = {"year": "2024", "trend": {"vs": "2023"}, "customer_satisfaction": figure}
+    year = replace(build_period_report(parse_year("2024"), [EMPTY] * 12, NO_SCORES, []),
+                   customer_satisfaction=CustomerSatisfaction(**figure))
     assert satisfaction_line(year) == "Customer satisfaction: 4.0/5.0 (+0.5 vs. 2023)"

@@ -28,7 +28,7 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 
 def run(name: str, ctx, args: argparse.Namespace) -> int:
-    from reports.monthly import chart_series, period_report
+    from reports.monthly import read_chart_series, read_period_report
     from reports.periods import current_month, parse_month, parse_year
     from reports.report_formats import render
     from tui.cli import UsageError
@@ -44,8 +44,8 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
         period = None
     store = ctx.store
     period = period or current_month(store.now())
-    report = period_report(store, period)
-    charts = chart_series(store, period) if args.format == "html" else None
+    report = read_period_report(store, period)
+    charts = read_chart_series(store, period) if args.format == "html" else None
     names = {level.id: level.name for level in store.policy.levels}
     text = render(report, args.format, charts=charts, names=names)
     if args.output:

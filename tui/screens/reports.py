@@ -10,11 +10,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
+from reports.periods import Period, current_month
 from tui.screens.base import StoreScreen
 from tui.widgets.report_charts import ImprovementList, MttxChart, ReportFigures, WeeklyChart, month_name
 
 if TYPE_CHECKING:
-    from reports.monthly import Period
+    from reports.report_model import ChartSeries, PeriodReport
 
 
 class ReportsScreen(StoreScreen):
@@ -34,7 +35,7 @@ class ReportsScreen(StoreScreen):
     """
 
     class Loaded(Message):
-        def __init__(self, period: Period, report: dict[str, Any], charts: dict[str, Any]) -> None:
+        def __init__(self, period: Period, report: PeriodReport, charts: ChartSeries) -> None:
             super().__init__()
             self.period = period
             self.report = report
@@ -43,7 +44,12 @@ class ReportsScreen(StoreScreen):
     def __init__(self, period: Period | None = None) -> None:
         super().__init__()
         self.period = period
-        self.report: dict[str, Any] | None = None
+        self.shown: PeriodReport | None = None  # the report on screen, once loaded
+
+    @property
+    def report(self) -> dict[str, Any] | None:
+        """The report on screen in its JSON form: what `report --format json` prints for the month."""
+        return None if self.shown is None else self.shown.as_json()
 
     def compose(self) -> ComposeResult:
         yield Static(id="report-title")
@@ -77,31 +83,29 @@ class ReportsScreen(StoreScreen):
         self.query_one("#report-title", Static).update(title + hint)
 
     def _current_month(self) -> Period:
-        # reports.monthly reads the store (SQLAlchemy): imported when the screen is used, so
-        # importing the screen stays off the database layer (tests/unit/test_house.py).
-        from reports.monthly import current_month
-
         return current_month(self.center.clock())
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
-        from reports.monthly import chart_series, period_report
+        # reports.monthly reads the store (SQLAlchemy): imported when the screen loads a month,
+        # so importing the screen stays off the database layer (tests/unit/test_house.py).
+        from reports.monthly import read_chart_series, read_period_report
 
         store, period = self.center.store, self.period
-        report = period_report(store, period)
-        charts = chart_series(store, period)
+        report = read_period_report(store, period)
+        charts = read_chart_series(store, period)
         self.post_message(self.Loaded(period, report, charts))
 
     def on_reports_screen_loaded(self, message: Loaded) -> None:
         if message.period != self.period:
             return  # the user moved on while this month loaded
-        self.report = message.report
+        self.shown = message.report
         self._show_title()
         self.query_one(ReportFigures).report = message.report
-        self.query_one(WeeklyChart).weeks = tuple(message.charts["weeks"])
-        self.query_one(MttxChart).months = tuple(message.charts["months"])
+        self.query_one(WeeklyChart).weeks = message.charts.weeks
+        self.query_one(MttxChart).months = message.charts.months
         improvements = self.query_one(ImprovementList)
-        improvements.items = tuple(message.report["improvements"])
+        improvements.items = message.report.improvements
         improvements.loaded = True
 
     def store_changed(self, incident_ids: set[str | None]) -> None:

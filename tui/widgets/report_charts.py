@@ -1,13 +1,14 @@
 """The Reports screen's panes, drawn with Rich text: the month's figures, incidents per
 week by severity (stacked bars), MTTD/MTTA/MTTR per month, and completed improvements.
 
-Each gets plain data (the report dict and chart series of reports.monthly) through a
-reactive, and draws to its own size: nothing here reads the store.
+Each gets the typed report or chart series of reports.monthly (reports/report_model.py)
+through a reactive, and draws to its own size: nothing here reads the store.
 """
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import timedelta
+from operator import attrgetter
 
 from rich.console import Group
 from rich.table import Table
@@ -15,6 +16,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from reports.report_model import Improvement, MonthMeans, PeriodReport
 from tui.formatting import SPARK
 from tui.plain import visible
 
@@ -39,31 +41,31 @@ def month_name(key: str, short: bool = False) -> str:
 class ReportFigures(Widget):
     """Total, by severity, MTTx mean / median / p90, within SLA, trend."""
 
-    report: reactive[dict | None] = reactive(None)
+    report: reactive[PeriodReport | None] = reactive(None)
 
     def render(self):
         report = self.report
         if report is None:
             return Text("Loading the report…", style="dim")
-        trend = report["trend"]
-        vs = month_name(trend["vs"], short=True) if len(trend["vs"]) == 7 else trend["vs"]
-        head = Text.assemble(("Incidents ", "bold"), (str(report["total"]), "bold"),
-                             (f"  {pct(trend['total_pct'])} vs {vs}", "dim"))
+        trend, figures = report.trend, report.figures
+        vs = month_name(trend.vs, short=True) if len(trend.vs) == 7 else trend.vs
+        head = Text.assemble(("Incidents ", "bold"), (str(figures.total), "bold"),
+                             (f"  {pct(trend.total_pct)} vs {vs}", "dim"))
         severities = Text()
         for severity in SEVERITIES:
             severities.append(f"{severity} ", style=BAR_STYLE[severity])
-            severities.append(f"{report['by_severity'].get(severity, 0)}  ")
+            severities.append(f"{figures.count_of(severity)}  ")
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True)
         for _ in range(4):
             table.add_column(justify="right", no_wrap=True)
         table.add_row(Text(""), Text("mean", style="dim"), Text("median", style="dim"), Text("p90", style="dim"),
                       Text("trend", style="dim"))
-        for label, key, trend_key in (("MTTD min", "mttd_minutes", "mttd_pct"), ("MTTA min", "mtta_minutes", "mtta_pct"),
-                                      ("MTTR h", "mttr_hours", "mttr_pct")):
-            stats = report[key]
-            table.add_row(label, num(stats["mean"]), num(stats["median"]), num(stats["p90"]), pct(trend[trend_key]))
-        sla = report["within_sla_pct"]
+        for label, stats, change in (("MTTD min", figures.mttd_minutes, trend.mttd_pct),
+                                     ("MTTA min", figures.mtta_minutes, trend.mtta_pct),
+                                     ("MTTR h", figures.mttr_hours, trend.mttr_pct)):
+            table.add_row(label, num(stats.mean), num(stats.median), num(stats.p90), pct(change))
+        sla = figures.within_sla_pct
         sla_text = Text.assemble(("Within SLA ", "bold"), ("-" if sla is None else f"{sla:.1f}%", "bold"),
                                  (" acknowledged in time", "dim"))
         definitions = [Text(line, style="dim", no_wrap=True, overflow="ellipsis") for line in
@@ -74,7 +76,7 @@ class ReportFigures(Widget):
 class WeeklyChart(Widget):
     """Incidents per week, one stacked bar per week (SEV-4 at the bottom, SEV-1 on top)."""
 
-    weeks: reactive[tuple] = reactive(tuple)
+    weeks: reactive[tuple] = reactive(tuple)  # of WeekCounts
 
     def render(self):
         weeks = list(self.weeks)
@@ -86,7 +88,7 @@ class WeeklyChart(Widget):
         room = max(1, width - gutter)
         step = 2 if room >= 2 * len(weeks) else 1
         weeks = weeks[-(room // step):]
-        totals = [sum(w.get(s, 0) for s in SEVERITIES) for w in weeks]
+        totals = [sum(w.count_of(s) for s in SEVERITIES) for w in weeks]
         peak = max(totals) or 1
         # For each week: the severity filling each row, bottom up.
         columns = []
@@ -94,7 +96,7 @@ class WeeklyChart(Widget):
             cells: list[str | None] = []
             running = 0
             for severity in reversed(SEVERITIES):
-                running += week.get(severity, 0)
+                running += week.count_of(severity)
                 top = round(running / peak * plot_h)
                 cells += [severity] * (top - len(cells))
             columns.append(cells)
@@ -111,7 +113,7 @@ class WeeklyChart(Widget):
         axis = [" "] * (gutter + len(weeks) * step)
         previous_month = None
         for i, week in enumerate(weeks):
-            month = (date.fromisoformat(week["week"]) + timedelta(days=6)).isoformat()[:7]  # the month its Sunday is in
+            month = (week.week + timedelta(days=6)).isoformat()[:7]  # the month its Sunday is in
             if month != previous_month:
                 previous_month = month
                 name = month_name(month, short=True)
@@ -132,9 +134,10 @@ class MttxChart(Widget):
     """Mean MTTD / MTTA / MTTR per month: a table of months when there is room, else a
     sparkline per metric with the last month's value."""
 
-    months: reactive[tuple] = reactive(tuple)
+    months: reactive[tuple] = reactive(tuple)  # of MonthMeans
 
-    METRICS = (("MTTD", "mttd_minutes", "min"), ("MTTA", "mtta_minutes", "min"), ("MTTR", "mttr_hours", "h"))
+    METRICS = (("MTTD", attrgetter("mttd_minutes"), "min"), ("MTTA", attrgetter("mtta_minutes"), "min"),
+               ("MTTR", attrgetter("mttr_hours"), "h"))
 
     def render(self):
         months = list(self.months)
@@ -150,34 +153,36 @@ class MttxChart(Widget):
             return " "
         return SPARK[min(len(SPARK) - 1, int(value / high * (len(SPARK) - 1) + 0.5))]
 
-    def _table(self, months: list[dict]) -> Table:
+    def _table(self, months: list[MonthMeans]) -> Table:
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True)
         for _ in months:
             table.add_column(justify="right", no_wrap=True)
-        table.add_row(Text("mean", style="dim"), *(Text(month_name(m["month"], short=True), style="dim")
+        table.add_row(Text("mean", style="dim"), *(Text(month_name(m.month, short=True), style="dim")
                                                    for m in months))
-        for label, key, unit in self.METRICS:
-            high = max((m[key] for m in months if m[key] is not None), default=0)
-            table.add_row(f"{label} {unit}", *(Text.assemble((self._bar(m[key], high), "cyan"), f" {num(m[key])}")
-                                              for m in months))
+        for label, metric, unit in self.METRICS:
+            values = [metric(m) for m in months]
+            high = max((v for v in values if v is not None), default=0)
+            table.add_row(f"{label} {unit}", *(Text.assemble((self._bar(v, high), "cyan"), f" {num(v)}")
+                                              for v in values))
         return table
 
-    def _sparklines(self, months: list[dict]) -> Group:
+    def _sparklines(self, months: list[MonthMeans]) -> Group:
         lines = []
-        first, last = month_name(months[0]["month"], short=True), month_name(months[-1]["month"], short=True)
+        first, last = month_name(months[0].month, short=True), month_name(months[-1].month, short=True)
         lines.append(Text(f"mean, {first}–{last}", style="dim"))
-        for label, key, unit in self.METRICS:
-            high = max((m[key] for m in months if m[key] is not None), default=0)
-            spark = "".join(self._bar(m[key], high) for m in months)
-            lines.append(Text.assemble(f"{label} ", (spark, "cyan"), f" {num(months[-1][key])} {unit}"))
+        for label, metric, unit in self.METRICS:
+            values = [metric(m) for m in months]
+            high = max((v for v in values if v is not None), default=0)
+            spark = "".join(self._bar(v, high) for v in values)
+            lines.append(Text.assemble(f"{label} ", (spark, "cyan"), f" {num(values[-1])} {unit}"))
         return Group(*lines)
 
 
 class ImprovementList(Widget):
     """The action items completed in the month."""
 
-    items: reactive[tuple] = reactive(tuple)
+    items: reactive[tuple[Improvement, ...]] = reactive(tuple)
     loaded: reactive[bool] = reactive(False)
 
     def render(self):
@@ -188,7 +193,7 @@ class ImprovementList(Widget):
         lines = []
         for item in self.items:
             # An action item's title is stored text: escaped, never sent to the terminal raw.
-            lines.append(Text.assemble("• ", visible(item["title"]), (f"  {visible(item['incident_id'])}, "
-                                                                       f"{visible(item['category'])}, "
-                                                                       f"{item['completed_at'][:10]}", "dim")))
+            lines.append(Text.assemble("• ", visible(item.title), (f"  {visible(item.incident_id)}, "
+                                                                   f"{visible(item.category)}, {item.completed_on}",
+                                                                   "dim")))
         return Group(*lines)
