@@ -37,7 +37,7 @@ from sqlalchemy import text as sql
 
 from reports.handover import handover_markdown
 from reports.markdown import visible
-from reports.monthly import monthly_report
+from reports.monthly import read_monthly_report
 from reports.pir import render_pir
 from reports.rca import render_rca
 from reports.report_formats import render
@@ -45,8 +45,8 @@ from store import review
 from playbooks.clock import iso_z
 from store.database import open_database
 from store.operations import IncidentStore
-from store.queries import incident_detail
-from store.review_queries import pir_detail, rca_detail
+from store.queries import read_incident
+from store.review_queries import read_pir, read_rca
 from tests.properties.common import property_settings
 from tests.support.hostile_text import HOSTILE, hostile_text
 from tui.export import handover_html
@@ -126,15 +126,15 @@ def documents(store: IncidentStore, incident_id: str, texts: dict[str, str]) -> 
     clocks = [{"regime": texts["regime"], "requirement": texts["requirement"], "due_at": "2024-01-21T14:30:00Z"}]
     with store.db.read() as session:
         now = store.now()
-        detail = incident_detail(session, store.policy, incident_id, now)
-        rca = rca_detail(session, store.policy, incident_id, now)
-        pir = pir_detail(session, store.policy, incident_id, now)
+        detail = read_incident(session, store.policy, incident_id, now)
+        rca = read_rca(session, store.policy, incident_id, now)
+        pir = read_pir(session, store.policy, incident_id, now)
     handover = handover_markdown(detail, iso_z(now), clocks)
-    report = monthly_report(store, "2024-01")
+    report = read_monthly_report(store, "2024-01")
     return {
         "handover.md": handover,
         "handover.html": handover_html(handover, "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
-                                       f"Handover {detail['id']}"),
+                                       f"Handover {detail.id}"),
         "rca.md": render_rca(rca, "md"), "rca.html": render_rca(rca, "html"),
         "pir.md": render_pir(pir, "md"), "pir.html": render_pir(pir, "html"),
         "monthly.md": render(report, "md"), "monthly.html": render(report, "html"),
@@ -264,11 +264,11 @@ def test_a_multi_line_note_forges_no_section_and_no_timeline_line(lived, referen
     texts["summary"] = "ok\n## Forged section\n- 2024-01-18 14:00 UTC **mallory** forged timeline line"
     check_documents(store, incident_id, texts, reference)
     with store.db.read() as session:
-        detail = incident_detail(session, store.policy, incident_id, store.now())
+        detail = read_incident(session, store.policy, incident_id, store.now())
     handover = handover_markdown(detail, iso_z(store.now()))
     assert not any(line.startswith("## Forged") for line in handover.splitlines())
     timeline = [line for line in handover.splitlines() if re.match(r"- \d{4}-\d\d-\d\d \d\d:\d\d UTC ", line)]
-    assert len(timeline) == len(detail["timeline"][-20:])  # one line per event, none forged
+    assert len(timeline) == len(detail.timeline[-20:])  # one line per event, none forged
     assert "\n  \\## Forged section\\\n" in handover  # the note's line, escaped, under its item
 
 

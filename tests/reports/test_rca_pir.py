@@ -11,7 +11,7 @@ import pytest
 from reports.pir import render_pir
 from reports.rca import render_rca
 from store import review
-from store.review_queries import pir_detail, rca_detail
+from store.review_queries import read_pir, read_rca
 
 FORMATS = ("md", "html", "json")
 
@@ -66,8 +66,8 @@ def sample(store, clock):
     review.update_review(store, incident.id, actor="erin", held=True)
     clock.moment = datetime(2024, 1, 23, 8, 0)
     with store.db.read() as session:
-        return (rca_detail(session, store.policy, incident.id, store.now()),
-                pir_detail(session, store.policy, incident.id, store.now()))
+        return (read_rca(session, store.policy, incident.id, store.now()),
+                read_pir(session, store.policy, incident.id, store.now()))
 
 
 def _visible(fmt: str, text: str) -> str:
@@ -140,7 +140,7 @@ def test_rca_export_has_every_template_section_filled(sample, fmt):
         assert heading.format(section) in text, section
     for expected in RCA_EXPECTED:
         assert expected in text, expected
-    assert f"Audit trail: verified, {detail['audit_trail']['events_checked']} events" in text
+    assert f"Audit trail: verified, {detail.audit_trail.events_checked} events" in text
     for section, items in RCA_NUMBERED:
         block = text.split(heading.format(section))[1]
         for number, item in enumerate(items, 1):
@@ -154,7 +154,7 @@ def test_rca_export_has_every_template_section_filled(sample, fmt):
 def test_rca_says_when_cost_is_not_estimated_and_when_the_audit_fails(store, clock):
     incident = store.declare("high", "data", "production", actor="a", title="Stale exports")
     with store.db.read() as session:
-        detail = rca_detail(session, store.policy, incident.id, store.now())
+        detail = read_rca(session, store.policy, incident.id, store.now())
     text = render_rca(detail, "md")
     assert "Estimated cost: not estimated" in text and "Duration: 0m so far (ongoing)" in text
     assert "Root Cause: not determined yet" in text
@@ -163,7 +163,7 @@ def test_rca_says_when_cost_is_not_estimated_and_when_the_audit_fails(store, clo
     with store.db.write() as session:
         session.execute(sql("UPDATE timeline_event SET summary = 'edited' WHERE seq = 1"))
     with store.db.read() as session:
-        broken = render_rca(rca_detail(session, store.policy, incident.id, store.now()), "md")
+        broken = render_rca(read_rca(session, store.policy, incident.id, store.now()), "md")
     assert "Audit trail: verification FAILED after 0 events: timeline event #1" in broken
 
 
@@ -229,8 +229,8 @@ def test_exports_are_self_contained_and_escape_what_people_typed(store):
     incident = store.declare("low", "data", "development", actor="a", title="<script>alert(1)</script>")
     review.update_rca(store, incident.id, actor="a", root_cause="<img src=x onerror=alert(1)>")
     with store.db.read() as session:
-        page = render_rca(rca_detail(session, store.policy, incident.id, store.now()), "html")
-        pir_page = render_pir(pir_detail(session, store.policy, incident.id, store.now()), "html")
+        page = render_rca(read_rca(session, store.policy, incident.id, store.now()), "html")
+        pir_page = render_pir(read_pir(session, store.policy, incident.id, store.now()), "html")
     for document in (page, pir_page):
         assert document.startswith("<!doctype html>") and "<style>" in document
         assert "<script" not in document and "<img" not in document and "src=\"http" not in document

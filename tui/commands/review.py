@@ -120,11 +120,11 @@ def _rca(ctx, args: argparse.Namespace) -> None:
             print(f"Root cause analysis of {args.id.upper()} updated ({', '.join([*edits, *(['details'] if args.detail else []), *(['factors'] if args.factor else [])]).replace('_', ' ')})")
             return
     from reports.rca import render_rca
-    from store.review_queries import rca_detail
+    from store.review_queries import read_rca
 
     with store.db.read() as session:
-        detail = rca_detail(session, store.policy, args.id, store.now())
-    _emit(render_rca(detail, fmt), args, f"{detail['summary']['id']}-rca.{fmt}")
+        detail = read_rca(session, store.policy, args.id, store.now())
+    _emit(render_rca(detail, fmt), args, f"{detail.summary.id}-rca.{fmt}")
 
 
 def _notes(pairs: list[str]) -> dict[str, str]:
@@ -156,11 +156,11 @@ def _review(ctx, args: argparse.Namespace) -> None:
             print(f"Post-incident review of {result.incident_id} updated ({state})")
             return
     from reports.pir import render_pir
-    from store.review_queries import pir_detail
+    from store.review_queries import read_pir
 
     with store.db.read() as session:
-        detail = pir_detail(session, store.policy, args.id, store.now())
-    _emit(render_pir(detail, fmt), args, f"{detail['summary']['id']}-pir.{fmt}")
+        detail = read_pir(session, store.policy, args.id, store.now())
+    _emit(render_pir(detail, fmt), args, f"{detail.summary.id}-pir.{fmt}")
 
 
 def _action(ctx, args: argparse.Namespace) -> None:
@@ -201,21 +201,21 @@ def _action(ctx, args: argparse.Namespace) -> None:
 
 
 def _actions(ctx, args: argparse.Namespace) -> None:
-    from store.review_queries import open_action_items
+    from store.review_queries import read_action_items
 
     store = ctx.store
     with store.db.read() as session:
-        rows = open_action_items(session, store.now(), include_done=args.all)
+        rows = read_action_items(session, store.now(), include_done=args.all)
     if args.json:
-        print(printable_json(rows))
+        print(printable_json([row.as_json() for row in rows]))
         return
     if not rows:
         print("No open action items.")
         return
-    overdue = sum(1 for row in rows if row["overdue"])
+    overdue = sum(1 for row in rows if row.overdue)
     print(f"{len(rows)} action item(s), {overdue} overdue")
     for row in rows:
-        flag = "OVERDUE " if row["overdue"] else ""
-        facts = ", ".join(part for part in (row["owner"] or "no owner", f"due {row['due_on']}" if row["due_on"] else
-                                            "no due date", row["status"], row["ticket"] or "") if part)
-        print(f"{row['id']:>4}  {flag}{row['incident_id']} [{row['tag']}] {shown(row['title'])} ({shown(facts)})")
+        flag = "OVERDUE " if row.overdue else ""
+        facts = ", ".join(part for part in (row.owner or "no owner", f"due {row.due_on.isoformat()}" if row.due_on else
+                                            "no due date", row.status, row.ticket or "") if part)
+        print(f"{row.id:>4}  {flag}{row.incident_id} [{row.tag}] {shown(row.title)} ({shown(facts)})")

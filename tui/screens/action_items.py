@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
+from store.read_models.review import ActionItemRow
 from tui.screens.base import StoreScreen
 from tui.widgets.review_items import ActionItemTable
 
@@ -29,14 +30,14 @@ class ActionItemsScreen(StoreScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, rows: list[dict]) -> None:
+        def __init__(self, rows: tuple[ActionItemRow, ...]) -> None:
             super().__init__()
             self.rows = rows
 
     def __init__(self) -> None:
         super().__init__()
         self.include_done = False
-        self.rows: list[dict] = []
+        self.rows: tuple[ActionItemRow, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="ai-summary")
@@ -51,20 +52,20 @@ class ActionItemsScreen(StoreScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
-        from store.review_queries import open_action_items
+        from store.review_queries import read_action_items
 
         store = self.center.store
         with store.db.read() as session:
-            rows = open_action_items(session, store.now(), include_done=self.include_done)
+            rows = read_action_items(session, store.now(), include_done=self.include_done)
         self.post_message(self.Loaded(rows))
 
     def on_action_items_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
         self.query_one(ActionItemTable).show(message.rows)
-        overdue = sum(1 for row in message.rows if row["overdue"])
+        overdue = sum(1 for row in message.rows if row.overdue)
         summary = Text.assemble(
-            (f"{sum(1 for row in message.rows if row['status'] != 'done')} open", "bold"), " across ",
-            f"{len({row['incident_id'] for row in message.rows})} incident(s) · ",
+            (f"{sum(1 for row in message.rows if not row.done)} open", "bold"), " across ",
+            f"{len({row.incident_id for row in message.rows})} incident(s) · ",
             (f" {overdue} OVERDUE ", "bold white on red") if overdue else ("none overdue", "green"),
             ("  (done ones shown)" if self.include_done else "", "dim"))
         self.query_one("#ai-summary", Static).update(summary)
@@ -76,9 +77,9 @@ class ActionItemsScreen(StoreScreen):
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.load()
 
-    def _selected(self) -> dict | None:
+    def _selected(self) -> ActionItemRow | None:
         item_id = self.query_one(ActionItemTable).selected_item_id
-        row = next((r for r in self.rows if r["id"] == item_id), None)
+        row = next((r for r in self.rows if r.id == item_id), None)
         if row is None:
             self.notify("No action item selected.", severity="warning")
         return row
@@ -96,8 +97,8 @@ class ActionItemsScreen(StoreScreen):
             return
         from store.review import complete_action_item, reopen_action_item
 
-        store, actor, item_id = self.center.store, self.center.actor, row["id"]
-        if row["status"] == "done":
+        store, actor, item_id = self.center.store, self.center.actor, row.id
+        if row.done:
             self.write(lambda: reopen_action_item(store, item_id, actor=actor), f"Action item {item_id} reopened")
         else:
             self.write(lambda: complete_action_item(store, item_id, actor=actor), f"Action item {item_id} done")
@@ -108,14 +109,14 @@ class ActionItemsScreen(StoreScreen):
             return
         from store.review import ticket_action_item
 
-        store, actor, item_id = self.center.store, self.center.actor, row["id"]
+        store, actor, item_id = self.center.store, self.center.actor, row.id
         self.write(lambda: ticket_action_item(store, item_id, actor=actor),
                    f"Action item {item_id} is on its way to Jira")
 
     def action_open_incident(self) -> None:
         row = self._selected()
         if row is not None:
-            self.center.open_war_room(row["incident_id"])
+            self.center.open_war_room(row.incident_id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_incident()

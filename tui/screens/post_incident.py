@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer
 
+from playbooks.clock import iso_z
+from store.read_models.review import PostIncidentDetail
 from tui.screens.base import IncidentScreen
 from tui.widgets.review_panes import CorrectiveActions, PostIncidentBanner, ReviewPane, RootCausePane
 
@@ -64,23 +67,24 @@ class PostIncidentScreen(IncidentScreen):
         self.query_one(CorrectiveActions).focus()
         self.load()
 
-    def read(self, session, store) -> dict:
-        from store.review_queries import pir_detail, rca_detail
+    def read(self, session, store) -> PostIncidentDetail:
+        from store.review_queries import read_pir, read_rca
 
         now = store.now()
-        return {"rca": rca_detail(session, store.policy, self.incident_id, now),
-                "pir": pir_detail(session, store.policy, self.incident_id, now)}
+        return PostIncidentDetail(read_rca(session, store.policy, self.incident_id, now),
+                                  read_pir(session, store.policy, self.incident_id, now))
 
     def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
-        self.detail = message.detail
-        self.incident_id = message.detail["rca"]["summary"]["id"]
-        self.query_one(PostIncidentBanner).detail = message.detail
-        self.query_one(RootCausePane).detail = message.detail["rca"]
-        self.query_one(ReviewPane).detail = message.detail["pir"]
-        items = message.detail["rca"]["corrective_actions"]
+        detail: PostIncidentDetail = message.detail
+        self.detail = detail
+        self.incident_id = detail.rca.summary.id
+        self.query_one(PostIncidentBanner).detail = detail
+        self.query_one(RootCausePane).detail = detail.rca
+        self.query_one(ReviewPane).detail = detail.pir
+        items = detail.rca.corrective_actions
         self.query_one(CorrectiveActions).show(items)
-        overdue = sum(1 for item in items if item["overdue"])
-        done = sum(1 for item in items if item["status"] == "done")
+        overdue = sum(1 for item in items if item.overdue)
+        done = sum(1 for item in items if item.done)
         title = f"Corrective actions ({done}/{len(items)} done" + (f", {overdue} OVERDUE)" if overdue else ")")
         pane = self.query_one("#actions-pane")
         if pane.border_title != title:
@@ -115,16 +119,15 @@ class PostIncidentScreen(IncidentScreen):
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
         self.write(lambda: update_review(store, incident_id, actor=actor, **fields), done)
 
-    def _current(self, *path: str) -> str:
-        value = self.detail
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        return "" if value is None or value in ("not recorded", "not determined yet") else str(value)
+    def _current(self, value_of: Callable[[PostIncidentDetail], object]) -> str:
+        """What a prompt starts with: the value as recorded, empty when there is none yet."""
+        value = value_of(self.detail) if self.detail is not None else None
+        return "" if value is None else str(value)
 
     def action_root_cause(self) -> None:
         self._ask("Root cause", "e.g. Database connection pool misconfiguration",
                   lambda text: self._rca("Root cause saved", root_cause=text),
-                  value=self._current("rca", "root_cause", "summary"))
+                  value=self._current(lambda d: d.rca.root_cause.text))
 
     def action_detail(self) -> None:
         self._ask("Add a root cause detail", "e.g. Recent deployment changed default connection limits",
@@ -136,19 +139,19 @@ class PostIncidentScreen(IncidentScreen):
 
     def action_impact(self) -> None:
         self._ask("Impact", "e.g. 100% of users unable to access application",
-                  lambda text: self._rca("Impact saved", impact=text), value=self._current("rca", "summary", "impact"))
+                  lambda text: self._rca("Impact saved", impact=text), value=self._current(lambda d: d.rca.summary.impact))
 
     def action_customers(self) -> None:
         self._ask("Customers affected", "a whole number", lambda text: self._rca("Customers saved", customers_affected=text),
-                  value=self._current("rca", "impact_assessment", "customers_affected"))
+                  value=self._current(lambda d: d.rca.impact_assessment.customers_affected))
 
     def action_cost(self) -> None:
         currency = self.center.store.policy.severity.cost_currency
         self._ask(f"Estimated cost ({currency})", "e.g. 45000", lambda text: self._rca("Cost saved", estimated_cost=text),
-                  value=self._current("rca", "impact_assessment", "estimated_cost"))
+                  value=self._current(lambda d: d.rca.impact_assessment.estimated_cost))
 
     def action_schedule(self) -> None:
-        current = self._current("pir", "review", "scheduled_at")
+        current = self._current(lambda d: iso_z(d.pir.review.scheduled_at))  # as the prompt accepts it
         self._ask("Review meets at (UTC)", "ISO 8601, e.g. 2024-01-22T15:00:00Z",
                   lambda text: self._review("Review scheduled", scheduled_at=text), value=current)
 
@@ -157,21 +160,21 @@ class PostIncidentScreen(IncidentScreen):
 
     def action_facilitator(self) -> None:
         self._ask("Facilitator", "who runs the meeting", lambda text: self._review("Facilitator saved", facilitator=text),
-                  value=self._current("pir", "review", "facilitator"))
+                  value=self._current(lambda d: d.pir.review.facilitator))
 
     def action_agenda_note(self) -> None:
         if self.detail is None:
             return
         from tui.screens.prompts import ChoicePrompt
 
-        agenda = self.detail["pir"]["review"]["agenda"]
-        choices = [f"{item['number']}. {item['title']} ({item['minutes']} min)" for item in agenda]
+        agenda = self.detail.pir.review.agenda
+        choices = [f"{item.number}. {item.title} ({item.minutes} min)" for item in agenda]
 
         def chosen(choice: str | None) -> None:
             if not choice:
                 return
             number = int(choice.split(".")[0])
-            current = agenda[number - 1]["notes"] or ""
+            current = agenda[number - 1].notes or ""
             self._ask(f"Notes: {choice}", "what was said and decided",
                       lambda text: self._review("Agenda notes saved", notes={number: text}), value=current)
 
@@ -222,9 +225,9 @@ class PostIncidentScreen(IncidentScreen):
             return
         from store.review import complete_action_item, reopen_action_item
 
-        item = next(i for i in self.detail["rca"]["corrective_actions"] if i["id"] == item_id)
+        item = next(i for i in self.detail.rca.corrective_actions if i.id == item_id)
         store, actor = self.center.store, self.center.actor
-        if item["status"] == "done":
+        if item.done:
             self.write(lambda: reopen_action_item(store, item_id, actor=actor), f"Action item {item_id} reopened")
         else:
             self.write(lambda: complete_action_item(store, item_id, actor=actor), f"Action item {item_id} done")
@@ -251,7 +254,7 @@ class PostIncidentScreen(IncidentScreen):
         from playbooks.errors import PolicyValueError
         from reports.pir import pir_markdown
         from reports.rca import rca_markdown
-        from store.review_queries import pir_detail, rca_detail
+        from store.review_queries import read_pir, read_rca
         from tui.export import write_export
         from tui.handover import REPLACE_HINT
 
@@ -260,8 +263,8 @@ class PostIncidentScreen(IncidentScreen):
         def write() -> None:
             with store.db.read() as session:
                 now = store.now()
-                rca = rca_markdown(rca_detail(session, store.policy, incident_id, now))
-                pir = pir_markdown(pir_detail(session, store.policy, incident_id, now))
+                rca = rca_markdown(read_rca(session, store.policy, incident_id, now))
+                pir = pir_markdown(read_pir(session, store.policy, incident_id, now))
             try:
                 rca_path = write_export(rca, directory / f"{incident_id}-rca.md", force=force, hint=REPLACE_HINT)
                 write_export(pir, directory / f"{incident_id}-pir.md", force=force, hint=REPLACE_HINT)

@@ -1,12 +1,11 @@
 """The action items table: one row per item across incidents, overdue ones loud."""
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from store.read_models.review import ActionItemRow
 from tui.formatting import SEVERITY_STYLE
 from tui.plain import cell, plain, visible
 
@@ -24,25 +23,28 @@ class ActionItemTable(DataTable):
         for label, key in COLUMNS:
             self.add_column(label, key=key)
 
-    def show(self, rows: list[dict[str, Any]]) -> None:
+    def show(self, rows: tuple[ActionItemRow, ...]) -> None:
+        """Rows of read_action_items (each with its incident)."""
         selected = self.selected_item_id
         self.clear()
         for row in rows:
+            due = row.due_on.isoformat() if row.due_on else None
+            severity = row.incident.severity if row.incident else ""
             self.add_row(
                 # Titles, owners and tickets are data: never markup, escapes shown.
-                Text(str(row["id"]), style="bold red" if row["overdue"] else "dim"),
-                plain(row["due_on"], style="bold white on red") if row["overdue"]
-                else plain(row["due_on"] or "-", style="" if row["due_on"] else "dim"),
-                Text.assemble((visible(row["severity"]), SEVERITY_STYLE.get(row["severity"], "")),
-                              f" {visible(row['incident_id'][9:])}"),
-                plain(f"[{row['tag']}]", style="cyan"),
-                plain(row["title"], style="bold" if row["overdue"] else "dim" if row["status"] == "done" else ""),
-                cell(row["owner"]) if row["owner"] else Text("-", style="dim"),
-                plain(row["status"], style="green" if row["status"] == "done" else ""),
-                plain(row["ticket"] or "-", style="magenta" if row["ticket"] else "dim"),
-                key=str(row["id"]),
+                Text(str(row.id), style="bold red" if row.overdue else "dim"),
+                plain(due, style="bold white on red") if row.overdue
+                else plain(due or "-", style="" if due else "dim"),
+                Text.assemble((visible(severity), SEVERITY_STYLE.get(severity, "")),
+                              f" {visible(row.incident_id[9:])}"),
+                plain(f"[{row.tag}]", style="cyan"),
+                plain(row.title, style="bold" if row.overdue else "dim" if row.done else ""),
+                cell(row.owner) if row.owner else Text("-", style="dim"),
+                plain(row.status, style="green" if row.done else ""),
+                plain(row.ticket or "-", style="magenta" if row.ticket else "dim"),
+                key=str(row.id),
             )
-        if selected is not None and str(selected) in {str(r["id"]) for r in rows}:
+        if selected is not None and selected in {r.id for r in rows}:
             self.move_cursor(row=self.get_row_index(str(selected)))
         if not rows:
             self.add_row(Text("No open action items.", style="dim"), "", "", "", "", "", "", "", key="none")
