@@ -1,7 +1,8 @@
 """After the incident: the root cause analysis, the post-incident review and the action
 items that come out of them. Each operation is one write transaction with its timeline
 event (IncidentStore.record_event), like every other change to an incident; the reads
-return the plain dicts the RCA and PIR documents and the screens are made from.
+(store/review_queries.py) return the typed read models the RCA and PIR documents and the
+screens are made from (store/read_models/review.py).
 
 Lists (root cause details, contributing factors, attendees, lessons) are stored as
 canonical JSON arrays; the review's notes as a JSON object keyed by agenda item number.
