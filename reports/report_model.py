@@ -128,15 +128,12 @@ class PeriodReport:
         return self.period.kind == "year"
 
     def as_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {self.period.kind: self.period.key}
-        document.update(self.figures.as_json())
-        document["trend"] = self.trend.as_json()
-        document["customer_satisfaction"] = self.customer_satisfaction.as_json()
-        document["improvements"] = [i.as_json() for i in self.improvements]
-        if self.is_year:
-            document["months"] = {m.month: m.figures.as_json() for m in self.months}
-        document["definitions"] = dict(self.definitions)
-        return document
+        # Key order is the document's: the period, the figures, ..., a year's months, the definitions.
+        months = {"months": {m.month: m.figures.as_json() for m in self.months}} if self.is_year else {}
+        return {self.period.kind: self.period.key, **self.figures.as_json(), "trend": self.trend.as_json(),
+                "customer_satisfaction": self.customer_satisfaction.as_json(),
+                "improvements": [i.as_json() for i in self.improvements], **months,
+                "definitions": dict(self.definitions)}
 
 
 @dataclass(frozen=True)
