@@ -374,6 +374,10 @@ GRAMMAR = {
     "completion": line(st.just("completion"), value(["bash", "zsh", "fish"]), opt("--incident-ids", SAY, flag=True)),
     "init": line(st.just("init"), opt("--playbooks", SAY, flag=True), opt("--force", SAY, flag=True)),
     "config": line(st.just("config"), value(["check", "show"]), opt("--timeout", NUMBER)),
+    "oncall": line(st.just("oncall"), st.one_of(st.just([]), value(["override", "overrides"]).map(lambda v: [v])),
+                   st.lists(PERSON | value(["primary"]), max_size=2), opt("--at", WHEN),
+                   opt("--for", value(["2h", "1d", "0s", "-1h"])), opt("--from", WHEN), opt("--until", WHEN),
+                   opt("--cancel", NUMBER), opt("--json", SAY, flag=True)),
 }
 
 
