@@ -16,7 +16,6 @@ from textual.screen import Screen
 
 from playbooks.clock import to_utc_naive, utc_now
 from store.paths import handover_dir
-from tui import live
 
 if TYPE_CHECKING:
     from playbooks.config import Configuration
@@ -26,6 +25,9 @@ if TYPE_CHECKING:
 # dashboard paints while SQLAlchemy and the policy load in a worker.
 StoreSource = Union["IncidentStore", Callable[[], "IncidentStore"]]
 INTERRUPT_WINDOW_S = 3.0  # a second ctrl+c within this quits
+# How long the store's opening waits for the first listing to be painted: it takes a few
+# milliseconds; the bound only keeps a screen that never paints from holding the store back.
+LISTED_PAINT_WAIT_S = 1.0
 
 
 @dataclass
@@ -46,6 +48,9 @@ class Settings:
     configuration: "Configuration | None" = None
     bell: bool = False  # ring the terminal bell with each announcement (`[tui] bell`)
     read_only: bool = False  # --read-only / `[tui] read_only`: watch, never write
+    # The store's URL, when the store opens in a worker: on a SQLite file the open incidents
+    # are listed before it has (store/quick_list.py). None: wait for the store (tests).
+    database_url: str | None = None
 
 
 class StoreChanged(Message):
@@ -146,6 +151,7 @@ class CommandCenter(App):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def _open_store(self) -> None:
+        self._list_before_the_store()
         try:
             store = self._open_store_with()
         except Exception as error:  # shown on the dashboard as one sentence; q still quits
@@ -154,6 +160,30 @@ class CommandCenter(App):
             self.call_from_thread(self._store_failed, explain(error))
             return
         self.call_from_thread(self._store_opened, store)
+
+    def _list_before_the_store(self) -> None:
+        """On a SQLite file at this program's schema the open incidents are read with plain
+        sqlite3 and listed first: SQLAlchemy, SQLModel and pydantic take about 0.4 s to load,
+        and the store's first read shows the same rows again. The store starts loading once
+        the list is painted, so the two do not share the interpreter meanwhile."""
+        if not self.settings.database_url:
+            return
+        from store.quick_list import open_incidents
+
+        rows = open_incidents(self.settings.database_url)
+        if not rows:  # nothing open (the welcome needs the store), or not a file to read here
+            return
+        painted = threading.Event()
+        self.call_from_thread(self._listed_before_the_store, rows, painted.set)
+        painted.wait(LISTED_PAINT_WAIT_S)
+
+    def _listed_before_the_store(self, rows: list, painted: Callable[[], None]) -> None:
+        for screen in self.screen_stack:
+            early = getattr(screen, "listed_before_the_store", None)
+            if early is not None:
+                early(rows, painted)
+                return
+        painted()
 
     def _store_opened(self, store: "IncidentStore", announce: bool = True) -> None:
         self.store = store
@@ -279,6 +309,8 @@ class CommandCenter(App):
     # -- other writers -----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _watch(self) -> None:
+        from tui import live  # watchfiles: loaded here, off the first paint's path
+
         def changed() -> None:
             self.post_message(StoreChanged())
 

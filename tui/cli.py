@@ -243,11 +243,10 @@ class Context:
         if self._store is None:
             from store.database import open_database
             from store.operations import IncidentStore
-            from store.paths import default_database_url
 
             configuration = self.configuration
             explicit = getattr(self.args, "database_url", None)
-            url = explicit or default_database_url(configuration.store.url)
+            url = self.database_url
             command = getattr(self.args, "command", None)
             if explicit and (command in READ_ONLY or command not in MAY_CREATE):
                 _refuse_missing_sqlite_file(url)
@@ -279,6 +278,13 @@ class Context:
             except AuditKeyError as exc:
                 raise UsageError(str(exc)) from None
         return self._audit_key
+
+    @property
+    def database_url(self) -> str:
+        """--db, else IR_DATABASE_URL, else config.toml's `[store] url`, else the file in the XDG data dir."""
+        from store.paths import default_database_url
+
+        return getattr(self.args, "database_url", None) or default_database_url(self.configuration.store.url)
 
     @property
     def opened_store(self):
@@ -346,7 +352,8 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
         options["read_only"] = True
     settings = Settings(actor=ctx.actor, under_ssh=under_ssh, configuration=configuration,
                         metric_sources=tuple(configuration.sources.configured()),
-                        config_path=str(configuration.path or config_path()), **options)
+                        config_path=str(configuration.path or config_path()), database_url=ctx.database_url,
+                        **options)
     # An already open store (after declaring) is used as is; otherwise it opens in a
     # worker while the dashboard paints.
     store = ctx.opened_store or (lambda: ctx.store)

@@ -1,7 +1,7 @@
 """The dashboard: the spec's "Incident Monitoring Dashboard" in four panes."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -73,6 +73,9 @@ class DashboardScreen(StoreScreen):
     with_history = False  # H: resolved and closed incidents listed too
     filter_text = ""  # the / filter, as typed
     problem = ""  # why the store did not open, if it did not
+    # Open incidents read before the store opened (tui/app.py), and what to call once they
+    # are painted, until this screen has mounted to show them.
+    _early: tuple[list, Callable[[], None]] | None = None
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
@@ -110,7 +113,10 @@ class DashboardScreen(StoreScreen):
         if self.problem:  # the store failed before this screen had mounted
             self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
         elif self.center.store is None:  # the store opens in a worker; say so rather than animate
-            self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
+            if self._early is not None:
+                self._list_early()
+            elif self.open_incidents is None:
+                self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
         else:
             self.load()
         self.set_interval(HEALTH_REFRESH_S, self.refresh_data)
@@ -122,6 +128,25 @@ class DashboardScreen(StoreScreen):
     def on_screen_resume(self) -> None:
         self.refresh_bindings()  # the store may have opened while another screen was on top
         self.refresh_data()
+
+    def listed_before_the_store(self, rows: list, painted: Callable[[], None]) -> None:
+        """The open incidents, read before the store opened (store/quick_list.py): listed at
+        once with the header's counts; the store's first load shows the same rows again."""
+        self._early = (rows, painted)
+        if self.is_mounted:
+            self._list_early()
+
+    def _list_early(self) -> None:
+        rows, painted = self._early
+        self._early = None
+        if self.open_incidents is None and not self.problem:  # else the store's own read came first
+            from store.quick_list import severity_counts
+
+            self.query_one(SeverityHeader).update_counts(severity_counts(rows), self.center.clock())
+            self.listed = rows
+            self._show_incidents(len(rows), 0)
+            self._fill_list()
+        self.call_after_refresh(painted)
 
     def store_ready(self) -> None:
         self.refresh_bindings()
@@ -135,8 +160,8 @@ class DashboardScreen(StoreScreen):
                                      problem=self.problem)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ON_AN_INCIDENT:
-            return bool(self.listed)
+        if action in ON_AN_INCIDENT:  # rows may be listed before the store has opened
+            return bool(self.listed) and self.center.store is not None
         if action == "clear_filter":
             return self.query_one(IncidentFilter).display
         if action in NEEDS_THE_STORE:
@@ -146,6 +171,12 @@ class DashboardScreen(StoreScreen):
     def store_failed(self, message: str) -> None:
         self.problem = message
         if self.is_mounted:  # else on_mount says it
+            if self.listed:  # rows listed before the store failed: the welcome says why instead
+                from store.quick_list import severity_counts
+
+                self.listed = ()
+                self._show_incidents(0, 0)
+                self.query_one(SeverityHeader).update_counts(severity_counts([]), self.center.clock())
             self.query_one("#incidents-pane").border_title = "Active Incidents (store unavailable)"
             self._welcome()
 
