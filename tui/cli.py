@@ -15,12 +15,15 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 # one_line: a message or stored field on one line, every unprintable character (newline,
 # escape, C1 control, bidi override, line separator) shown escaped, never obeyed by the
 # terminal. One definition for every layer (a tiny module: --help stays instant).
 from playbooks.errors import one_line
+
+if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail
 
 PROG = "incident-response"
 # Every command lives in a module under tui/commands/ (one module per job, related commands
@@ -291,11 +294,11 @@ class Context:
         """The store if a command already opened it, else None."""
         return self._store
 
-    def detail(self, incident_id: str) -> dict[str, Any]:
-        from store.queries import incident_detail
+    def detail(self, incident_id: str) -> "IncidentDetail":
+        from store.queries import read_incident
 
         with self.store.db.read() as session:
-            return incident_detail(session, self.store.policy, incident_id, self.store.now())
+            return read_incident(session, self.store.policy, incident_id, self.store.now())
 
 
 def run_declare(argv: Sequence[str]) -> int:

@@ -17,6 +17,7 @@ from playbooks.durations import format_duration
 from playbooks.errors import one_line
 
 if TYPE_CHECKING:  # the helpers above serve commands that never open a store: kept light
+    from store.read_models.incident import IncidentDetail, PinnedSummary
     from store.read_models.summary import IncidentSummary
 
 
@@ -73,8 +74,8 @@ def printable_toml(text: str) -> str:
     return _escaped_unprintable(text, "toml")
 
 
-def _short(iso: str | None) -> str:
-    return iso.replace("T", " ").replace("Z", "")[:16] if iso else "-"
+def _short(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 def incident_table(rows: "list[IncidentSummary]", now: datetime) -> str:
@@ -93,52 +94,52 @@ def incident_table(rows: "list[IncidentSummary]", now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _pinned_lines(pinned: dict[str, Any] | None) -> list[str]:
+def _pinned_lines(pinned: PinnedSummary | None) -> list[str]:
     """The pinned summary and next steps, one line each (a newline shown as \\n)."""
     if not pinned:
         return ["  summary: none pinned (incident-response summary ID --summary TEXT --next TEXT)"]
-    return [f"  summary: {shown(pinned['summary'])}  (pinned by {shown(pinned['by'])} {_short(pinned['at'])} UTC)",
-            f"  next steps: {shown(pinned['next_steps']) if pinned['next_steps'] else 'none given'}"]
+    return [f"  summary: {shown(pinned.summary)}  (pinned by {shown(pinned.by)} {_short(pinned.at)} UTC)",
+            f"  next steps: {shown(pinned.next_steps) if pinned.next_steps else 'none given'}"]
 
 
-def incident_text(detail: dict[str, Any], timeline_limit: int = 20) -> str:
-    policy = detail["policy"]
-    d = {key: shown(detail[key]) for key in ("id", "severity", "severity_name", "type", "environment", "status",
-                                             "title", "service", "declared_by")}
+def incident_text(detail: IncidentDetail, timeline_limit: int = 20) -> str:
+    policy = detail.policy
+    d = {key: shown(getattr(detail, key)) for key in ("id", "severity", "severity_name", "type", "environment",
+                                                      "status", "title", "service", "declared_by")}
     lines = [
         f"{d['id']}  {d['severity']} ({d['severity_name']})  {d['type']}  {d['environment']}  [{d['status']}]",
-        f"  {d['title']}" + (f"  (service: {d['service']})" if detail["service"] else ""),
-        f"  declared {_short(detail['declared_at'])} UTC by {d['declared_by']};"
-        f" acknowledged {_short(detail['acknowledged_at'])}",
-        f"  response: {shown(policy['response_time'])}, due {_short(policy['response_due_at'])} UTC"
-        + ("  OVERDUE" if policy["response_overdue"] else ""),
-        f"  escalation: {shown(policy['escalation'])} -> {', '.join(map(shown, policy['escalation_targets']))}",
-        f"  updates: {shown(policy['communication'])}; next due {_short(policy['next_update_due_at'])} UTC"
-        + ("  OVERDUE" if policy["update_overdue"] else ""),
-        *_pinned_lines(detail.get("pinned_summary")),
+        f"  {d['title']}" + (f"  (service: {d['service']})" if detail.service else ""),
+        f"  declared {_short(detail.declared_at)} UTC by {d['declared_by']};"
+        f" acknowledged {_short(detail.acknowledged_at)}",
+        f"  response: {shown(policy.response_time)}, due {_short(policy.response_due_at)} UTC"
+        + ("  OVERDUE" if policy.response_overdue else ""),
+        f"  escalation: {shown(policy.escalation)} -> {', '.join(map(shown, policy.escalation_targets))}",
+        f"  updates: {shown(policy.communication)}; next due {_short(policy.next_update_due_at)} UTC"
+        + ("  OVERDUE" if policy.update_overdue else ""),
+        *_pinned_lines(detail.pinned_summary),
         "",
     ]
-    phases = {p["name"]: p for p in detail["phases"]}
+    phases = {p.name: p for p in detail.phases}
     current = None
-    for step in detail["checklist"]:
-        if step["phase"] != current:
-            current = step["phase"]
+    for step in detail.checklist:
+        if step.phase != current:
+            current = step.phase
             phase = phases.get(current)
             if phase:
-                overdue = "  OVERDUE" if phase["overdue"] else ""
-                lines.append(f"{shown(current)} ({shown(phase['window'])}) {phase['done']}/{phase['total']}{overdue}")
+                overdue = "  OVERDUE" if phase.overdue else ""
+                lines.append(f"{shown(current)} ({shown(phase.window)}) {phase.done}/{phase.total}{overdue}")
             else:
                 lines.append(shown(current))
-        lines.append(f"  [{'x' if step['done'] else ' '}] {step['number']:>2}. {shown(step['text'])}")
-    held = [r for r in detail["roles"] if r["released_at"] is None]
+        lines.append(f"  [{'x' if step.done else ' '}] {step.number:>2}. {shown(step.text)}")
+    held = [r for r in detail.roles if r.released_at is None]
     lines.append("")
-    lines.append("Roles: " + (", ".join(f"{shown(r['role'])}={shown(r['person'])}" for r in held) or "none assigned"))
-    active = [a for a in detail["remediation"] if a["finished_at"] is None]
+    lines.append("Roles: " + (", ".join(f"{shown(r.role)}={shown(r.person)}" for r in held) or "none assigned"))
+    active = detail.running_remediation
     if active:
-        lines.append("Active remediation: " + "; ".join(f"#{a['id']} {shown(a['description'])}" for a in active))
+        lines.append("Active remediation: " + "; ".join(f"#{a.id} {shown(a.description)}" for a in active))
     lines.append("")
-    lines.append(f"Timeline (last {min(timeline_limit, len(detail['timeline']))} of {len(detail['timeline'])}):")
-    for event in detail["timeline"][-timeline_limit:]:
+    lines.append(f"Timeline (last {min(timeline_limit, len(detail.timeline))} of {len(detail.timeline)}):")
+    for event in detail.timeline[-timeline_limit:]:
         # A note's newlines are shown as \n: one event, one line, so no line can be forged.
-        lines.append(f"  {_short(event['at'])}  {shown(event['actor'])}: {shown(event['summary'])}")
+        lines.append(f"  {_short(event.at)}  {shown(event.actor)}: {shown(event.summary)}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from reports.safe_html import CSP_META, markdown_to_html
 from playbooks.clock import iso_z
 from store.files import FORCE_HINT, write_private_file
 from store.operations import IncidentStore
-from store.queries import incident_detail
+from store.queries import read_incident
 
 SNAPSHOT_SIZE = (120, 40)
 # The war room grows to show every pane whole; past this many rows (a timeline of hundreds of
@@ -146,12 +146,12 @@ def handover_html(markdown_text: str, svg: str, title: str) -> str:
 def export_files(store: IncidentStore, incident_id: str, fmt: str, actor: str) -> tuple[str, str]:
     """(text, default file name) for svg or html."""
     with store.db.read() as session:
-        detail = incident_detail(session, store.policy, incident_id, store.now())
-    svg = war_room_svg(store, detail["id"], actor)
+        detail = read_incident(session, store.policy, incident_id, store.now())
+    svg = war_room_svg(store, detail.id, actor)
     if fmt == "svg":
-        return svg, f"{detail['id']}-war-room.svg"
+        return svg, f"{detail.id}-war-room.svg"
     markdown_text = handover_markdown(detail, iso_z(store.now()))
-    return handover_html(markdown_text, svg, f"Handover {detail['id']}"), f"{detail['id']}-handover.html"
+    return handover_html(markdown_text, svg, f"Handover {detail.id}"), f"{detail.id}-handover.html"
 
 
 def write_export(text: str, path: Path, *, force: bool = False, hint: str = FORCE_HINT) -> Path:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from playbooks.errors import PolicyValueError
 from reports.handover import handover_markdown
 from playbooks.clock import iso_z
-from store.queries import incident_detail
+from store.queries import read_incident
 
 if TYPE_CHECKING:
     from tui.app import CommandCenter
@@ -86,7 +86,7 @@ def export_handover(app: "CommandCenter", incident_id: str, directory: Path, for
 
     def write() -> None:
         with store.db.read() as session:
-            detail = incident_detail(session, store.policy, incident_id, store.now())
+            detail = read_incident(session, store.policy, incident_id, store.now())
         svg_path, md_path = handover_paths(directory, incident_id)
         markdown = handover_markdown(detail, iso_z(store.now()))
         # Not a screenshot of this screen: the roles or the timeline may be scrolled away here.

@@ -82,7 +82,7 @@ async def test_h_lists_resolved_and_closed_incidents_and_opens_one(make, tui_sto
         assert "resolved" in "".join(segment.text for segment in clocks.render_line(clocks.table.header_height + 1))
         await pilot.press("j", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, WarRoomScreen) and app.screen.detail["status"] == "resolved"
+        assert isinstance(app.screen, WarRoomScreen) and app.screen.detail.status == "resolved"
         await pilot.press("q", "H")
         await settle(pilot)
         assert shown_ids(app) == [incident.id]
@@ -145,7 +145,7 @@ async def test_colon_opens_an_incident_by_short_or_full_id_whatever_its_status(m
         await settle(pilot)
         await command(pilot, closed.id[-8:])  # as the dashboard shows it: 0118-002
         assert isinstance(app.screen, WarRoomScreen)
-        assert (app.screen.incident_id, app.screen.detail["status"]) == (closed.id, "closed")
+        assert (app.screen.incident_id, app.screen.detail.status) == (closed.id, "closed")
         await command(pilot, incident.id.lower())
         assert app.screen.incident_id == incident.id
         await command(pilot, "dashboard")

@@ -84,7 +84,7 @@ async def test_enter_opens_the_chosen_incidents_war_room(make, past_and_current)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, WarRoomScreen) and app.screen.incident_id == past.id
-        assert app.screen.detail["title"] == "Checkout payment timeouts"
+        assert app.screen.detail.title == "Checkout payment timeouts"
         await pilot.press("escape")  # and back to the incident in hand
         await settle(pilot)
         assert isinstance(app.screen, WarRoomScreen) and app.screen.incident_id == current.id

@@ -10,8 +10,12 @@ The regimes and their deadlines are policy (playbooks compliance.toml), not lega
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tui.cli_output import printable_json, shown  # light: stored text printed as data
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 HELP = {
     "exposure": "mark data exposed by a security or data incident (personal_data, health_data, card_data, "
@@ -40,8 +44,8 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
     return {"exposure": _exposure, "comply": _comply, "compliance": _compliance}[name](ctx, args)
 
 
-def _short(iso: str | None) -> str:
-    return iso.replace("T", " ").replace("Z", "")[:16] + " UTC" if iso else "-"
+def _short(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
 
 
 def _left(seconds: int | None) -> str:
@@ -66,8 +70,8 @@ def _exposure(ctx, args: argparse.Namespace) -> int:
           + (f" ({', '.join(marked.already)} already marked)" if marked.already else ""))
     now = ctx.store.now()
     for o in marked.started:
-        print(f"  {o.regime:<8} clock started: aware {_short(o.aware_at.isoformat() + 'Z')}, "
-              f"due {_short(o.due_at.isoformat() + 'Z')} ({_left(int((o.due_at - now).total_seconds()))})")
+        print(f"  {o.regime:<8} clock started: aware {_short(o.aware_at)}, "
+              f"due {_short(o.due_at)} ({_left(int((o.due_at - now).total_seconds()))})")
     if not marked.started:
         print("  no new clock: the regimes that apply already run")
     return 0
@@ -80,7 +84,7 @@ def _comply(ctx, args: argparse.Namespace) -> int:
     margin = (met.due_at - met.met_at).total_seconds()
     when = (f"{format_remaining(margin)} before the deadline" if margin >= 0
             else f"{format_remaining(margin)} after the deadline")
-    print(f"{met.regime} on {met.incident_id} met at {_short(met.met_at.isoformat() + 'Z')} by {shown(met.met_by)} ({when})")
+    print(f"{met.regime} on {met.incident_id} met at {_short(met.met_at)} by {shown(met.met_by)} ({when})")
     return 0
 
 
@@ -91,19 +95,19 @@ def _compliance(ctx, args: argparse.Namespace) -> int:
     if args.id:
         detail = ctx.detail(args.id)
         if args.json:
-            print(printable_json({"id": detail["id"], "data_exposed": detail["data_exposed"],
-                                  "obligations": detail["compliance"]}))
+            print(printable_json({"id": detail.id, "data_exposed": [e.as_json() for e in detail.data_exposed],
+                                  "obligations": [o.as_json() for o in detail.compliance]}))
             return 0
-        exposed = ", ".join(e["data_class"] for e in detail["data_exposed"]) or "nothing marked"
-        print(f"{detail['id']} ({detail['type']}): exposed {exposed}")
-        for o in detail["compliance"]:
-            if o["met_at"]:
-                state = f"met {_short(o['met_at'])} by {shown(o['met_by'])}" + ("" if o["on_time"] else " (late)")
+        exposed = ", ".join(e.data_class for e in detail.data_exposed) or "nothing marked"
+        print(f"{detail.id} ({detail.type}): exposed {exposed}")
+        for o in detail.compliance:
+            if o.met_at:
+                state = f"met {_short(o.met_at)} by {shown(o.met_by)}" + ("" if o.on_time else " (late)")
             else:
-                state = f"due {_short(o['due_at'])}  {_left(o['remaining_seconds'])}"
-            print(f"  {o['regime']:<8} {state}")
-            print(f"           {shown(o['deadline_text'])}; notify: {shown(', '.join(o['notify']))}")
-        if not detail["compliance"]:
+                state = f"due {_short(o.due_at)}  {_left(o.remaining_seconds)}"
+            print(f"  {o.regime:<8} {state}")
+            print(f"           {shown(o.deadline_text)}; notify: {shown(', '.join(o.notify))}")
+        if not detail.compliance:
             print("  no obligation: mark exposed data with `incident-response exposure ID CLASS`")
         return 0
     store = ctx.store
@@ -121,6 +125,6 @@ def _compliance(ctx, args: argparse.Namespace) -> int:
         print("No regulatory clock is running.")
         return 0
     for r in running:
-        print(f"{r.incident_id:<18} {r.regime:<8} due {_short(iso_z(r.due_at))}  "
+        print(f"{r.incident_id:<18} {r.regime:<8} due {_short(r.due_at)}  "
               f"{_left(int((r.due_at - now).total_seconds())):<20} notify {shown(', '.join(r.notify))}")
     return 0

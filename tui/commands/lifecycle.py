@@ -113,17 +113,18 @@ def _note(ctx, args: argparse.Namespace) -> None:
 
 
 def _update(ctx, args: argparse.Namespace) -> None:
-    from playbooks.clock import iso_z
+    from dataclasses import replace
+
     from reports.status_page import status_page_text
     from tui.cli_output import shown_lines
 
     update = ctx.store.post_status_update(args.id, " ".join(args.text), actor=ctx.actor, affected=args.affected,
                                           headline=args.headline)
     detail = ctx.detail(update.incident_id)
-    detail["status_updates"] = detail["status_updates"][:-1]  # the template lists earlier ones under Updates
-    headline = detail["public_headline"]
-    print(shown_lines(status_page_text(detail, headline, update.message, update.affected, iso_z(update.posted_at),
-                                       iso_z(update.next_update_due_at))), end="")
+    # The template lists the earlier updates under Updates, not the one just posted.
+    detail = replace(detail, status_updates=detail.status_updates[:-1])
+    print(shown_lines(status_page_text(detail, detail.public_headline, update.message, update.affected,
+                                       update.posted_at, update.next_update_due_at)), end="")
 
 
 def _remediate(ctx, args: argparse.Namespace) -> None:

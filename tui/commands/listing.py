@@ -67,7 +67,7 @@ def _show(ctx, args: argparse.Namespace) -> int:
 
     detail = ctx.detail(args.id)
     if args.json:
-        print(printable_json(detail))
+        print(printable_json(detail.as_json()))
     else:
         print(incident_text(detail))
     return 0

@@ -31,7 +31,7 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
             print(f"{runbook.name} {params}\n    {runbook.description}")
         return 0
     command = prepare(find(ctx.policy, args.name), values_from_assignments(args.params))
-    incident_id = ctx.detail(args.id)["id"]
+    incident_id = ctx.detail(args.id).id
     print(f"Will run on this host: {command.shown()}")
     if not args.yes:
         if not cli._interactive():

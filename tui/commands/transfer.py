@@ -45,7 +45,7 @@ def _export(ctx, args: argparse.Namespace) -> int:
     if args.format == "json":
         from store.transfer import export_json
 
-        text, default_name = export_json(detail) + "\n", None
+        text, default_name = export_json(detail.as_json()) + "\n", None
     elif args.format == "md":
         from playbooks.clock import iso_z
         from reports.handover import handover_markdown
@@ -54,7 +54,7 @@ def _export(ctx, args: argparse.Namespace) -> int:
     else:
         from tui.export import export_files
 
-        text, default_name = export_files(ctx.store, detail["id"], args.format, ctx.actor)
+        text, default_name = export_files(ctx.store, detail.id, args.format, ctx.actor)
     target = args.output or default_name
     if target is None:
         from tui.cli_output import printable_document
@@ -67,7 +67,7 @@ def _export(ctx, args: argparse.Namespace) -> int:
 
         path = user_path(target, "--output")
         if path.is_dir() or target.endswith(os.sep):
-            path = path / (default_name or f"{detail['id']}.{args.format}")
+            path = path / (default_name or f"{detail.id}.{args.format}")
         # Owner-only and atomic; never through a symbolic link, never over a file without --force.
         write_export(text, path, force=args.force)
     except OSError as exc:

@@ -1,7 +1,7 @@
 """What every command-center screen shares: store access in workers, one-sentence errors."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import work
 from textual.message import Message
@@ -12,6 +12,7 @@ from playbooks.errors import PlaybookError, PolicyValueError
 from store.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail
     from tui.app import CommandCenter
 
 
@@ -68,20 +69,20 @@ class IncidentScreen(StoreScreen):
     `on_incident_screen_loaded`."""
 
     class Loaded(Message):
-        def __init__(self, detail: dict) -> None:
+        def __init__(self, detail: Any) -> None:  # an IncidentDetail, or what the screen's read() gives
             super().__init__()
             self.detail = detail
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
         self.incident_id = incident_id
-        self.detail: dict | None = None
+        self.detail: IncidentDetail | None = None
 
-    def read(self, session, store) -> dict:
+    def read(self, session, store) -> Any:
         """What the screen shows; the incident's detail unless a screen needs more."""
-        from store.queries import incident_detail
+        from store.queries import read_incident
 
-        return incident_detail(session, store.policy, self.incident_id, store.now())
+        return read_incident(session, store.policy, self.incident_id, store.now())
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:

@@ -8,7 +8,7 @@ screen says so.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -22,14 +22,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from playbooks.clock import iso_z
 from playbooks.schema import DATA_CLASSES
 from tui.plain import plain, plain_block, visible
 from tui.screens.base import IncidentScreen
 from tui.widgets.compliance_clocks import obligation_state
 
+if TYPE_CHECKING:
+    from store.read_models.incident import ComplianceObligation
 
-def _short(iso: str | None) -> str:
-    return iso.replace("T", " ").replace("Z", "")[:16] + " UTC" if iso else "-"
+
+def _short(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
 
 
 class ObligationList(Widget, can_focus=True):
@@ -54,16 +58,16 @@ class ObligationList(Widget, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.obligations: list[dict[str, Any]] = []
+        self.obligations: tuple[ComplianceObligation, ...] = ()
 
-    def show(self, obligations: list[dict[str, Any]], now: datetime) -> None:
-        self.obligations = list(obligations)
+    def show(self, obligations: tuple[ComplianceObligation, ...], now: datetime) -> None:
+        self.obligations = tuple(obligations)
         self.cursor = min(self.cursor, max(0, len(self.obligations) - 1))
         self.now = now
         self.refresh(layout=True)
 
     @property
-    def highlighted(self) -> dict[str, Any] | None:
+    def highlighted(self) -> ComplianceObligation | None:
         return self.obligations[self.cursor] if self.obligations else None
 
     def action_move(self, step: int) -> None:
@@ -82,8 +86,8 @@ class ObligationList(Widget, can_focus=True):
         grid.add_column(no_wrap=True, overflow="ellipsis", style="dim", ratio=1)
         for index, o in enumerate(self.obligations):
             mine = index == self.cursor
-            grid.add_row(Text("›" if mine else " ", style="bold cyan"), Text(o["regime"], style="reverse" if mine and self.has_focus else ""),
-                         obligation_state(o, now), plain(o["name"]))
+            grid.add_row(Text("›" if mine else " ", style="bold cyan"), Text(o.regime, style="reverse" if mine and self.has_focus else ""),
+                         obligation_state(o, now), plain(o.name))
         return grid
 
 
@@ -153,10 +157,10 @@ class ComplianceScreen(IncidentScreen):
 
     def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
         d = self.detail = message.detail
-        self.incident_id = d["id"]
+        self.incident_id = d.id
         now = self.center.clock()
         self._show_head()
-        marked = {e["data_class"]: e for e in d["data_exposed"]}
+        marked = {e.data_class: e for e in d.data_exposed}
         policy = self.center.store.policy.compliance
         classes = self.query_one(SelectionList)
         highlighted = classes.highlighted
@@ -166,21 +170,21 @@ class ComplianceScreen(IncidentScreen):
             prompt = Text(f"{cls:<18}", style="bold" if cls in marked else "", no_wrap=True, overflow="ellipsis")
             prompt.append(f"{' '.join(r.id for r in policy.regimes_for([cls])):<13} ", style="cyan")
             if cls in marked:
-                prompt.append(f"marked {marked[cls]['marked_at'][11:16]} by {visible(marked[cls]['marked_by'])}", style="dim")
+                prompt.append(f"marked {marked[cls].marked_at:%H:%M} by {visible(marked[cls].marked_by)}", style="dim")
             classes.add_option(Selection(prompt, cls, cls in marked or cls in pending, id=cls))
         classes.highlighted = highlighted if highlighted is not None else 0
-        self.query_one(ObligationList).show(d["compliance"], now)
-        running = sum(1 for o in d["compliance"] if o["met_at"] is None)
+        self.query_one(ObligationList).show(d.compliance, now)
+        running = sum(1 for o in d.compliance if o.met_at is None)
         self.query_one("#obligations-pane").border_title = f"Obligations ({running} running)"
         self._show_requirements()
 
     def _show_head(self) -> None:
         d = self.detail
         head = Text()
-        head.append(f" {visible(d['id'])} ", style="bold")
-        head.append(f"{visible(d['severity'])} {visible(d['type'])} · {visible(d['environment'])} · {visible(d['title'])}\n")
+        head.append(f" {visible(d.id)} ", style="bold")
+        head.append(f"{visible(d.severity)} {visible(d.type)} · {visible(d.environment)} · {visible(d.title)}\n")
         if self.aware_at is None:
-            head.append(f" Aware since {_short(d['detected_at'])} (detection)", style="dim")
+            head.append(f" Aware since {_short(d.detected_at)} (detection)", style="dim")
         else:
             head.append(f" Aware since {self.aware_at:%Y-%m-%d %H:%M} UTC (yours, for the next marking)", style="yellow")
         head.append("  ·  w changes it", style="dim")
@@ -193,19 +197,19 @@ class ComplianceScreen(IncidentScreen):
         if self.detail is None:
             return
         policy = self.center.store.policy
-        running = {o["regime"]: o for o in self.detail["compliance"]}
+        running = {o.regime: o for o in self.detail.compliance}
         obligations = self.query_one(ObligationList)
         if obligations.has_focus and obligations.highlighted is not None:
-            regimes = [r for r in policy.compliance.regimes if r.id == obligations.highlighted["regime"]]
+            regimes = [r for r in policy.compliance.regimes if r.id == obligations.highlighted.regime]
             heading = None
         else:
             cls = self.query_one(SelectionList).highlighted
             value = self.query_one(SelectionList).get_option_at_index(cls).value if cls is not None else None
             regimes = policy.compliance.regimes_for([value]) if value else []
-            mark = next((e for e in self.detail["data_exposed"] if e["data_class"] == value), None)
+            mark = next((e for e in self.detail.data_exposed if e.data_class == value), None)
             heading = Text(f"{value} ", style="bold") if value else None
             if heading is not None:
-                heading.append(f"(marked exposed {_short(mark['marked_at'])} by {visible(mark['marked_by'])}) " if mark
+                heading.append(f"(marked exposed {_short(mark.marked_at)} by {visible(mark.marked_by)}) " if mark
                                else "(not marked) ", style="dim")
                 heading.append("brings in:", style="bold")
         parts: list = [heading] if heading else []
@@ -217,12 +221,12 @@ class ComplianceScreen(IncidentScreen):
             if state is not None:
                 title.append_text(obligation_state(state, now))
             parts.append(title)
-            parts.append(Text(regime.deadline_text + (f" (due {_short(state['due_at'])})" if state else ""),
+            parts.append(Text(regime.deadline_text + (f" (due {_short(state.due_at)})" if state else ""),
                               style="italic"))
             parts += [Text(f"• {item}") for item in regime.requires]
             parts.append(Text(f"Notify: {', '.join(regime.notify)}", style="dim"))
-            if state is not None and state.get("note"):
-                parts.append(plain_block(f"Note: {state['note']}", style="dim"))
+            if state is not None and state.note:
+                parts.append(plain_block(f"Note: {state.note}", style="dim"))
             parts.append(Text(""))
         self.query_one("#requirements", Static).update(Group(*parts) if parts else Text(""))
 
@@ -237,7 +241,7 @@ class ComplianceScreen(IncidentScreen):
 
     def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
         cls = event.selection.value
-        if self.detail and cls in {e["data_class"] for e in self.detail["data_exposed"]} \
+        if self.detail and cls in {e.data_class for e in self.detail.data_exposed} \
                 and cls not in event.selection_list.selected:
             event.selection_list.select(cls)  # the timeline has it; a mark is not taken back
             self.notify(f"{cls} is marked exposed on the timeline; a mark is not taken back.", severity="warning")
@@ -259,7 +263,7 @@ class ComplianceScreen(IncidentScreen):
             return
         from store.compliance import mark_exposure
 
-        marked = {e["data_class"] for e in self.detail["data_exposed"]}
+        marked = {e.data_class for e in self.detail.data_exposed}
         new = [cls for cls in self.query_one(SelectionList).selected if cls not in marked]
         if not new:
             self.notify("Select the exposed data first (space), then press e.", severity="warning")
@@ -273,9 +277,9 @@ class ComplianceScreen(IncidentScreen):
         if obligation is None:
             self.notify("No obligation yet: mark the exposed data first (space, then e).", severity="warning")
             return
-        regime = obligation["regime"]
-        if obligation["met_at"]:
-            self.notify(f"{regime} was met {_short(obligation['met_at'])} by {obligation['met_by']}.",
+        regime = obligation.regime
+        if obligation.met_at:
+            self.notify(f"{regime} was met {_short(obligation.met_at)} by {obligation.met_by}.",
                         severity="warning")
             return
         from tui.screens.prompts import ChoicePrompt, TextPrompt
@@ -305,7 +309,7 @@ class ComplianceScreen(IncidentScreen):
         from store.compliance import parse_aware_at
         from tui.screens.prompts import TextPrompt
 
-        current = self.aware_at.isoformat(timespec="minutes") + "Z" if self.aware_at else self.detail["detected_at"]
+        current = self.aware_at.isoformat(timespec="minutes") + "Z" if self.aware_at else iso_z(self.detail.detected_at)
 
         def chosen(text: str | None) -> None:
             if not text:

@@ -7,23 +7,24 @@ from typing import TYPE_CHECKING
 from tui.plain import first_line
 
 if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail, RemediationEntry
     from tui.screens.war_room import WarRoomScreen
 
 CANCEL = "Cancel"
 START_ANOTHER = "Start another"
 
 
-def running_remediation(detail: dict) -> list[dict]:
+def running_remediation(detail: IncidentDetail) -> tuple[RemediationEntry, ...]:
     """The incident's remediation actions that have not ended, oldest first."""
-    return [action for action in detail.get("remediation", []) if action["finished_at"] is None]
+    return detail.running_remediation
 
 
-def done_choice(action: dict) -> str:
-    return f"#{action['id']} done (record the outcome)"
+def done_choice(action: RemediationEntry) -> str:
+    return f"#{action.id} done (record the outcome)"
 
 
-def cancelled_choice(action: dict) -> str:
-    return f"#{action['id']} cancelled (say why)"
+def cancelled_choice(action: RemediationEntry) -> str:
+    return f"#{action.id} cancelled (say why)"
 
 
 def ask_remediation(screen: "WarRoomScreen") -> None:
@@ -40,7 +41,7 @@ def ask_remediation(screen: "WarRoomScreen") -> None:
         ends[done_choice(action)] = (action, "done")
         ends[cancelled_choice(action)] = (action, "cancelled")
     # What is running, in the body: stored text, wrapped, never cut at the dialog's width.
-    body = "\n".join(f"#{a['id']} {first_line(a['description'])} (since {a['started_at'][11:16]} UTC)"
+    body = "\n".join(f"#{a.id} {first_line(a.description)} (since {a.started_at:%H:%M} UTC)"
                      for a in running)
 
     def chosen(answer: str | None) -> None:
@@ -66,10 +67,10 @@ def _start(screen: "WarRoomScreen") -> None:
     screen.app.push_screen(TextPrompt("Start remediation", "e.g. Database connection pool increased"), save)
 
 
-def _end(screen: "WarRoomScreen", action: dict, how: str) -> None:
+def _end(screen: "WarRoomScreen", action: RemediationEntry, how: str) -> None:
     from tui.screens.prompts import TextPrompt
 
-    store, actor, incident_id, action_id = screen.center.store, screen.center.actor, screen.incident_id, action["id"]
+    store, actor, incident_id, action_id = screen.center.store, screen.center.actor, screen.incident_id, action.id
     if how == "done":
         prompt = TextPrompt(f"Remediation #{action_id} done: the outcome", "e.g. error rate back to baseline")
     else:

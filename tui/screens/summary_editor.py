@@ -5,7 +5,7 @@ what was written (restored by the next `S`), ctrl+d discards it; the caller disc
 the summary is pinned (a pin that fails keeps it). ctrl+s or ctrl+enter pins."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +18,7 @@ from tui.plain import visible
 from tui.screens.drafted_dialog import DraftKeeping
 
 if TYPE_CHECKING:
+    from store.read_models.incident import PinnedSummary
     from tui.drafts import DraftSlot
 
 PINNED_SUMMARY = "summary"  # the draft's field (tui/drafts.py keeps drafts by incident and field)
@@ -37,11 +38,11 @@ class SummaryEditor(DraftKeeping, ModalScreen[tuple[str, str | None] | None]):
     #summary-next { height: 4; }
     """
 
-    def __init__(self, incident_id: str, pinned: dict[str, Any] | None, draft: "DraftSlot | None" = None) -> None:
+    def __init__(self, incident_id: str, pinned: PinnedSummary | None, draft: "DraftSlot | None" = None) -> None:
         super().__init__()
         self.incident_id = incident_id
         self.draft = draft
-        self.prefill = {"summary": (pinned or {}).get("summary") or "", "next_steps": (pinned or {}).get("next_steps") or ""}
+        self.prefill = {"summary": pinned.summary if pinned else "", "next_steps": (pinned.next_steps if pinned else None) or ""}
         kept = draft.values() if draft else None
         self.restored = bool(kept)
         self.start = {**self.prefill, **kept} if kept else self.prefill

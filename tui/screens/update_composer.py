@@ -6,7 +6,7 @@ the caller discards it once the update is posted."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.content import Content
@@ -16,11 +16,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
 from reports.status_page import status_page_text
-from playbooks.clock import iso_z
+from playbooks.clock import to_utc_naive
 from tui.plain import visible, visible_lines
 from tui.screens.drafted_dialog import DraftKeeping
 
 if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail
     from tui.drafts import DraftSlot
 
 # The prefilled public words name neither the title nor the headline. The title is internal
@@ -45,7 +46,7 @@ class UpdateComposer(DraftKeeping, ModalScreen[tuple[str, str | None, str | None
         Binding("ctrl+d", "discard", "Discard draft", priority=True, id="update.discard"),
     ]
 
-    def __init__(self, detail: dict[str, Any], headline: str, now: datetime,
+    def __init__(self, detail: IncidentDetail, headline: str, now: datetime,
                  audience: list[str] | None = None, draft: "DraftSlot | None" = None) -> None:
         super().__init__()
         self.detail = detail
@@ -54,14 +55,14 @@ class UpdateComposer(DraftKeeping, ModalScreen[tuple[str, str | None, str | None
         self.audience = audience or []  # "Engineering Leads, Customer Support: slack", ...
         self.draft = draft
         # The headline field starts from the public headline: the internal title is not for customers.
-        self.prefill = {"headline": headline, "affected": "", "message": DEFAULT_MESSAGES.get(detail["status"], "")}
+        self.prefill = {"headline": headline, "affected": "", "message": DEFAULT_MESSAGES.get(detail.status, "")}
         kept = draft.values() if draft else None
         self.restored = bool(kept)
         self.start = {**self.prefill, **kept} if kept else self.prefill
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="update-dialog") as dialog:
-            dialog.border_title = Content(f"Status update for {visible(self.detail['id'])}")
+            dialog.border_title = Content(f"Status update for {visible(self.detail.id)}")
             yield Input(value=self.start["headline"], placeholder="Public headline", id="headline")
             yield Input(value=self.start["affected"], placeholder="Affected: who or what (e.g. checkout for EU customers)",
                         id="affected")
@@ -90,10 +91,10 @@ class UpdateComposer(DraftKeeping, ModalScreen[tuple[str, str | None, str | None
         return "Goes to: " + "; ".join(self.audience)
 
     def _preview(self) -> None:
-        cadence_due = self.detail["policy"]["next_update_due_at"]
+        cadence_due = self.detail.policy.next_update_due_at
         headline = self.query_one("#headline", Input).value.strip() or self.headline
         text = status_page_text(self.detail, headline, self.query_one(TextArea).text.strip() or "…",
-                                self.query_one("#affected", Input).value.strip() or None, iso_z(self.now), cadence_due)
+                                self.query_one("#affected", Input).value.strip() or None, to_utc_naive(self.now), cadence_due)
         # The title and the engineer's words as data: escapes shown, never sent to the terminal.
         self.query_one("#preview", Label).update(Content(visible_lines(text.split("\n\n")[0])))
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +20,9 @@ from tui.widgets.pinned_summary import PinnedSummary
 from tui.widgets.timeline import Timeline
 from tui.widgets.war_room_panes import IncidentBanner, SidePane
 
+if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail
+
 SEVERITY_ORDER = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 _TICKS = threading.Lock()  # ticks are written in workers; this keeps them in the order pressed
 
@@ -29,16 +34,15 @@ def next_status_forward(current: str) -> str | None:
     return later[0] if later else None
 
 
-def still_open_before_resolving(detail: dict) -> list[str]:
+def still_open_before_resolving(detail: IncidentDetail) -> list[str]:
     """What resolving would leave behind, one line each (stored text shown as data)."""
     from tui.plain import visible
 
     left = []
-    if detail.get("acknowledged_at") is None:
-        left.append(f"{detail['id']} was never acknowledged (MTTA stays unset; nobody confirmed they responded).")
-    for action in detail.get("remediation", []):
-        if action["finished_at"] is None:
-            left.append(f"Remediation still running: {visible(action['description'])}")
+    if detail.acknowledged_at is None:
+        left.append(f"{detail.id} was never acknowledged (MTTA stays unset; nobody confirmed they responded).")
+    for action in detail.running_remediation:
+        left.append(f"Remediation still running: {visible(action.description)}")
     return left
 
 
@@ -84,18 +88,18 @@ class WarRoomScreen(IncidentScreen):
         self.load()
 
     def on_incident_screen_loaded(self, message: IncidentScreen.Loaded) -> None:
-        self.detail = message.detail
-        self.incident_id = message.detail["id"]
+        detail: IncidentDetail = message.detail
+        self.detail = detail
+        self.incident_id = detail.id
         banner = self.query_one(IncidentBanner)
         banner.now = self.center.clock()
-        banner.detail = message.detail
-        self.query_one(Checklist).show(message.detail)
-        self.query_one(SidePane).detail = message.detail
-        self.query_one(PinnedSummary).show(message.detail.get("pinned_summary"))
+        banner.detail = detail
+        self.query_one(Checklist).show(detail)
+        self.query_one(SidePane).detail = detail
+        self.query_one(PinnedSummary).show(detail.pinned_summary)
         self.query_one(ObligationCountdowns).show(
-            message.detail.get("compliance", []),
-            message.detail["type"] in self.center.store.policy.compliance.incident_types, self.center.clock())
-        self.query_one(Timeline).show(message.detail["timeline"])
+            detail.compliance, detail.type in self.center.store.policy.compliance.incident_types, self.center.clock())
+        self.query_one(Timeline).show(detail.timeline)
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         if self.incident_id in incident_ids:
@@ -196,13 +200,13 @@ class WarRoomScreen(IncidentScreen):
             return
         from tui.screens.prompts import ChoicePrompt
 
-        current = self.detail["status"]
+        current = self.detail.status
         moves = STATUS_MOVES[current]
         if not moves:
             self.notify(f"{self.incident_id} is {current}; no further status moves.", severity="warning")
             return
         store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
-                                              self.detail["version"])
+                                              self.detail.version)
 
         def apply(status: str) -> None:
             def change() -> None:
@@ -240,16 +244,16 @@ class WarRoomScreen(IncidentScreen):
     def _change_severity(self, step: int) -> None:
         if not self._ready():
             return
-        index = SEVERITY_ORDER.index(self.detail["severity"]) + step
+        index = SEVERITY_ORDER.index(self.detail.severity) + step
         if not 0 <= index < len(SEVERITY_ORDER):
-            self.notify(f"{self.detail['severity']} is already the {'highest' if step < 0 else 'lowest'} severity.",
+            self.notify(f"{self.detail.severity} is already the {'highest' if step < 0 else 'lowest'} severity.",
                         severity="warning")
             return
         from tui.screens.prompts import TextPrompt
 
         target = SEVERITY_ORDER[index]
         store, actor, incident_id, version = (self.center.store, self.center.actor, self.incident_id,
-                                              self.detail["version"])
+                                              self.detail.version)
 
         def with_reason(reason: str | None) -> None:  # the prompt refuses an empty reason; esc changes nothing
             if reason:
@@ -258,7 +262,7 @@ class WarRoomScreen(IncidentScreen):
 
         # The cadence and who is told change with it: one key is not enough, and the why goes on the timeline.
         verb = "Escalate" if step < 0 else "Downgrade"
-        self.app.push_screen(TextPrompt(f"{verb} {incident_id} {self.detail['severity']} -> {target}: why?",
+        self.app.push_screen(TextPrompt(f"{verb} {incident_id} {self.detail.severity} -> {target}: why?",
                                         "reason (goes on the timeline)"), with_reason)
 
     def action_raise_severity(self) -> None:
@@ -274,7 +278,7 @@ class WarRoomScreen(IncidentScreen):
         if not self._ready():
             return
         store, actor, incident_id = self.center.store, self.center.actor, self.incident_id
-        held = {r["role"]: r["person"] for r in self.detail["roles"] if r["released_at"] is None}
+        held = self.detail.held_roles
 
         def change(choice: RoleChange | None) -> None:
             if choice is None:
@@ -313,11 +317,11 @@ class WarRoomScreen(IncidentScreen):
 
         from automation.routing import who_hears
 
-        headline = self.detail.get("public_headline") or store.policy.headline(self.detail["type"])
+        headline = self.detail.public_headline or store.policy.headline(self.detail.type)
         audience = [f"{heard.groups or heard.integration}: {heard.integration}"
                     + (f" (skipped: {heard.skipped.split(':', 1)[0]})" if heard.skipped else "")
                     for heard in who_hears(store, incident_id)]
-        detail = {**self.detail, "status": status} if status else self.detail
+        detail = replace(self.detail, status=status) if status else self.detail
         self.app.push_screen(UpdateComposer(detail, headline, self.center.clock(), audience, draft=draft), post)
 
     def action_collect_logs(self) -> None:
@@ -392,8 +396,8 @@ class WarRoomScreen(IncidentScreen):
         if not self._ready():
             return
         types = self.center.store.policy.compliance.incident_types
-        if self.detail["type"] not in types and not self.detail.get("compliance"):
-            self.notify(f"{self.incident_id} is of type {self.detail['type']}; exposed data is marked on "
+        if self.detail.type not in types and not self.detail.compliance:
+            self.notify(f"{self.incident_id} is of type {self.detail.type}; exposed data is marked on "
                         f"{' or '.join(types)} incidents only.", severity="warning")
             return
         from tui.screens.compliance import ComplianceScreen
@@ -429,7 +433,7 @@ class WarRoomScreen(IncidentScreen):
 
                 self.write(write, "Summary pinned")
 
-        self.app.push_screen(SummaryEditor(incident_id, self.detail.get("pinned_summary"), draft=draft), pin)
+        self.app.push_screen(SummaryEditor(incident_id, self.detail.pinned_summary, draft=draft), pin)
 
     def action_similar(self) -> None:
         """This happened before: the most similar past incidents, their root cause and corrective actions."""

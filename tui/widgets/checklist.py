@@ -1,7 +1,7 @@
 """The type's checklist grouped by phase, with each phase's time box; space ticks."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -9,6 +9,9 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.plain import visible
+
+if TYPE_CHECKING:
+    from store.read_models.incident import IncidentDetail
 
 
 def _heading(name: str, phase: dict[str, Any]) -> Text:
@@ -43,17 +46,20 @@ class Checklist(OptionList):
         return (tuple((name, tuple(phase.items())) for name, phase in self._phases.items()),
                 tuple((number, tuple(step.items())) for number, step in self._steps.items()))
 
-    def show(self, detail: dict[str, Any]) -> None:
+    def show(self, detail: IncidentDetail) -> None:
+        # The list's own state (what it paints and counts while a tick is pending) is a dict
+        # per phase and per step, copied from the read model so mark() can change it.
         empty = {"window": "", "done": 0, "total": 0, "overdue": False}
-        known = {p["name"]: p for p in detail["phases"]}
+        known = {p.name: p for p in detail.phases}
         phases: dict[str, dict[str, Any]] = {}
         steps: dict[int, dict[str, Any]] = {}
-        for step in detail["checklist"]:
-            if step["phase"] not in phases:
-                phase = known.get(step["phase"], empty)
-                phases[step["phase"]] = {key: phase[key] for key in empty}
-            steps[step["number"]] = {"number": step["number"], "phase": step["phase"], "text": step["text"],
-                                     "done": bool(step["done"])}
+        for step in detail.checklist:
+            if step.phase not in phases:
+                phase = known.get(step.phase)
+                phases[step.phase] = ({key: getattr(phase, key) for key in empty} if phase is not None
+                                      else dict(empty))
+            steps[step.number] = {"number": step.number, "phase": step.phase, "text": step.text,
+                                  "done": step.done}
         for number, done in self._pending.items():
             step = steps.get(number)
             if step is not None and step["done"] != done:

@@ -8,7 +8,7 @@ without compliance clocks looks exactly as it did before.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -21,12 +21,9 @@ from tui.plain import plain, visible
 
 if TYPE_CHECKING:
     from store.compliance import RunningObligation
+    from store.read_models.incident import ComplianceObligation
 
 OVERDUE_STYLE = "bold white on red"
-
-
-def _at(iso: str | None) -> datetime | None:
-    return datetime.fromisoformat(iso.rstrip("Z")) if iso else None
 
 
 def countdown_text(due_at: datetime, now: datetime) -> Text:
@@ -41,12 +38,11 @@ def met_text(met_at: datetime, met_by: str | None) -> Text:
     return Text(f"met {met_at:%d %b %H:%M} by {visible(met_by)}", style="green")
 
 
-def obligation_state(obligation: dict[str, Any], now: datetime) -> Text:
-    """The state of one obligation of `incident_detail(...)["compliance"]`."""
-    met_at = _at(obligation["met_at"])
-    if met_at is not None:
-        return met_text(met_at, obligation["met_by"])
-    return countdown_text(_at(obligation["due_at"]), now)
+def obligation_state(obligation: ComplianceObligation, now: datetime) -> Text:
+    """The state of one obligation of an incident's detail (`IncidentDetail.compliance`)."""
+    if obligation.met_at is not None:
+        return met_text(obligation.met_at, obligation.met_by)
+    return countdown_text(obligation.due_at, now)
 
 
 class ObligationCountdowns(Widget):
@@ -63,12 +59,12 @@ class ObligationCountdowns(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.obligations: list[dict[str, Any]] = []
+        self.obligations: tuple[ComplianceObligation, ...] = ()
         self.applies = False
 
-    def show(self, obligations: list[dict[str, Any]], applies: bool, now: datetime) -> None:
+    def show(self, obligations: tuple[ComplianceObligation, ...], applies: bool, now: datetime) -> None:
         """`applies`: exposed data can be marked on this incident (a security or data one)."""
-        self.obligations, self.applies = list(obligations), applies
+        self.obligations, self.applies = tuple(obligations), applies
         self.display = bool(obligations) or applies
         self.now = now
         self.refresh(layout=True)
@@ -82,11 +78,11 @@ class ObligationCountdowns(Widget):
         # squeezed it to "G…"); the deadline and whom to notify follow only where they fit.
         lines = []
         for o in self.obligations:
-            line = Text.assemble(plain(o["regime"], style="bold"), " ", obligation_state(o, now))
-            if o["met_at"] is None:
-                extra = Text(f" (by {deadline(_at(o['due_at']), now)})", style="dim")
-                if o["notify"]:
-                    extra.append_text(plain(f" notify {o['notify'][0]}", style="dim"))
+            line = Text.assemble(plain(o.regime, style="bold"), " ", obligation_state(o, now))
+            if o.met_at is None:
+                extra = Text(f" (by {deadline(o.due_at, now)})", style="dim")
+                if o.notify:
+                    extra.append_text(plain(f" notify {o.notify[0]}", style="dim"))
                 line.append_text(extra)
             line.no_wrap, line.overflow = True, "ellipsis"
             lines.append(line)

@@ -5,7 +5,7 @@ Stored text is data: each line is a `Text` of the escaped first line (never mark
 an ellipsis at the width; the whole text is in the editor (`S`) and in the handover."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
@@ -13,6 +13,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.plain import first_line, visible
+
+if TYPE_CHECKING:
+    from store.read_models.incident import PinnedSummary as Pinned
 
 EDIT_KEY = "S"  # war_room.summary's default key, named in the line that says none is pinned
 
@@ -42,11 +45,11 @@ class PinnedSummary(Static):
     }
     """
 
-    # The pinned summary as incident_detail gives it ({summary, next_steps, by, at}) or None.
-    pinned: reactive[dict[str, Any] | None] = reactive(None, layout=True)
+    # The pinned summary of the incident's detail, or None.
+    pinned: reactive[Pinned | None] = reactive(None, layout=True)
     loaded: reactive[bool] = reactive(False, layout=True)  # False: the incident is still loading
 
-    def show(self, pinned: dict[str, Any] | None) -> None:
+    def show(self, pinned: Pinned | None) -> None:
         self.pinned = pinned
         self.loaded = True
 
@@ -56,10 +59,10 @@ class PinnedSummary(Static):
         pinned = self.pinned
         if not pinned:
             return _one_line(("No summary pinned", "dim"), " · ", (EDIT_KEY, "bold"), (" to pin one", "dim"))
-        when = f"{visible(pinned['by'])} {visible(pinned['at'])[11:16]}"
-        summary = _one_line(("Summary", "bold"), (f" ({when})", "dim"), " ", _first_line_of(pinned["summary"]))
-        if pinned.get("next_steps"):
-            steps = _one_line(("Next", "bold"), "    ", _first_line_of(pinned["next_steps"]))
+        when = f"{visible(pinned.by)} {pinned.at:%H:%M}"
+        summary = _one_line(("Summary", "bold"), (f" ({when})", "dim"), " ", _first_line_of(pinned.summary))
+        if pinned.next_steps:
+            steps = _one_line(("Next", "bold"), "    ", _first_line_of(pinned.next_steps))
         else:
             steps = _one_line(("Next", "bold"), "    ", ("none given", "dim"))
         return Group(summary, steps)

@@ -7,7 +7,7 @@ says how many lines follow) and the whole text is one `enter` away."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
@@ -16,6 +16,9 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.plain import first_line, visible
+
+if TYPE_CHECKING:
+    from store.read_models.incident import TimelineEntry
 
 # The four kinds a reader filters by. "status" is every change a person made to the
 # incident's state (status, severity, roles, checklist, remediation, compliance, review).
@@ -35,24 +38,24 @@ AUTOMATION_EVENTS = frozenset({
 AUTOMATION_ACTORS = frozenset({"automation", "alertmanager", "drill"})
 
 
-def kind_of(event: dict[str, Any]) -> str:
+def kind_of(event: TimelineEntry) -> str:
     """Which of the four kinds a timeline event is (every event is one of them)."""
-    if event["kind"] == "note":
+    if event.kind == "note":
         return NOTES
-    if event["kind"] == "status_update":
+    if event.kind == "status_update":
         return UPDATES
-    if event["kind"] in AUTOMATION_EVENTS or event["actor"] in AUTOMATION_ACTORS:
+    if event.kind in AUTOMATION_EVENTS or event.actor in AUTOMATION_ACTORS:
         return AUTOMATION
     return STATUS
 
 
-def event_row(event: dict[str, Any]) -> Text:
+def event_row(event: TimelineEntry) -> Text:
     """One line: time, kind tag, actor, the summary's first line (stored text as data)."""
     kind = kind_of(event)
-    at = event["at"][11:16] if event.get("at") else "--:--"
+    at = f"{event.at:%H:%M}" if event.at else "--:--"
     row = Text.assemble((at, "bold"), " ", (TAG[kind].ljust(TAG_WIDTH), TAG_STYLE[kind]), " ",
-                        (f"{visible(event['actor'])}:", "cyan"), " ", first_line(event["summary"]))
-    more = str(event["summary"] or "").count("\n")
+                        (f"{visible(event.actor)}:", "cyan"), " ", first_line(event.summary))
+    more = str(event.summary or "").count("\n")
     if more:  # the rest is in the event's full view (enter)
         row.append(f"  (+{more} line{'s' if more > 1 else ''}, enter)", style="dim")
     return row
@@ -88,19 +91,19 @@ class Timeline(OptionList):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.events: list[dict[str, Any]] = []
+        self.events: list[TimelineEntry] = []
         self.kind_filter = "all"
 
     def on_mount(self) -> None:
         self._title()
 
-    def show(self, events: list[dict[str, Any]]) -> None:
+    def show(self, events: tuple[TimelineEntry, ...]) -> None:
         """The incident's events (oldest first), as the war room loaded them."""
         self.events = list(events)
         self._rebuild()
 
     @property
-    def shown(self) -> list[dict[str, Any]]:
+    def shown(self) -> list[TimelineEntry]:
         """The events the filter lets through, in order."""
         if self.kind_filter == "all":
             return self.events
@@ -115,11 +118,11 @@ class Timeline(OptionList):
         at_bottom = self.highlighted is None or self.highlighted >= self.option_count - 1
         kept, scroll_y = self.highlighted_seq, self.scroll_y
         shown = self.shown
-        self.set_options([Option(event_row(e), id=f"event-{e['seq']}") for e in shown])
+        self.set_options([Option(event_row(e), id=f"event-{e.seq}") for e in shown])
         self._title()
         if not shown:
             return
-        ids = {f"event-{e['seq']}" for e in shown}
+        ids = {f"event-{e.seq}" for e in shown}
         if at_bottom or f"event-{kept}" not in ids:
             self.highlighted = len(shown) - 1  # following the incident as it happens
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)

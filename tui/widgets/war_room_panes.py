@@ -16,6 +16,7 @@ from tui.plain import first_line, plain, visible
 
 if TYPE_CHECKING:
     from playbooks.config import Configuration
+    from store.read_models.incident import IncidentDetail, RemediationEntry
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,14 @@ def _reach_of(widget) -> NotificationReach:
     return notification_reach(configuration, store.policy if store is not None else None)
 
 
-def _at(iso: str | None) -> datetime | None:
-    return datetime.fromisoformat(iso.rstrip("Z")) if iso else None
-
-
-def _hhmm(iso: str | None) -> str:
-    return iso[11:16] if iso else "-"
+def _hhmm(moment: datetime | None) -> str:
+    return f"{moment:%H:%M}" if moment else "-"
 
 
 class IncidentBanner(Static):
     """Two lines: who/what/where/status, then the clocks that matter."""
 
-    detail: reactive[dict | None] = reactive(None, layout=False)
+    detail: reactive[IncidentDetail | None] = reactive(None, layout=False)
     now: reactive[datetime | None] = reactive(None, layout=False)
 
     def render(self):
@@ -79,32 +76,32 @@ class IncidentBanner(Static):
         if d is None:
             return Text("Loading…", style="dim")
         now = self.now or datetime.utcnow()
-        policy = d["policy"]
+        policy = d.policy
         top = Text()
         # Stored words are appended as data, every unprintable character escaped.
-        top.append(f" {visible(d['severity'])} ", style=SEVERITY_STYLE.get(d["severity"], ""))
-        top.append(f" {visible(d['id'])} ", style="bold")
-        top.append(f"{visible(d['type'])} · {visible(d['environment'])} · ")
-        top.append(visible(d["status"]).upper(), style="bold cyan")
-        top.append(f" · {visible(d['title'])}")
+        top.append(f" {visible(d.severity)} ", style=SEVERITY_STYLE.get(d.severity, ""))
+        top.append(f" {visible(d.id)} ", style="bold")
+        top.append(f"{visible(d.type)} · {visible(d.environment)} · ")
+        top.append(visible(d.status).upper(), style="bold cyan")
+        top.append(f" · {visible(d.title)}")
         bottom = Text(" ")
         # Every clock with its units and sign ("14:57" read as a time of day), and the time it
         # falls due where there is room; under 100 columns the warnings come before the deadlines.
         roomy = self.size.width >= 100
         clock = countdown_with_deadline if roomy else countdown
-        if d["acknowledged_at"] is None and d["status"] not in ("resolved", "closed"):
-            due = _at(policy["response_due_at"])
+        if d.acknowledged_at is None and d.status not in ("resolved", "closed"):
+            due = policy.response_due_at
             bottom.append(f"ACK DUE {clock(due, now)}",
                           style="bold red reverse" if is_overdue(due, now) else "bold yellow")
         else:
-            bottom.append(f"ack'd {_hhmm(d['acknowledged_at'])}", style="green")
-        due = _at(policy["next_update_due_at"])
+            bottom.append(f"ack'd {_hhmm(d.acknowledged_at)}", style="green")
+        due = policy.next_update_due_at
         if due is not None:
             bottom.append("  UPDATE DUE ")
             bottom.append(clock(due, now), style="bold red reverse" if is_overdue(due, now) else "bold")
         bottom.append("  ·  ", style="dim")
         bottom.append_text(self._escalation(d))
-        bottom.append(f"  ·  updates every {visible(policy['update_cadence'])}", style="dim")
+        bottom.append(f"  ·  updates every {visible(policy.update_cadence)}", style="dim")
         top.no_wrap = bottom.no_wrap = True
         top.overflow = bottom.overflow = "ellipsis"
         return Group(top, bottom)
@@ -114,13 +111,12 @@ class IncidentBanner(Static):
     def on_mount(self) -> None:
         self.reach = _reach_of(self)
 
-    def _escalation(self, d: dict) -> Text:
+    def _escalation(self, d: IncidentDetail) -> Text:
         """The policy's escalation, promised only when something here would carry it."""
-        policy = d["policy"]
-        groups = [g["group"] for g in policy["stakeholders"]]
-        if d["severity"] in escalating() and not (self.reach or NotificationReach()).escalates(d["severity"], groups):
+        groups = [g.group for g in d.policy.stakeholders]
+        if d.severity in escalating() and not (self.reach or NotificationReach()).escalates(d.severity, groups):
             return Text("escalates to nobody: no notifications", style="bold yellow")
-        return Text(visible(policy["escalation"]), style="dim")
+        return Text(visible(d.policy.escalation), style="dim")
 
 
 ROLE_LABELS = {"incident_commander": "commander", "communications_lead": "comms lead",
@@ -131,7 +127,7 @@ ALWAYS_SHOWN = ("incident_commander", "communications_lead", "operations_lead")
 class SidePane(Static):
     """Roles, who must be told (comms matrix for this severity), updates, remediation."""
 
-    detail: reactive[dict | None] = reactive(None, layout=True)
+    detail: reactive[IncidentDetail | None] = reactive(None, layout=True)
     reach: NotificationReach | None = None
     actor = ""
 
@@ -148,7 +144,7 @@ class SidePane(Static):
         roles = Table.grid(padding=(0, 1), expand=True)
         roles.add_column(no_wrap=True, style="dim")
         roles.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        held = {r["role"]: r["person"] for r in d["roles"] if r["released_at"] is None}
+        held = d.held_roles
         for role, label in ROLE_LABELS.items():
             if role in held or role in ALWAYS_SHOWN:
                 roles.add_row(label, plain(held.get(role, "unassigned"), style="bold" if role in held else "red"))
@@ -157,24 +153,24 @@ class SidePane(Static):
         heading.no_wrap, heading.overflow = True, "ellipsis"
         parts += [heading if self.actor else Text("Roles", style="bold underline"), roles, Text("")]
         parts.append(Text("Stakeholders", style="bold underline"))
-        told = {n["group"]: n for n in d.get("notifications", [])}
+        told = {n.group: n for n in d.notifications}
         rows = []
-        for group in d["policy"]["stakeholders"]:
-            state = told.get(group["group"])
-            if state is None and not reach.reaches(group["group"]):  # nothing here could tell them
+        for group in d.policy.stakeholders:
+            state = told.get(group.group)
+            if state is None and not reach.reaches(group.group):  # nothing here could tell them
                 status = Text("not configured", style="bold red")
             elif state is None:
                 status = Text("not yet", style="yellow")
-            elif state["state"] == "sent":
-                status = Text(f"sent {_hhmm(state['last_sent_at'])}", style="green")
-            elif state["state"] == "pending":
-                status = Text(f"{state['pending']} waiting", style="yellow")
-            elif state["state"] == "skipped":  # nobody was told, on purpose: say why in a word
-                reason = (state["skip_reasons"] or ["skipped"])[0].split(":", 1)[0]
+            elif state.state == "sent":
+                status = Text(f"sent {_hhmm(state.last_sent_at)}", style="green")
+            elif state.state == "pending":
+                status = Text(f"{state.pending} waiting", style="yellow")
+            elif state.state == "skipped":  # nobody was told, on purpose: say why in a word
+                reason = (state.skip_reasons or ("skipped",))[0].split(":", 1)[0]
                 status = Text(f"skipped ({visible(reason)})", style="dim")
             else:
-                status = Text(f"{state['failed']} failed", style="bold red")
-            rows.append((plain(group["group"]), status, plain(group["channel"])))
+                status = Text(f"{state.failed} failed", style="bold red")
+            rows.append((plain(group.group), status, plain(group.channel)))
         if self.size.width < 40:  # an 80-column terminal: the channel is in the comms matrix
             parts += stakeholders_by_state(rows)
         else:
@@ -188,12 +184,12 @@ class SidePane(Static):
             parts.append(groups)
         parts.append(Text(""))
         parts.append(Text("Status updates", style="bold underline"))
-        for update in d["status_updates"][-3:]:
-            parts.append(Text.assemble((_hhmm(update["posted_at"]) + " ", "bold"), first_line(update["message"])))
-        if not d["status_updates"]:
+        for update in d.status_updates[-3:]:
+            parts.append(Text.assemble((_hhmm(update.posted_at) + " ", "bold"), first_line(update.message)))
+        if not d.status_updates:
             parts.append(Text("none yet (u to post)", style="dim"))
-        parts.append(Text(f"next due {_hhmm(d['policy']['next_update_due_at'])} UTC", style="dim"))
-        parts += remediation_lines(d["remediation"])
+        parts.append(Text(f"next due {_hhmm(d.policy.next_update_due_at)} UTC", style="dim"))
+        parts += remediation_lines(d.remediation)
         return Group(*parts)
 
 
@@ -214,24 +210,24 @@ def stakeholders_by_state(rows: list[tuple[Text, Text, Text]]) -> list[Text]:
 SHOWN_FINISHED = 3  # remediation that ended: the latest few, with their outcome
 
 
-def remediation_lines(actions: list[dict]) -> list[Text]:
+def remediation_lines(actions: tuple[RemediationEntry, ...]) -> list[Text]:
     """What is running (m ends it: done or cancelled) and how the latest ones ended."""
-    running = [a for a in actions if a["finished_at"] is None]
-    ended = sorted((a for a in actions if a["finished_at"] is not None),
-                   key=lambda a: (a["finished_at"], a["id"]))[-SHOWN_FINISHED:]
+    running = [a for a in actions if a.finished_at is None]
+    ended = sorted((a for a in actions if a.finished_at is not None),
+                   key=lambda a: (a.finished_at, a.id))[-SHOWN_FINISHED:]
     if not running and not ended:
         return []
     heading = Text.assemble(("Remediation", "bold underline"), ("  m to end" if running else "", "dim"))
     lines = [Text(""), heading]
-    lines += [Text(f"#{a['id']} {visible(a['description'])} (since {_hhmm(a['started_at'])})") for a in running]
+    lines += [Text(f"#{a.id} {visible(a.description)} (since {_hhmm(a.started_at)})") for a in running]
     for a in ended:
-        outcome = str(a["outcome"] or "done")
+        outcome = str(a.outcome or "done")
         cancelled = outcome == "cancelled" or outcome.startswith("cancelled: ")
         word, why = ("cancelled", outcome[len("cancelled: "):]) if cancelled else ("done", outcome)
-        line = Text.assemble(f"#{a['id']} {visible(a['description'])} · ", (word, "yellow" if cancelled else "green"))
+        line = Text.assemble(f"#{a.id} {visible(a.description)} · ", (word, "yellow" if cancelled else "green"))
         if why and why != word:
             line.append(f": {visible(why)}")
-        line.append(f" ({_hhmm(a['finished_at'])})", style="dim")
+        line.append(f" ({_hhmm(a.finished_at)})", style="dim")
         lines.append(line)
     return lines
 
