@@ -53,6 +53,30 @@ class Settings:
     database_url: str | None = None
 
 
+class FirstListing:
+    """The open incidents, read with plain sqlite3 (store/quick_list.py) in a thread of its
+    own from the moment the app is built: SQLAlchemy, SQLModel and pydantic take about 0.4 s
+    to load, and on a SQLite file at this program's schema the list need not wait for them.
+    `rows` is None until read, and stays None when the file is not one to read that way."""
+
+    def __init__(self, url: str) -> None:
+        self.rows: list | None = None
+        self.handed_over = False  # to the dashboard (main thread only)
+        self.painted = threading.Event()  # the rows are on the screen, or there are none to show
+        self._reader = threading.Thread(target=self._read, args=(url,), name="first-listing", daemon=True)
+        self._reader.start()
+
+    def _read(self, url: str) -> None:
+        from store.quick_list import open_incidents
+
+        self.rows = open_incidents(url)
+
+    def read(self, wait: float | None = None) -> bool:
+        """Whether the read is over, waiting at most `wait` seconds (None: until it is)."""
+        self._reader.join(wait)
+        return not self._reader.is_alive()
+
+
 class StoreChanged(Message):
     """Some process wrote to the store; `can_replace` collapses a burst into one check."""
 
@@ -101,6 +125,9 @@ class CommandCenter(App):
         self._refused_remaps: list[str] = []  # said once the screen is up (on_mount)
         if settings.keymap:
             self._apply_keymap(settings.keymap)
+        # Only when the store opens in a worker: an open store lists them itself at once.
+        self._first_listing = FirstListing(settings.database_url) if callable(store) and settings.database_url \
+            else None
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remaps that would take a key from another binding are refused, so both keep theirs (tui/keymap.py)."""
@@ -141,6 +168,8 @@ class CommandCenter(App):
         from tui.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
+        if self._first_listing is not None and self._first_listing.read(wait=0):
+            self._hand_over_first_listing()  # the dashboard's first paint has them
         for sentence in self._refused_remaps:  # keys from config.toml: shown as data
             self.notify(sentence, title="Keymap", severity="warning", timeout=20, markup=False)
         self.set_interval(1.0, self._tick)
@@ -162,28 +191,27 @@ class CommandCenter(App):
         self.call_from_thread(self._store_opened, store)
 
     def _list_before_the_store(self) -> None:
-        """On a SQLite file at this program's schema the open incidents are read with plain
-        sqlite3 and listed first: SQLAlchemy, SQLModel and pydantic take about 0.4 s to load,
-        and the store's first read shows the same rows again. The store starts loading once
-        the list is painted, so the two do not share the interpreter meanwhile."""
-        if not self.settings.database_url:
+        """The first listing on the screen before the store starts loading, so the two do not
+        share the interpreter meanwhile; the store's first read shows the same rows again."""
+        listing = self._first_listing
+        if listing is None:
             return
-        from store.quick_list import open_incidents
+        listing.read()
+        self.call_from_thread(self._hand_over_first_listing)
+        listing.painted.wait(LISTED_PAINT_WAIT_S)
 
-        rows = open_incidents(self.settings.database_url)
-        if not rows:  # nothing open (the welcome needs the store), or not a file to read here
+    def _hand_over_first_listing(self) -> None:
+        listing = self._first_listing
+        if listing.handed_over:
             return
-        painted = threading.Event()
-        self.call_from_thread(self._listed_before_the_store, rows, painted.set)
-        painted.wait(LISTED_PAINT_WAIT_S)
-
-    def _listed_before_the_store(self, rows: list, painted: Callable[[], None]) -> None:
-        for screen in self.screen_stack:
-            early = getattr(screen, "listed_before_the_store", None)
-            if early is not None:
-                early(rows, painted)
-                return
-        painted()
+        listing.handed_over = True
+        if listing.rows:  # none open: the welcome needs the store; None: not a file to read here
+            for screen in self.screen_stack:
+                early = getattr(screen, "listed_before_the_store", None)
+                if early is not None:
+                    early(listing.rows, listing.painted.set)
+                    return
+        listing.painted.set()
 
     def _store_opened(self, store: "IncidentStore", announce: bool = True) -> None:
         self.store = store

@@ -316,7 +316,8 @@ class DashboardScreen(StoreScreen):
 
     def action_open(self) -> None:
         incident_id = self._selected()
-        if incident_id:
+        # The list's enter comes here too, and rows may be listed before the store has opened.
+        if incident_id and self.center.store_or_warn() is not None:
             self.center.open_war_room(incident_id)
 
     def on_data_table_row_selected(self, event) -> None:
