@@ -58,6 +58,12 @@ GOALS = {
     "list_all_limit50": ("p95_ms", Goal("list newest 50 of 100k, p95", "ms", at_most=100)),
     "cli_list": ("median_ms", Goal("`ir list` process over 100k, median", "ms", at_most=1000)),
 }
+# Row key -> the goal for its median store/sqlite3 ratio (issue 15: the store's writes cost at
+# most three times the same rows written by hand).
+RATIO_GOALS = {
+    "declare": Goal("declare through the store vs raw sqlite3, median", "x", at_most=3.0),
+    "tick": Goal("tick through the store vs raw sqlite3, median", "x", at_most=3.0),
+}
 GENESIS_HASH = "0" * 64
 
 # The list query, written by hand: the same columns, WHERE, ORDER BY and LIMIT that
@@ -552,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             figure, goal = GOALS[row.key]
             verdicts.append(goal.check(row.store.summary()[figure]))
+            if row.key in RATIO_GOALS:
+                verdicts.append(RATIO_GOALS[row.key].check(row.as_json()["ratio_median"]))
         print_goals(verdicts)
         print(f"total {elapsed:.0f}s; results in {RESULTS.relative_to(ROOT)}")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -62,9 +62,17 @@ def _seconds(later, earlier) -> float | None:
 def keep_durations(_mapper, _connection, incident: Incident) -> None:
     """Every ORM write of an incident (declare, ack, status, import, restore through the
     models) recomputes its durations from its timestamps: they cannot drift apart."""
-    incident.detection_s = _seconds(incident.detected_at, incident.started_at)
-    incident.response_s = _seconds(incident.acknowledged_at, incident.detected_at)
-    incident.resolution_s = _seconds(incident.resolved_at, incident.detected_at)
+    for name, value in durations_of(incident).items():
+        setattr(incident, name, value)
+
+
+def durations_of(incident) -> dict[str, float | None]:
+    """The durations an incident's timestamps give (anything with the timestamp attributes:
+    a model, or a row the store's Core writes read); what keep_durations stores, and what
+    those writes store themselves, since no ORM event fires for them."""
+    return {"detection_s": _seconds(incident.detected_at, incident.started_at),
+            "response_s": _seconds(incident.acknowledged_at, incident.detected_at),
+            "resolution_s": _seconds(incident.resolved_at, incident.detected_at)}
 
 
 class IncidentSequence(SQLModel, table=True):

@@ -6,16 +6,19 @@ Used by the CLI, the TUI and the automation loops alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, Sequence
 
+from sqlalchemy import bindparam, select as sa_select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from playbooks.policy import Policy
 from playbooks.errors import PolicyValueError
 from playbooks.statuses import OPEN_STATUSES, STATUS_MOVES
 from playbooks.timeline import TimelineKind
-from store.audit import append_event
+from store.audit import ChainEntry, append_event, append_sealed, state_json
 from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
@@ -28,7 +31,38 @@ from store.models import (
     RoleAssignment,
     StatusUpdate,
     TimelineEvent,
+    durations_of,
 )
+
+# declare and tick write through SQLAlchemy Core (statements built once, compiled once):
+# an ORM unit of work per incident and per step cost several times what the rows themselves
+# cost (bench/run.py). The rows, the events and their hashes are the ones the ORM path writes.
+_INCIDENTS = Incident.__table__
+_STEPS = ChecklistStep.__table__
+_SEQUENCES = IncidentSequence.__table__
+_READ_SEQUENCE = sa_select(_SEQUENCES.c.last).where(_SEQUENCES.c.day == bindparam("day"))
+_ID_TAKEN = sa_select(_INCIDENTS.c.id).where(_INCIDENTS.c.id == bindparam("id"))
+_NEW_SEQUENCE = _SEQUENCES.insert()
+_MOVE_SEQUENCE = _SEQUENCES.update().where(_SEQUENCES.c.day == bindparam("for_day")).values(
+    last=bindparam("to_last"))
+_INSERT_INCIDENT = _INCIDENTS.insert()
+_INSERT_STEPS = _STEPS.insert()
+# The whole row: its status for the check, its state for the chain, the model it returns.
+_READ_FOR_TICK = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id"))
+_READ_STEPS = sa_select(_STEPS).where(_STEPS.c.incident_id == bindparam("id")).order_by(_STEPS.c.number)
+_MARK_STEP = _STEPS.update().where(_STEPS.c.id == bindparam("step_id")).values(
+    done_at=bindparam("to_done_at"), done_by=bindparam("to_done_by"))
+_BUMP_INCIDENT = _INCIDENTS.update().where(_INCIDENTS.c.id == bindparam("for_id")).values(
+    version=bindparam("to_version"), detection_s=bindparam("to_detection_s"),
+    response_s=bindparam("to_response_s"), resolution_s=bindparam("to_resolution_s"))
+
+
+def _detached(model, values: dict[str, Any]):
+    """A model object for rows a Core write made, as the ORM path returns its own after
+    commit: persistent-looking (adding it to a later session updates, never inserts)."""
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    return instance
 
 @dataclass(frozen=True)
 class Declaration:
@@ -89,12 +123,15 @@ class IncidentStore:
         `expected_version` is given and someone changed it since."""
         incident = session.get(Incident, normalise_id(incident_id))
         if incident is None:
-            raise IncidentNotFound(
-                f"no incident {incident_id!r}; accepted: an id like INC-2026-0115-001 from `incident-response list`"
-            )
+            raise self._not_found(incident_id)
         if expected_version is not None and incident.version != expected_version:
             raise StaleView(self._stale(session, incident))
         return incident
+
+    @staticmethod
+    def _not_found(incident_id: str) -> IncidentNotFound:
+        return IncidentNotFound(
+            f"no incident {incident_id!r}; accepted: an id like INC-2026-0115-001 from `incident-response list`")
 
     def _stale(self, session: Session, incident: Incident) -> str:
         """One sentence: the incident as it is now and the last change the caller missed."""
@@ -123,11 +160,27 @@ class IncidentStore:
         return incident
 
     def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str,
-                     kind: TimelineKind | str, summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
+                     kind: TimelineKind | str, summary: str, data: dict[str, Any] | None = None, *,
+                     sealed: bool = False, state: str | None = None) -> TimelineEvent:
         """The timeline event of a change, in the caller's write: the incident's version moves on
-        and the outbox gets the messages the change calls for, in the same transaction."""
+        and the outbox gets the messages the change calls for, in the same transaction.
+
+        `sealed` (declare and tick, which own their transaction and write through Core): the
+        incident's rows, its version included, are already as they will commit and `incident`
+        is a detached model of them; the event goes in with its final hash, and `state`
+        (audit.state_json of the row) when it is the incident's last event of the transaction."""
         actor = check_actor(actor)  # every change names who made it; raising here rolls it back
         kind = str(kind)  # the column, the hash and the outbox hold the plain historical string
+        if sealed:
+            (row,) = append_sealed(session, [ChainEntry(incident.id if incident else None, now, actor, kind,
+                                                        summary, data or {})], state)
+            event = _detached(TimelineEvent, row)
+            if self.router is not None and incident is not None:
+                from store.outbox import enqueue
+
+                enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now,
+                        headline=self.policy.headline(incident.type))
+            return event
         if incident is not None:
             incident.version += 1
             session.add(incident)
@@ -156,6 +209,25 @@ class IncidentStore:
         session.add(sequence)
         return candidate
 
+    @staticmethod
+    def _allocate_id_now(session: Session, day: datetime) -> str:
+        """allocate_id through Core, for declare's own transaction (no ORM object of the
+        day's sequence can be in it)."""
+        conn = session.connection()
+        key = day.strftime("%Y%m%d")
+        last = conn.execute(_READ_SEQUENCE, {"day": key}).scalar()
+        number = last or 0
+        while True:  # imported incidents may already use numbers of this day: skip past them
+            number += 1
+            candidate = f"INC-{day:%Y}-{day:%m%d}-{number:03d}"
+            if conn.execute(_ID_TAKEN, {"id": candidate}).first() is None:
+                break
+        if last is None:
+            conn.execute(_NEW_SEQUENCE, {"day": key, "last": number})
+        else:
+            conn.execute(_MOVE_SEQUENCE, {"for_day": key, "to_last": number})
+        return candidate
+
     # -- declare ------------------------------------------------------------------
     def declare(
         self,
@@ -175,7 +247,7 @@ class IncidentStore:
                                                service=service, started_at=started_at, detected_at=detected_at,
                                                is_drill=is_drill)
         with self.db.write() as session:
-            return self.write_declaration(session, declaration)
+            return self._declare_now(session, declaration)
 
     def prepare_declaration(self, severity: str, incident_type: str, environment: str, *, actor: str,
                             title: str | None = None, service: str | None = None,
@@ -210,26 +282,56 @@ class IncidentStore:
 
     def write_declaration(self, session: Session, d: "Declaration") -> Incident:
         """The declaration's rows and its 'declared' event, inside the caller's write."""
-        level = self.policy.level(d.severity)
         workflow = self.policy.workflow(d.incident_type)
         now = self.now()
-        detected = d.detected_at or now
-        incident = Incident(
-            id=self.allocate_id(session, now),
-            title=d.title, severity=level.id, type=workflow.type, environment=d.environment, service=d.service,
-            status="investigating", declared_by=d.actor, is_drill=d.is_drill, dedup_key=d.dedup_key,
-            started_at=d.started_at, detected_at=detected, declared_at=now,
-            response_due_at=self.policy.response_deadline(level, detected),
-            next_update_due_at=self.policy.next_update_due(level, now),
-        )
+        values = self._declared_row(d, self.allocate_id(session, now), now)
+        incident = Incident(**values)
         self.add_with_checklist(session, incident, workflow)
         incident.version = 0  # record_event bumps it to 1
-        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED,
-                          f"Declared {level.id} ({level.name}) {workflow.type} in {d.environment}: {d.title}",
-                          {"severity": level.id, "type": workflow.type, "environment": d.environment,
-                           "title": d.title, "service": d.service, "response_due_at": iso_z(incident.response_due_at),
-                           "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
-                           "drill": d.is_drill, **d.detail})
+        summary, data = self._declared_event(d, values)
+        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED, summary, data)
+        return incident
+
+    def _declared_row(self, d: "Declaration", incident_id: str, now: datetime) -> dict[str, Any]:
+        """The incident row a declaration writes (version 1, as after its 'declared' event)."""
+        level = self.policy.level(d.severity)
+        detected = d.detected_at or now
+        values = dict(
+            id=incident_id, title=d.title, severity=level.id, type=self.policy.workflow(d.incident_type).type,
+            environment=d.environment, service=d.service, status="investigating", version=1,
+            declared_by=d.actor, is_drill=d.is_drill, started_at=d.started_at, detected_at=detected,
+            declared_at=now, acknowledged_at=None, mitigated_at=None, resolved_at=None, closed_at=None,
+            dedup_key=d.dedup_key, response_due_at=self.policy.response_deadline(level, detected),
+            next_update_due_at=self.policy.next_update_due(level, now), customer_satisfaction=None)
+        values.update(durations_of(SimpleNamespace(**values)))
+        return values
+
+    def _declared_event(self, d: "Declaration", row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The 'declared' event's summary and data."""
+        level = self.policy.level(d.severity)
+        return (f"Declared {level.id} ({level.name}) {row['type']} in {d.environment}: {d.title}",
+                {"severity": level.id, "type": row["type"], "environment": d.environment,
+                 "title": d.title, "service": d.service, "response_due_at": iso_z(row["response_due_at"]),
+                 "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
+                 "drill": d.is_drill, **d.detail})
+
+    def _declare_now(self, session: Session, d: "Declaration") -> Incident:
+        """write_declaration for declare's own transaction, through Core: the same rows, and
+        the 'declared' event sealed at once (nothing else changes the incident before commit)."""
+        workflow = self.policy.workflow(d.incident_type)
+        now = self.now()
+        row = self._declared_row(d, self._allocate_id_now(session, now), now)
+        conn = session.connection()
+        conn.execute(_INSERT_INCIDENT, row)
+        conn.execute(_INSERT_STEPS, [
+            {"incident_id": row["id"], "number": number, "phase_index": phase_index, "phase": phase, "text": text,
+             "done_at": None, "done_by": None}
+            for number, (phase_index, phase, text) in enumerate(
+                ((index, phase.name, text) for index, phase in enumerate(workflow.phases) for text in phase.steps), 1)])
+        summary, data = self._declared_event(d, row)
+        incident = _detached(Incident, row)
+        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED, summary, data, sealed=True,
+                          state=state_json(row))
         return incident
 
     # -- lifecycle ----------------------------------------------------------------
@@ -374,26 +476,41 @@ class IncidentStore:
         so the same tick from two engineers records one event."""
         if not step_refs:
             raise PolicyValueError("no step given; accepted: step numbers or the start of a step's text")
+        # Through Core in one transaction of its own (see _READ_FOR_TICK): what the ORM path
+        # of record_event would write, one event per step that changes, the version moved on
+        # by one per event, the incident's state sealed on the last one.
         with self.db.write() as session:
-            incident = self.load_for_change(session, incident_id, "change its checklist")
-            steps = session.exec(select(ChecklistStep).where(ChecklistStep.incident_id == incident.id)
-                                 .order_by(ChecklistStep.number)).all()
+            conn = session.connection()
+            incident = conn.execute(_READ_FOR_TICK, {"id": normalise_id(incident_id)}).first()
+            if incident is None:
+                raise self._not_found(incident_id)
+            self.refuse_if_closed(incident, "change its checklist")
+            steps = conn.execute(_READ_STEPS, {"id": incident.id}).all()
             chosen = [self._find_step(incident.id, steps, ref) for ref in step_refs]
             now = self.now()
-            changed = []
             unique = {step.number: step for step in chosen}  # the same step named twice counts once
-            for step in unique.values():
-                if (step.done_at is not None) == done:
-                    continue
-                step.done_at, step.done_by = (now, actor) if done else (None, None)
-                session.add(step)
-                changed.append(step)
-                verb = "Done" if done else "Reopened"
-                kind = TimelineKind.STEP_DONE if done else TimelineKind.STEP_UNDONE
-                self.record_event(session, incident, now, actor, kind,
-                            f"{verb}: {step.number}. {step.text}",
-                            {"step": step.number, "phase": step.phase, "text": step.text})
-        return changed
+            changed = [step for step in unique.values() if (step.done_at is not None) != done]
+            if not changed:
+                return []
+            actor = check_actor(actor)  # every change names who made it
+            done_at, done_by = (now, actor) if done else (None, None)
+            verb = "Done" if done else "Reopened"
+            kind = TimelineKind.STEP_DONE if done else TimelineKind.STEP_UNDONE
+            conn.execute(_MARK_STEP, [{"step_id": step.id, "to_done_at": done_at, "to_done_by": done_by}
+                                      for step in changed])
+            row = incident._asdict()
+            row["version"] = incident.version + len(changed)
+            row.update(durations_of(incident))  # what keep_durations does with an ORM update
+            conn.execute(_BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
+                                          "to_detection_s": row["detection_s"], "to_response_s": row["response_s"],
+                                          "to_resolution_s": row["resolution_s"]})
+            state, model = state_json(row), _detached(Incident, row)
+            for step in changed:  # the state on the last: the incident as this transaction commits it
+                self.record_event(session, model, now, actor, kind, f"{verb}: {step.number}. {step.text}",
+                                  {"step": step.number, "phase": step.phase, "text": step.text}, sealed=True,
+                                  state=state if step is changed[-1] else None)
+        return [_detached(ChecklistStep, {**step._asdict(), "done_at": done_at, "done_by": done_by})
+                for step in changed]
 
     @staticmethod
     def _find_step(incident_id: str, steps: Sequence[ChecklistStep], ref: str | int) -> ChecklistStep:

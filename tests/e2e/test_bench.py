@@ -90,7 +90,8 @@ def test_store_benchmark_reports_every_figure_beside_its_baseline():
     assert "100000 incidents" in result.stdout
     assert_goals(result.stdout, saved_goals("latest.json"),
                  ["declare, p95", "tick/untick, p95", "list open over 100k, p95", "list newest 50 of 100k, p95",
-                  "`ir list` process over 100k, median"])
+                  "`ir list` process over 100k, median", "declare through the store vs raw sqlite3, median",
+                  "tick through the store vs raw sqlite3, median"])
 
 
 def test_command_center_benchmark_reports_its_figures():
@@ -103,6 +104,7 @@ def test_command_center_benchmark_reports_its_figures():
     assert figures["idle_80x24"]["only_clock_text"] is True
     assert_goals(result.stdout, figures["goals"],
                  ["cold start to first paint vs minimal Textual app", "cold start to 50 incidents listed",
+                  "cold start to 50 incidents listed vs minimal Textual app",
                   "tick keypress to painted, p95", "idle on dashboard 80x24", "health refresh at 160x48",
                   "peak RSS"])
 
