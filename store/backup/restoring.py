@@ -177,7 +177,11 @@ def _json_into_sqlite(info: BackupInfo, work: Path) -> Path:
             migrations.migrate(conn, target=info.schema_version)
             reflected = MetaData()
             reflected.reflect(conn)
-            tables = [t for t in reflected.sorted_tables]
+            # The schema's tables only: the full-text index (incident_text and its shadow
+            # tables, schema 8 on) is kept by its triggers; emptying a shadow table by hand
+            # corrupts it ("database disk image is malformed").
+            known = {table.name for table in schema_tables()}
+            tables = [t for t in reflected.sorted_tables if t.name in known]
             for table in reversed(tables):
                 if table.name not in KEPT_BY_TARGET:
                     conn.execute(table.delete())

@@ -274,7 +274,9 @@ def test_an_old_format_backup_restores_to_the_same_rows(store, clock, tmp_path, 
     target = open_store(new_url(backend_of(store.db.url), "old-format"), policy, clock)
     try:
         result = restore(target.db, FORMAT_1)
-        assert result.audit.ok and result.format == "json" and result.migrated_to is None
+        # The fixture was written at schema 8; a newer program brings it forward.
+        forward = None if result.schema_version == migrations.head_version() else migrations.head_version()
+        assert result.audit.ok and result.format == "json" and result.migrated_to == forward
         assert snapshot(target.db) == snapshot(store.db)
     finally:
         target.db.dispose()
