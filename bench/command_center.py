@@ -3,6 +3,7 @@
   cold start to first paint of the dashboard (100k incidents in history, 50 active)
       next to a minimal Textual app started the same way           goal: <= 2.5x
   cold start until the 50 active incidents are listed               goal: <= 1 s
+      and next to the minimal Textual app                          goal: <= 3x
   keypress-to-painted for a tick in the war room                    goal: p95 <= 50 ms
   bytes written during 10 s idle on the dashboard                   goal: only clock cells
   bytes per health refresh at 160x48                                 goal: <= 4 KB
@@ -45,6 +46,8 @@ CLOCK_TEXT = set("0123456789:hmsd-UTC'ack ") | set("in over due now by since ()"
 # Issue 3's goals, and one for the data (bench/README.md says where each comes from).
 COLD_START = Goal("cold start to first paint vs minimal Textual app", "x", at_most=2.5)
 LISTED = Goal("cold start to 50 incidents listed", "ms", at_most=1000)
+# Issue 15 (acceptance 5): the list must not wait for the database layer to load.
+LISTED_VS_MINIMAL = Goal("cold start to 50 incidents listed vs minimal Textual app", "x", at_most=3.0)
 TICK = Goal("tick keypress to painted, p95", "ms", at_most=50)
 HEALTH = Goal("health refresh at 160x48", "bytes", at_most=4096)
 RSS = Goal("peak RSS", "MiB", at_most=100)
@@ -59,6 +62,7 @@ class Pty:
                                      start_new_session=True)
         os.close(slave)
         self.out = bytearray()
+        self.read_at = self.started  # when the last output was read
 
     def read_for(self, seconds: float) -> bytes:
         """Everything written in the next `seconds`."""
@@ -75,10 +79,14 @@ class Pty:
         self.out += got
         return bytes(got)
 
-    def wait_for(self, needle: str, timeout: float = 60) -> float:
-        """Monotonic time at which `needle` appeared in the screen text."""
+    def wait_for(self, needle: str, timeout: float = 60, since: int | None = None) -> float:
+        """Monotonic time at which `needle` appeared in the screen text: in what is written
+        from now on, or from byte `since` of the output already read (a frame that held it
+        before this call counts, at the time it was read)."""
         end = time.monotonic() + timeout
-        window = bytearray()
+        window = bytearray() if since is None else bytearray(self.out[since:])
+        if window and needle in ANSI.sub(b"", bytes(window)).decode("utf-8", "replace"):
+            return self.read_at
         while time.monotonic() < end:
             ready, _, _ = select.select([self.master], [], [], 0.2)
             if ready:
@@ -86,6 +94,7 @@ class Pty:
                     chunk = os.read(self.master, 65536)
                 except OSError:
                     break
+                self.read_at = time.monotonic()
                 self.out += chunk
                 window += chunk
                 if needle in ANSI.sub(b"", bytes(window)).decode("utf-8", "replace"):
@@ -150,7 +159,8 @@ def start_to_paint_and_data(argv: list[str], env: dict[str, str]) -> tuple[float
     term = Pty(argv, (80, 24), env)
     try:
         first = term.wait_for("Active Incidents") - term.started
-        data = term.wait_for("Active Incidents (50)") - term.started
+        # The first frame may hold the list already: it counts.
+        data = term.wait_for("Active Incidents (50)", since=0) - term.started
         return first, max(first, data)
     finally:
         term.close()
@@ -319,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = [
         COLD_START.check(cold["ours"] / cold["minimal_textual"]),
         LISTED.check(cold["with_data"]),
+        LISTED_VS_MINIMAL.check(cold["with_data"] / cold["minimal_textual"]),
         TICK.check(tick["p95"]),
         condition("idle on dashboard 80x24", "only clock cells written", idle_r["only_clock_text"],
                   f"{idle_r['bytes']} bytes in {idle_r['seconds']:.0f} s, "
