@@ -18,7 +18,9 @@ Since schema 7 the chain also covers the incidents themselves and may be keyed:
 
 The state and the MACs are written when the write transaction commits (`_seal`, a
 `before_commit` hook), after every change of the transaction is made, so an operation may
-change its incident before or after it records its event.
+change its incident before or after it records its event. declare and tick, which own their
+transaction and have made every change when they record, use `append_sealed` instead: the
+events go in through Core with their final hashes, state and MACs at once (the same material).
 """
 from __future__ import annotations
 

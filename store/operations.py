@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, select as sa_select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, inspect as sa_inspect, select as sa_select
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, select
 
 from playbooks.policy import Policy
@@ -59,8 +59,12 @@ _BUMP_INCIDENT = _INCIDENTS.update().where(_INCIDENTS.c.id == bindparam("for_id"
 
 def _detached(model, values: dict[str, Any]):
     """A model object for rows a Core write made, as the ORM path returns its own after
-    commit: persistent-looking (adding it to a later session updates, never inserts)."""
-    instance = model(**values)
+    commit: persistent-looking (adding it to a later session updates, never inserts).
+    Made the way the ORM makes an object it loads (new_instance, then the row into its
+    __dict__), which skips the per-field validation of a constructor: several times cheaper."""
+    configure_mappers()  # as a constructor would (a no-op once done)
+    instance = sa_inspect(model).class_manager.new_instance()
+    instance.__dict__.update(values)
     make_transient_to_detached(instance)
     return instance
 
