@@ -80,9 +80,21 @@ CONFIGURATION_FREE = ("init", "config", "completion")
 def _refuse_writing_when_read_only(args: argparse.Namespace, command: str | None) -> None:
     """--read-only: a command that writes (or a declaration: command "declare") is refused
     before anything is opened; the command center itself opens, watching only."""
-    if getattr(args, "read_only", False) and command is not None and command not in READ_ONLY + ("config", "completion"):
+    if getattr(args, "read_only", False) and command is not None and not _only_reads(args, command):
         raise UsageError(f"read-only: `{command}` writes and --read-only only watches; accepted: "
                          f"{', '.join(READ_ONLY)}, or the command without --read-only")
+
+
+def _only_reads(args: argparse.Namespace, command: str) -> bool:
+    """A command that never writes, or whose module's `reads_only(args)` says this use of it
+    only reads (`oncall` lists, `oncall override` writes)."""
+    if command in READ_ONLY + ("config", "completion"):
+        return True
+    module = COMMAND_MODULES.get(command)
+    if module is None:
+        return False
+    reads_only = getattr(importlib.import_module(module), "reads_only", None)
+    return bool(reads_only and reads_only(args))
 
 
 def _refuse_missing_sqlite_file(url: str) -> None:

@@ -135,3 +135,13 @@ def test_a_schedule_naming_an_unknown_contact_is_refused_at_the_door(configured)
     refused = ir("oncall", check=False)
     assert refused.returncode == 2
     assert "schedule 'nights' names 'karl', who has no [contacts.karl] table" in refused.stderr
+
+
+def test_read_only_answers_who_is_on_call_and_refuses_an_override(configured):
+    frozen = {"IR_NOW": "2026-03-28T11:00:00Z"}
+    assert ir("--read-only", "oncall", "--json", env=frozen).returncode == 0
+    assert json.loads(ir("--read-only", "oncall", "overrides", "--json", env=frozen).stdout) == []
+    refused = ir("--read-only", "oncall", "override", "primary", "carl", "--for", "2h", env=frozen, check=False)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "read-only: `oncall` writes" in refused.stderr
+    assert json.loads(ir("oncall", "overrides", "--json", env=frozen).stdout) == []  # nothing was written

@@ -34,6 +34,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def reads_only(args: argparse.Namespace) -> bool:
+    """Who is on call and the overrides list only read (--read-only allows them); setting or
+    cancelling an override writes."""
+    return args.action != "override"
+
+
 def _instant(text: str, option: str) -> datetime:
     from playbooks.clock import to_utc_naive
     from tui.cli import UsageError
