@@ -12,6 +12,7 @@ from playbooks.config.audience import (
     EnvironmentPolicy,
     StakeholderGroupTable,
 )
+from playbooks.config.heartbeats import Heartbeat, checked_heartbeat_names
 from playbooks.config.integrations import Integration, IntegrationsTable
 from playbooks.config.oncall import Schedule
 from playbooks.config.program import StoreTable, TuiTable
@@ -38,6 +39,8 @@ class Configuration(Table):
         '[groups."GROUP NAME"]: a stakeholder group\'s members'), examples=[{"Executive Team": {}}])
     schedules: dict[str, Schedule] = Field(default_factory=dict, description=(
         "[schedules.NAME]: an on-call rotation of contacts"), examples=[{"primary": {}}])
+    heartbeats: dict[str, Heartbeat] = Field(default_factory=dict, description=(
+        "[heartbeats.NAME]: a job that must report by POST /heartbeat/NAME"), examples=[{"nightly-backup": {}}])
 
     @field_validator("groups")
     @classmethod
@@ -62,6 +65,12 @@ class Configuration(Table):
                 raise ValueError(f"schedule {name!r} names {unknown[0]!r}, who has no [contacts.{unknown[0]}] "
                                  f"table; accepted: names of [contacts.NAME] tables ({known})")
         return schedules
+
+    @field_validator("heartbeats")
+    @classmethod
+    def _heartbeat_names(cls, heartbeats: dict[str, Heartbeat]) -> dict[str, Heartbeat]:
+        checked_heartbeat_names(heartbeats)
+        return heartbeats
 
     @field_validator("environments")
     @classmethod
