@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlmodel import Session, select
 
@@ -192,11 +192,6 @@ def read_exposures(session: Session, incident_id: str) -> tuple[Exposure, ...]:
     return tuple(Exposure(r.data_class, r.marked_at, r.marked_by) for r in rows)
 
 
-def exposures(session: Session, incident_id: str) -> list[dict[str, Any]]:
-    """`read_exposures` as JSON."""
-    return [e.as_json() for e in read_exposures(session, incident_id)]
-
-
 def read_obligations(session: Session, policy: Policy, incident_id: str, now: datetime) -> tuple[Obligation, ...]:
     """An incident's obligations, soonest due first, with the policy's words and the time
     left (`remaining_seconds`, negative when overdue; None once met)."""
@@ -213,11 +208,6 @@ def read_obligations(session: Session, policy: Policy, incident_id: str, now: da
             on_time=None if o.met_at is None else o.met_at <= o.due_at,
         ))
     return tuple(result)
-
-
-def obligations(session: Session, policy: Policy, incident_id: str, now: datetime) -> list[dict[str, Any]]:
-    """`read_obligations` as JSON."""
-    return [o.as_json() for o in read_obligations(session, policy, incident_id, now)]
 
 
 def running_obligations(session: Session, policy: Policy) -> list[RunningObligation]:

@@ -51,9 +51,3 @@ def read_pinned(events: Iterable[Any]) -> PinnedSummary | None:
         return PinnedSummary(summary, next_steps if isinstance(next_steps, str) and next_steps else None,
                              event.actor, event.at, event.seq)
     return None
-
-
-def latest_pinned(events: Iterable[Any]) -> dict[str, Any] | None:
-    """`read_pinned` as JSON: {summary, next_steps, by, at, seq}, or None."""
-    pinned = read_pinned(events)
-    return pinned.as_json() if pinned else None
