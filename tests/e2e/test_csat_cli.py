@@ -20,17 +20,30 @@ def csat(db, incident_id, score, actor="alice", check=True):
     return ir("--as", actor, "csat", incident_id, score, db=db, now=LATER, check=check)
 
 
-@pytest.fixture
-def scored(db_url):
-    """December: 3.5 and 4.3 (mean 3.9). January: 4.0, 4.5 and 4.1 (mean 4.2), one unscored."""
-    db = db_url
-    for score in ("3.5", "4.3"):
-        csat(db, declare(db, DECEMBER), score)
-    january = [declare(db, JANUARY, title=f"January {n}") for n in range(4)]
-    csat(db, january[0], "4", actor="alice")
-    csat(db, january[1], "4.5", actor="bob")
-    csat(db, january[2], "2", actor="carol")  # a typo, corrected below by someone else
-    csat(db, january[2], "4.1", actor="dave")
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def scored(request, tmp_path_factory):
+    """December: 3.5 and 4.3 (mean 3.9). January: 4.0, 4.5 and 4.1 (mean 4.2), one unscored.
+    Built once per backend for the tests that only read it (twelve CLI runs each time)."""
+    home = tmp_path_factory.mktemp("csat")
+    with pytest.MonkeyPatch.context() as patch:  # as tests/conftest.py's isolated_dirs, for a module
+        for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+            patch.setenv(name, str(home / name.lower()))
+        patch.delenv("IR_DATABASE_URL", raising=False)
+        patch.setenv("USER", "tester")
+        if request.param == "sqlite":
+            db = f"sqlite:///{home / 'incidents.db'}"
+        else:
+            server = request.getfixturevalue("postgres_server")
+            name = server.create_database()
+            request.addfinalizer(lambda: server.drop_database(name))
+            db = server.url(name)
+        for score in ("3.5", "4.3"):
+            csat(db, declare(db, DECEMBER), score)
+        january = [declare(db, JANUARY, title=f"January {n}") for n in range(4)]
+        csat(db, january[0], "4", actor="alice")
+        csat(db, january[1], "4.5", actor="bob")
+        csat(db, january[2], "2", actor="carol")  # a typo, corrected below by someone else
+        csat(db, january[2], "4.1", actor="dave")
     return db, january
 
 
