@@ -58,3 +58,6 @@ class TimelineKind(StrEnum):
     # On-call overrides (store/oncall.py): events of no incident, on the audit chain like any change
     ONCALL_OVERRIDE = "oncall_override"
     ONCALL_OVERRIDE_CANCELLED = "oncall_override_cancelled"
+    # Silences (store/silences.py): events of no incident, on the audit chain like any change
+    SILENCE_ADDED = "silence_added"
+    SILENCE_EXPIRED = "silence_expired"
