@@ -320,6 +320,38 @@ class OncallOverride(SQLModel, table=True):
     cancelled_at: UTCNaive | None = None
 
 
+class Silence(SQLModel, table=True):
+    """A maintenance window: alerts and rule breaches whose labels match every matcher declare
+    and page nothing from `starts_at` until `ends_at` (store/silences.py, playbooks/silences.py).
+    Expired by hand: `expired_at` set, kept for the record."""
+
+    __tablename__ = "silence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    matchers: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON [[label, "=" | "!=", value]]
+    starts_at: UTCNaive
+    ends_at: UTCNaive = Field(index=True)
+    reason: str = Field(max_length=200)
+    created_by: str = Field(max_length=200)
+    created_at: UTCNaive
+    expired_at: UTCNaive | None = None
+    expired_by: str | None = Field(default=None, max_length=200)
+
+
+class SuppressedAlert(SQLModel, table=True):
+    """An alert or rule breach a silence kept from declaring: recorded, never lost from sight."""
+
+    __tablename__ = "suppressed_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    silence_id: int = Field(foreign_key="silence.id", index=True)
+    at: UTCNaive
+    source: str = Field(max_length=32)  # alertmanager, grafana, generic, rule
+    dedup_key: str | None = Field(default=None, max_length=128)
+    title: str = Field(max_length=200)
+    labels: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON object of strings
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
 
