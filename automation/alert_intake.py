@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Collection
 
 from integrations.alert_payloads import ConditionChange
-from integrations.intake import IntakeConflict, IntakeOutcome, IntakeRefused, IntakeUnavailable
+from integrations.intake import IntakeConflict, IntakeOutcome, IntakeRefused, IntakeUnavailable, IntakeUnknown
 from playbooks.clock import to_utc_naive
 from playbooks.errors import PolicyValueError
 from playbooks.policy import Policy
 from playbooks.validation import check_actor
 from store.detection import clear_condition, raise_condition
 from store.errors import DatabaseUnavailable, StoreError
+from store.heartbeats import record_beat
 from store.operations import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ class AlertIntake:
     Raises PolicyValueError (one sentence) for an actor name the store would refuse."""
 
     def __init__(self, store: IncidentStore, *, actor: str = "alertmanager",
-                 on_opened: Callable[[str, ConditionChange], None] | None = None) -> None:
+                 on_opened: Callable[[str, ConditionChange], None] | None = None,
+                 heartbeats: Collection[str] = ()) -> None:
         self.store = store
+        self.heartbeats = frozenset(heartbeats)  # the [heartbeats.NAME] names a beat may name
         self.actor = check_actor(actor)
         self.on_opened = on_opened
 
@@ -69,6 +72,21 @@ class AlertIntake:
             raise IntakeUnavailable(str(exc)) from None
         except StoreError as exc:
             raise IntakeConflict(str(exc)) from None
+
+    def beat(self, name: str) -> IntakeOutcome:
+        """A beat of heartbeat `name`: recorded, and the incident its silence opened cleared and
+        resolved (store/heartbeats.py)."""
+        if name not in self.heartbeats:
+            configured = ", ".join(sorted(self.heartbeats)) or "none is configured"
+            raise IntakeUnknown(f"there is no heartbeat {name!r}; accepted: a [heartbeats.NAME] of config.toml "
+                                f"({configured})")
+        try:
+            beat = record_beat(self.store, name)
+        except DatabaseUnavailable as exc:
+            raise IntakeUnavailable(str(exc)) from None
+        except StoreError as exc:
+            raise IntakeConflict(str(exc)) from None
+        return IntakeOutcome(beat.cleared)
 
     def _detected_at(self, change: ConditionChange) -> datetime | None:
         """When monitoring saw it first; never later than the store's now (a plausible startsAt

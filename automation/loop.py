@@ -20,9 +20,11 @@ def build_watch(store: IncidentStore, configuration: Configuration, *, environme
     return Watch(store, sources_from_config(configuration), environment=environment, on_event=on_event,
                  log_sources=log_sources_from_config(configuration),
                  notifiers=notifiers_from_config(configuration) if notifiers is None else notifiers,
-                 activity=activity_log_from_config(configuration, clock=store.now))
+                 activity=activity_log_from_config(configuration, clock=store.now),
+                 heartbeats=configuration.heartbeats)
 
 
 def has_work(watch: Watch) -> bool:
-    """False when nothing is configured to poll or deliver (no source, no integration)."""
-    return bool(watch.poller.sources or watch.notifiers)
+    """False when nothing is configured to poll, deliver or check (no source, no integration, no
+    heartbeat)."""
+    return bool(watch.poller.sources or watch.notifiers or watch.heartbeats)

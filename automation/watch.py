@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from automation.detector import Detector
 from automation.compliance_reminders import remind_compliance
 from automation.escalation import escalate_overdue, nudge_overdue_updates
+from automation.heartbeats import HeartbeatCheck
 from automation.sources import PolledSource, SourcePoller
 from store.activity_log import ActivityLog
 from store.models import MetricSample
@@ -25,7 +26,8 @@ ESCALATION_CHECK_S = 15.0
 class Watch:
     def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
                  on_event: Callable[[str], None] | None = None, log_sources: dict | None = None,
-                 notifiers: dict | None = None, activity: ActivityLog | None = None) -> None:
+                 notifiers: dict | None = None, activity: ActivityLog | None = None,
+                 heartbeats: dict | None = None) -> None:
         self.store = store
         self.activity = activity
         shown = on_event or (lambda line: None)
@@ -41,6 +43,8 @@ class Watch:
         self.detector = Detector(store, environment=environment, on_event=on_event)
         self.detector.log_sources = log_sources or {}
         self.poller = SourcePoller(sources, self.detector.ingest, clock=store.now)
+        # [heartbeats.*] silent too long open incidents; checked with escalation (its clock: the store's).
+        self.heartbeats = HeartbeatCheck(store, heartbeats or {}, on_event=on_event)
         self.stop = self.poller.stop
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -64,6 +68,7 @@ class Watch:
                     self.on_event(f"status update overdue on {incident_id}")
                 for incident_id, regime, stage in remind_compliance(self.store):
                     self.on_event(f"{regime} reminder ({stage}) on {incident_id}")
+                self.heartbeats.check()
                 if time.monotonic() - last_prune > PRUNE_EVERY_S:
                     self.prune()
                     last_prune = time.monotonic()

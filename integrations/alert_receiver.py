@@ -8,6 +8,7 @@ records it in the store):
     POST /alerts/alertmanager   Alertmanager webhook_config (payload version 4)
     POST /alerts/grafana        Grafana alerting webhook contact point
     POST /alerts/generic        the generic JSON form (see integrations.alert_payloads)
+    POST /heartbeat/NAME        a beat of the heartbeat [heartbeats.NAME] (any body, or none)
 
 Authentication, one of:
 
@@ -31,7 +32,7 @@ Authentication, one of:
     well formed, fresh and unused before the body is read.
 
 Per-source credentials (optional): ``IR_WEBHOOK_TOKEN_<SOURCE>`` and
-``IR_WEBHOOK_SECRET_<SOURCE>`` (``<SOURCE>`` one of ALERTMANAGER, GRAFANA, GENERIC), or
+``IR_WEBHOOK_SECRET_<SOURCE>`` (``<SOURCE>`` one of ALERTMANAGER, GRAFANA, GENERIC, HEARTBEAT), or
 ``credentials={"grafana": {"secret": ...}}``. A source with a credential of its own accepts
 only that one on its path; the others use the shared token/secret. The receiver refuses to
 start with no credential at all.
@@ -40,11 +41,13 @@ Answers (always JSON):
     200 {"incident": "INC-...", "created": true|false}   firing raised / resolved cleared
     200 {"incident": null}                                resolved for no open incident
                                                           (a resolve delivered twice: a no-op)
+    200 {"heartbeat": "NAME", "cleared": "INC-..."|null}  a beat, and the incident it cleared
     400 malformed request line, header or JSON, a Content-Length that is not ASCII digits,
         a wrong shape, or a value the policy refuses (in any alert)
-    401 missing, wrong, stale or replayed credentials     404 unknown path   405 not POST
+    401 missing, wrong, stale or replayed credentials     404 unknown path (or, once
+        authenticated, a heartbeat not configured)        405 not POST
     408 the request did not arrive whole within the deadline (``request_deadline``, 10 s)
-    411 no Content-Length (chunked bodies are refused)
+    411 no Content-Length (chunked bodies are refused; a heartbeat without one has no body)
     413 Content-Length over ``max_body`` (answered before the body is read)
     414/431 request line / header section too long
     409/503 the store refused the change / is unavailable; 503 also when the receiver
@@ -98,7 +101,7 @@ from typing import Any, Callable
 
 from integrations.alert_payloads import PayloadError, understand
 from integrations.http_server import HttpServer, Refused
-from integrations.intake import Intake, IntakeConflict, IntakeRefused, IntakeUnavailable
+from integrations.intake import Intake, IntakeConflict, IntakeRefused, IntakeUnavailable, IntakeUnknown
 from playbooks.errors import PolicyValueError, one_line
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,9 @@ ROUTES = {
     "/alerts/grafana": "grafana",
     "/alerts/generic": "generic",
 }
+HEARTBEAT_PREFIX = "/heartbeat/"
+HEARTBEAT_SOURCE = "heartbeat"  # its credentials: IR_WEBHOOK_TOKEN_HEARTBEAT, else the shared ones
+SOURCES = (*ROUTES.values(), HEARTBEAT_SOURCE)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
@@ -169,16 +175,16 @@ class AlertReceiver:
         secret = os.environ.get(SECRET_ENV) if secret is None else secret
         shared = Credentials(_credential(token), secret.encode("utf-8") if secret else None)
         self._credentials: dict[str, Credentials] = {}
-        for source in ROUTES.values():
+        for source in SOURCES:
             given = (credentials or {}).get(source)
             if given is None:
                 given = {"token": os.environ.get(f"{TOKEN_ENV}_{source.upper()}"),
                          "secret": os.environ.get(f"{SECRET_ENV}_{source.upper()}")}
             own = Credentials(_credential(given.get("token")), _credential(given.get("secret")))
             self._credentials[source] = own if (own.token or own.secret) else shared
-        unknown = sorted(set(credentials or {}) - set(ROUTES.values()))
+        unknown = sorted(set(credentials or {}) - set(SOURCES))
         if unknown:
-            raise ReceiverConfigError(f"no alert source {unknown[0]!r}; accepted: {', '.join(ROUTES.values())}")
+            raise ReceiverConfigError(f"no alert source {unknown[0]!r}; accepted: {', '.join(SOURCES)}")
         if not any(c.token or c.secret for c in self._credentials.values()):
             raise ReceiverConfigError(
                 f"the alert receiver needs a token; set {TOKEN_ENV} (or the webhook token in config), "
@@ -187,7 +193,7 @@ class AlertReceiver:
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
             raise ReceiverConfigError(f"the body size limit is {max_body!r}; accepted: a positive number of bytes")
         self.intake = intake
-        self.paths = tuple(ROUTES)
+        self.paths = _Paths((*ROUTES, f"{HEARTBEAT_PREFIX}NAME"))
         self.max_body = max_body
         self.activity = None  # a store.activity_log.ActivityLog, when the caller keeps one
         self.clock = clock
@@ -274,18 +280,45 @@ class AlertReceiver:
         self.accept_signature(gate)
 
     # -- what integrations.http_server calls --------------------------------------------
+    def bodiless(self, path: str) -> bool:
+        """A heartbeat may come without Content-Length (`curl -X POST`): HTTP/1.1 reads no body."""
+        return _heartbeat_name(path) is not None
+
     def admit(self, path: str, headers: dict[str, str]) -> Callable[[bytes], None] | None:
-        source = ROUTES[path]
+        source = ROUTES.get(path, HEARTBEAT_SOURCE)
         gate = self.gate(source, headers)
         return None if gate.verified else (lambda body: self._verify(source, gate, body))
 
     def respond(self, path: str, body: bytes) -> tuple[int, dict[str, Any], str]:
+        name = _heartbeat_name(path)
+        if name is not None:
+            status, payload = self.heartbeat(name)
+            note = (f"heartbeat {name}" + (f" cleared {payload['cleared']}" if payload.get("cleared") else "")
+                    if status == 200 else payload.get("error", ""))
+            return status, payload, note
         status, payload = self.receive(ROUTES[path], body)
         note = (f"{payload.get('incident') or 'no open incident'}" + (" created" if payload.get("created") else "")
                 if status == 200 else payload.get("error", ""))
         return status, payload, note
 
     # -- handling ---------------------------------------------------------------------
+    def heartbeat(self, name: str) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON answer) for an authenticated beat of heartbeat `name`; its body,
+        if any, says nothing."""
+        beat = getattr(self.intake, "beat", None)
+        if beat is None:
+            return 404, {"error": "this receiver records no heartbeats; accepted: POST to "
+                                  f"{', '.join(ROUTES)}"}
+        try:
+            outcome = beat(name)
+        except IntakeUnknown as exc:
+            return 404, {"error": one_line(exc)}
+        except IntakeConflict as exc:
+            return 409, {"error": one_line(exc)}
+        except IntakeUnavailable as exc:
+            return 503, {"error": one_line(exc)}
+        return 200, {"heartbeat": name, "cleared": outcome.incident}
+
     def receive(self, source: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON answer) for an authenticated body from `source`."""
         try:
@@ -310,6 +343,22 @@ class AlertReceiver:
         if outcome.incident is None:
             return 200, {"incident": None}
         return 200, {"incident": outcome.incident, "created": outcome.created}
+
+
+class _Paths(tuple):
+    """The paths the server answers: the alert routes, and /heartbeat/<one segment> (which
+    heartbeats exist is the intake's answer, given only once the caller authenticated)."""
+
+    def __contains__(self, path: object) -> bool:
+        return tuple.__contains__(self, path) or (isinstance(path, str) and _heartbeat_name(path) is not None)
+
+
+def _heartbeat_name(path: str) -> str | None:
+    """NAME of /heartbeat/NAME (one path segment), else None."""
+    if not path.startswith(HEARTBEAT_PREFIX):
+        return None
+    name = path[len(HEARTBEAT_PREFIX):]
+    return name if name and "/" not in name else None
 
 
 def _refuse_constant(name: str):

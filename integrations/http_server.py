@@ -305,6 +305,8 @@ class _Server:
                           {"Allow": "POST"})
         if "transfer-encoding" in request.headers:
             raise Refused(411, "chunked bodies are not accepted; accepted: a body with Content-Length")
+        if not request.lengths and getattr(self.app, "bodiless", lambda path: False)(request.path):
+            return self.app.admit(request.path, request.headers), 0  # HTTP/1.1: no length, no body
         if not request.lengths:
             raise Refused(411, "the request has no Content-Length; accepted: a body with Content-Length")
         if len(set(request.lengths)) != 1 or not _DIGITS.fullmatch(request.lengths[0]):

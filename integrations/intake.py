@@ -7,7 +7,8 @@ incident per dedup key; the clock; the policy) belongs to an intake object hande
 what the receiver may ask of one, so integrations/ never imports the store.
 
 The intake answers with a plain `IntakeOutcome` or raises one of the three errors below,
-which the receiver turns into its documented status codes (400, 409, 503).
+which the receiver turns into its documented status codes (400, 409, 503; a heartbeat not
+configured: IntakeUnknown, 404).
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ class IntakeUnavailable(Exception):
     """The record of incidents cannot be read or written right now; retry later (HTTP 503)."""
 
 
+class IntakeUnknown(LookupError):
+    """No such heartbeat is configured; one sentence (HTTP 404)."""
+
+
 @dataclass(frozen=True)
 class IntakeOutcome:
     """What taking the change did: the incident it opened or touched (None: a clear for no
@@ -55,3 +60,8 @@ class Intake(Protocol):
     def take(self, change: ConditionChange) -> IntakeOutcome:
         """Record the change: check it whole, then write it, or raise IntakeRefused,
         IntakeConflict or IntakeUnavailable having written nothing."""
+
+    def beat(self, name: str) -> IntakeOutcome:
+        """Record a beat of the heartbeat `name` now: IntakeOutcome(the incident its silence had
+        opened and the beat cleared, or None); raises IntakeUnknown for a heartbeat not
+        configured, IntakeConflict or IntakeUnavailable."""

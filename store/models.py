@@ -268,6 +268,10 @@ class Notification(SQLModel, table=True):
     last_error: str | None = None
     created_at: UTCNaive
     sent_at: UTCNaive | None = None
+    # Who is delivering it and until when (store/outbox.py claim): another deliverer leaves it
+    # alone until then; a claim of a process that died simply runs out.
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: UTCNaive | None = None
 
 
 class VendorReference(SQLModel, table=True):
@@ -350,6 +354,18 @@ class SuppressedAlert(SQLModel, table=True):
     dedup_key: str | None = Field(default=None, max_length=128)
     title: str = Field(max_length=200)
     labels: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON object of strings
+
+
+class Heartbeat(SQLModel, table=True):
+    """One configured heartbeat as watched: since when, its last beat, and whether its current
+    silence has already opened an incident (store/heartbeats.py), so one miss opens one."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True, max_length=100)  # the [heartbeats.NAME] key
+    watching_since: UTCNaive
+    last_beat_at: UTCNaive | None = None
+    missed_at: UTCNaive | None = None  # when this silence was declared missed; cleared by a beat
 
 
 class SchemaVersion(SQLModel, table=True):

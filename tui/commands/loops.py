@@ -103,9 +103,10 @@ def _serve(ctx, args: argparse.Namespace) -> None:
 
     # An alert naming a rule of rules.toml gets that rule's actions, its labels filling them.
     on_opened = for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration))
-    serve(AlertIntake(ctx.store, on_opened=on_opened), host=args.host, port=args.port,
+    serve(AlertIntake(ctx.store, on_opened=on_opened, heartbeats=ctx.configuration.heartbeats),
+          host=args.host, port=args.port,
           activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
           on_start=lambda server: print(f"Listening on {one_line(server.url)} (/alerts/alertmanager, "
-                                        "/alerts/grafana, /alerts/generic); Ctrl-C or SIGTERM stops", flush=True),
+                                        "/alerts/grafana, /alerts/generic, /heartbeat/NAME); Ctrl-C or SIGTERM stops", flush=True),
           on_stopping=lambda server: print("Stopping: no new connections; answering the requests in flight",
                                            flush=True))
