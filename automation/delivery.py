@@ -2,18 +2,31 @@
 temporary failure reschedules with backoff (Retry-After honoured), a permanent one or too
 many attempts dead-letters them for a person to retry. A message is marked sent only after
 the vendor accepted it, so a crash in between re-sends it: vendors that deduplicate
-(PagerDuty dedup_key, Opsgenie alias) see it once, and none is ever lost."""
+(PagerDuty dedup_key, Opsgenie alias) see it once, and none is ever lost.
+
+Every deliverer claims what it sends (store/outbox.py claim_due/take: a lease on the row),
+so any number of them — `watch` on several hosts, command centers, a shell command's own
+attempt — share one outbox and each message goes out once. Every `watch` delivers, not only
+the leader: the claims already keep them apart, and when one is killed the others go on at
+their next pass (a second), taking its unsent claims once those run out (CLAIM_S), instead
+of everything waiting for a new leader; only the one message it was sending when it died
+waits out the longer send hold, and may reach a vendor twice (it may have arrived)."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 import httpx
-from sqlalchemy import select as sa_select, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from integrations.notifier import Notifier, OutboxMessage
 from integrations.secrets import SecretFileError
@@ -26,6 +39,10 @@ from store.review import TICKET_EVENT, record_ticket
 
 # A little over a second: the vendor counts arrivals, which come a moment after we send.
 PACING_WINDOW_S = 1.05
+# How long a claimed batch is held before it is sent: short, so a deliverer that died leaves
+# its batch to the others within seconds. Each message is held longer right before it is
+# sent (_claim), for as long as its request may take.
+CLAIM_S = 5.0
 
 
 class Deliverer:
@@ -42,6 +59,8 @@ class Deliverer:
         # Vendors with a known limit (`max_per_second` in their config table) are paced
         # below it, so a drained backlog is not a stream of 429s: send times of the last second.
         self._sent: dict[str, deque[float]] = {}
+        # Who holds a claim: this deliverer only (a restarted process is someone else).
+        self.claimer = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
     def close(self) -> None:
         self.client.close()
@@ -49,15 +68,27 @@ class Deliverer:
     def deliver_due(self, limit: int = 100) -> int:
         """One pass over due messages; returns how many were sent."""
         now = self.store.now()
-        with self.store.db.read() as session:
-            batch = outbox.due(session, now, limit)
+        with self._claims() as session:
+            batch = outbox.claim_due(session, self.claimer, now, now + timedelta(seconds=CLAIM_S), limit)
         sent = 0
         for row in batch:
             until = self.paused_until.get(row.integration)
             if until is not None and self.store.now() < until:
+                self._let_go(row)
                 continue
             sent += self._deliver(row)
         return sent
+
+    @contextmanager
+    def _claims(self) -> Iterator[Session]:
+        """A short transaction of its own for claims: they are bookkeeping, not events, so
+        they do not wait for the audit chain's lock (SQLite's BEGIN IMMEDIATE still serialises)."""
+        with Session(self.store.db.write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _let_go(self, row: Notification) -> None:
+        with self._claims() as session:
+            outbox.let_go(session, row.id, self.claimer)
 
     def _pace(self, integration: str, notifier: Notifier | None) -> None:
         """Wait, if need be, so that no more than max_per_second requests go to this
@@ -77,15 +108,13 @@ class Deliverer:
 
     def _claim(self, row: Notification) -> bool:
         """Take the message for this attempt, so another deliverer (a `watch`, a command
-        center, a shell command's own attempt) does not send it at the same time. The claim
-        is a later next try: if this process dies mid-send, the message is tried again then."""
+        center, a shell command's own attempt) does not send it at the same time. It is held
+        for longer than a request may take; if this process dies mid-send, the message is
+        claimable again when the hold ends and is tried again then."""
         now = self.store.now()
         hold = now + timedelta(seconds=self.client.timeout.read or 10.0) * 2 + timedelta(seconds=10)
-        with self.store.db.write() as session:
-            taken = session.execute(update(Notification).where(
-                Notification.id == row.id, Notification.state == "pending",
-                Notification.next_attempt_at == row.next_attempt_at).values(next_attempt_at=hold)).rowcount
-        return taken == 1
+        with self._claims() as session:
+            return outbox.take(session, row.id, self.claimer, now, hold)
 
     def deliver_one(self, row: Notification) -> int:
         """One attempt at one message (1 if it was sent)."""
@@ -108,6 +137,7 @@ class Deliverer:
 
     def _deliver(self, row: Notification) -> int:
         if self._waits_for_earlier(row):
+            self._let_go(row)
             return 0  # tried after the earlier one is sent, skipped or dead-lettered
         notifier = self.notifiers.get(row.integration)
         self._pace(row.integration, notifier)
@@ -133,9 +163,10 @@ class Deliverer:
         now = self.store.now()
         with self.store.db.write() as session:
             current = session.get(Notification, row.id)
-            if current is None or current.state != "pending":
-                return 0  # another deliverer got there first
+            if current is None or current.state != "pending" or current.claimed_by != self.claimer:
+                return 0  # another deliverer got there first (our hold ran out and it took the row)
             current.attempts += 1
+            current.claimed_until = None  # done with it: a retry is anyone's at its next attempt
             if result_outcome == "sent":
                 current.state, current.sent_at, current.last_error = "sent", now, None
                 if reference and row.event == TICKET_EVENT:  # an action item's own ticket, not the incident's

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, select as sa_select
+from sqlalchemy import func, or_, select as sa_select, update
 from sqlmodel import Session, select
 
 from playbooks.clock import iso_z
@@ -98,6 +98,47 @@ def due(session: Session, now: datetime, limit: int = 100) -> list[Notification]
     return list(session.exec(select(Notification).where(Notification.state == "pending",
                                                         Notification.next_attempt_at <= now)
                              .order_by(Notification.id).limit(limit)).all())
+
+
+def _claimable(now: datetime):
+    """Not claimed, or claimed by someone whose time ran out (a process that died mid-batch)."""
+    return or_(Notification.claimed_until.is_(None), Notification.claimed_until <= now)
+
+
+def claim_due(session: Session, claimer: str, now: datetime, until: datetime, limit: int = 100) -> list[Notification]:
+    """Take up to `limit` due messages for `claimer` until `until`, in the caller's short
+    transaction, and return them. FOR UPDATE SKIP LOCKED lets deliverers on other hosts claim
+    at the same moment without waiting on each other or taking the same row (SQLite has no row
+    locks: its BEGIN IMMEDIATE serialises the claims instead, and the clause is left out)."""
+    ids = list(session.execute(sa_select(Notification.id).where(
+        Notification.state == "pending", Notification.next_attempt_at <= now, _claimable(now))
+        .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)).scalars())
+    if not ids:
+        return []
+    session.execute(update(Notification).where(Notification.id.in_(ids))
+                    .values(claimed_by=claimer, claimed_until=until))
+    return list(session.exec(select(Notification).where(Notification.id.in_(ids))
+                             .order_by(Notification.id).execution_options(populate_existing=True)).all())
+
+
+def take(session: Session, notification_id: int, claimer: str, now: datetime, until: datetime) -> bool:
+    """Hold one message for `claimer` until `until` (right before sending it): true if it is
+    still pending, due, and unclaimed, expired or already ours. One conditional UPDATE, so of
+    two deliverers racing for it exactly one wins (PostgreSQL re-checks the condition on the
+    row a concurrent writer left; SQLite runs one writer at a time)."""
+    return session.execute(update(Notification).where(
+        Notification.id == notification_id, Notification.state == "pending",
+        Notification.next_attempt_at <= now,
+        or_(_claimable(now), Notification.claimed_by == claimer))
+        .values(claimed_by=claimer, claimed_until=until)).rowcount == 1
+
+
+def let_go(session: Session, notification_id: int, claimer: str) -> None:
+    """Give back a message this deliverer claimed but will not try now (it waits for an
+    earlier one, or its vendor asked for a pause): another deliverer may take it at once."""
+    session.execute(update(Notification).where(
+        Notification.id == notification_id, Notification.claimed_by == claimer, Notification.state == "pending")
+        .values(claimed_until=None))
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
