@@ -10,48 +10,21 @@ canonical JSON arrays; the review's notes as a JSON object keyed by agenda item 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from sqlmodel import Session, select
 
 from playbooks.errors import PolicyValueError
+from playbooks.review import AGENDA, CATEGORY_TAGS, check_category, check_item_status
 from playbooks.clock import iso_z, to_utc_naive
 from playbooks.timeline import TimelineKind
 from store.errors import ChangeRefused, IncidentNotFound
 from store.models import ActionItem, Incident, Notification, PostIncidentReview, RootCauseAnalysis
 from playbooks.validation import checked_text
 
-# The spec's corrective-action tags, in the template's order.
-CATEGORIES = ("immediate", "short-term", "long-term", "process")
-CATEGORY_TAGS = {"immediate": "Immediate", "short-term": "Short-term", "long-term": "Long-term", "process": "Process"}
-ITEM_STATUSES = ("open", "in-progress", "done")
 MAX_ITEMS = 50  # details, factors, attendees, lessons: more is a paste accident
 TICKET_EVENT = TimelineKind.ACTION_ITEM_TICKET  # the outbox event that files an action item in Jira
-
-
-@dataclass(frozen=True)
-class AgendaItem:
-    number: int
-    title: str
-    minutes: int
-    topics: tuple[str, ...]
-
-
-# The spec's "Post-Incident Review Agenda", with its time boxes (60 minutes in all).
-AGENDA: tuple[AgendaItem, ...] = (
-    AgendaItem(1, "Incident Overview", 10, ("Timeline and impact summary", "Response effectiveness evaluation",
-                                            "Communication assessment")),
-    AgendaItem(2, "Root Cause Analysis", 20, ("Technical root cause discussion", "Contributing factors review",
-                                              "Detection and response gaps")),
-    AgendaItem(3, "Action Items", 15, ("Immediate remediation tasks", "Process improvements",
-                                       "Technology enhancements", "Responsibility assignments")),
-    AgendaItem(4, "Learning and Knowledge Sharing", 10, ("Key lessons learned", "Best practices identified",
-                                                         "Knowledge transfer needs", "Documentation updates")),
-    AgendaItem(5, "Follow-up Planning", 5, ("Action item tracking", "Progress review schedule",
-                                            "Success metrics definition")),
-)
 
 
 class _Unset:
@@ -63,21 +36,6 @@ UNSET: Any = _Unset()  # "leave this field as it is" (None means "clear it")
 
 
 # -- checking what people type -------------------------------------------------------------------
-
-def check_category(value: str) -> str:
-    """immediate | short-term | long-term | process; also the spec's tags ("[Short-term]")."""
-    text = str(value or "").strip().strip("[]").strip().lower().replace("_", "-").replace(" ", "-")
-    if text not in CATEGORIES:
-        raise PolicyValueError(f"category {value!r} is not known; accepted: {', '.join(CATEGORIES)}")
-    return text
-
-
-def check_item_status(value: str) -> str:
-    text = str(value or "").strip().lower().replace("_", "-").replace(" ", "-")
-    if text not in ITEM_STATUSES:
-        raise PolicyValueError(f"status {value!r} is not an action item status; accepted: {', '.join(ITEM_STATUSES)}")
-    return text
-
 
 def parse_due(value: str | date | None) -> datetime | None:
     """A due date (YYYY-MM-DD), kept as that day's 00:00 UTC; the item is overdue the day after."""

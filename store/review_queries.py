@@ -19,7 +19,8 @@ from store.queries import get_incident
 from store.read_models.review import (ActionItemRow, AgendaEntry, AuditTrail, ImpactAssessment, ImpactWindow,
                                       ItemIncident, PirDetail, PirSummary, RcaDetail, RcaSummary, RcaTimelineLine,
                                       ReviewIncident, ReviewMeeting, RootCause)
-from store.review import AGENDA, CATEGORIES, CATEGORY_TAGS, is_overdue
+from playbooks.review import AGENDA, CATEGORIES, CATEGORY_TAGS
+from store.review import is_overdue
 
 # What the RCA's timeline keeps of the incident's events (the rest stays in the full timeline).
 RCA_EVENT_KINDS = (TimelineKind.DECLARED, TimelineKind.ACKNOWLEDGED, TimelineKind.STATUS_CHANGED,

@@ -164,6 +164,7 @@ def _review(ctx, args: argparse.Namespace) -> None:
 
 
 def _action(ctx, args: argparse.Namespace) -> None:
+    from playbooks.review import CATEGORY_TAGS
     from store import review
     from tui.cli import UsageError
 
@@ -178,7 +179,7 @@ def _action(ctx, args: argparse.Namespace) -> None:
             raise UsageError("action add needs --category; accepted: immediate, short-term, long-term, process")
         item = review.add_action_item(store, args.words[0], " ".join(args.words[1:]), actor=ctx.actor,
                                       category=args.category, owner=args.owner, due=args.due)
-        print(f"Action item {item.id} added to {item.incident_id}: [{review.CATEGORY_TAGS[item.category]}] {shown(item.title)}")
+        print(f"Action item {item.id} added to {item.incident_id}: [{CATEGORY_TAGS[item.category]}] {shown(item.title)}")
         return
     if len(args.words) != 1:
         raise UsageError(f"action {verb} needs one item number; accepted: action {verb} N (numbers from `actions`)")
@@ -197,7 +198,7 @@ def _action(ctx, args: argparse.Namespace) -> None:
                                                  ("category", args.category), ("status", args.status))
                    if value is not None}
         item = review.update_action_item(store, number, actor=ctx.actor, **changes)
-        print(f"Action item {item.id} updated: [{review.CATEGORY_TAGS[item.category]}] {shown(item.title)} ({item.status})")
+        print(f"Action item {item.id} updated: [{CATEGORY_TAGS[item.category]}] {shown(item.title)} ({item.status})")
 
 
 def _actions(ctx, args: argparse.Namespace) -> None:
