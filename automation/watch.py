@@ -21,6 +21,9 @@ from store.operations import IncidentStore
 RETENTION = timedelta(days=8)  # a week of baseline and a day to spare
 PRUNE_EVERY_S = 3600.0
 ESCALATION_CHECK_S = 15.0
+# How often a `watch` that does not lead tries to (PostgreSQL: any number of hosts), so one
+# takes over within seconds of the leader's death.
+LEADERSHIP_TRY_S = 1.0
 
 
 class Watch:
@@ -42,15 +45,24 @@ class Watch:
         self.notifiers = notifiers or {}
         self.detector = Detector(store, environment=environment, on_event=on_event)
         self.detector.log_sources = log_sources or {}
-        self.poller = SourcePoller(sources, self.detector.ingest, clock=store.now)
+        self.poller = SourcePoller(sources, self._ingest, clock=store.now)
+        # Detection, escalation and nudges run in the leader only (automation/lease.py); a
+        # Watch run without a lease leads, as one on its own always has.
+        self.leading = True
+        self._polling = False
         # [heartbeats.*] silent too long open incidents; checked with escalation (its clock: the store's).
         self.heartbeats = HeartbeatCheck(store, heartbeats or {}, on_event=on_event)
         self.stop = self.poller.stop
 
-    def run(self, stop: threading.Event | None = None) -> None:
-        """Poll until `stop` (or self.stop) is set."""
+    def run(self, stop: threading.Event | None = None, lease=None) -> None:
+        """Poll until `stop` (or self.stop) is set. With a `lease` (automation/lease.py), detect,
+        escalate and nudge only while holding it, trying for it every LEADERSHIP_TRY_S; every
+        Watch delivers the outbox either way (the claims keep deliverers apart: delivery.py)."""
         stop = stop or self.stop
-        self.poller.start()
+        if lease is not None:
+            self.leading = False
+        self._lead(lease)
+        last_check = float("-inf")  # a new leader checks at once: the old one may have died mid-wait
         deliverer = None
         if self.notifiers:
             from automation.delivery import Deliverer
@@ -61,7 +73,11 @@ class Watch:
             threading.Thread(target=deliverer.run, args=(stop,), name="outbox", daemon=True).start()
         last_prune = 0.0
         try:
-            while not stop.wait(ESCALATION_CHECK_S):
+            while not stop.wait(ESCALATION_CHECK_S if lease is None else LEADERSHIP_TRY_S):
+                if lease is not None:
+                    if not self._lead(lease) or time.monotonic() - last_check < ESCALATION_CHECK_S:
+                        continue
+                    last_check = time.monotonic()
                 for incident_id in escalate_overdue(self.store):
                     self.on_event(f"escalated {incident_id}")
                 for incident_id in nudge_overdue_updates(self.store):
@@ -76,6 +92,23 @@ class Watch:
             self.poller.close()
             if deliverer is not None:
                 deliverer.close()
+
+    def _lead(self, lease) -> bool:
+        """Try for the lead (without waiting); start detecting on gaining it, and say when
+        it is gained or lost."""
+        leading = lease is None or lease.acquire()
+        if leading and not self._polling:
+            self.poller.start()
+            self._polling = True
+        if lease is not None and leading != self.leading:
+            self.on_event("leading: detection, escalation and nudges run here" if leading else
+                          "not leading any more (the database connection was lost); delivering still")
+        self.leading = leading
+        return leading
+
+    def _ingest(self, samples) -> None:
+        if self.leading:  # a leader that lost its lock stops detecting until it leads again
+            self.detector.ingest(samples)
 
     def prune(self) -> int:
         cutoff = self.store.now() - RETENTION

@@ -48,7 +48,10 @@ def _watch(ctx, args: argparse.Namespace) -> None:
 
     environment = ctx.policy.environment(args.environment)
     lease = DetectionLease(ctx.store.db.url)
-    if not lease.acquire():
+    # On PostgreSQL every host's watch runs: one leads detection, all deliver, and another
+    # takes the lead within seconds if the leader dies. SQLite has one host: one watch.
+    leads = lease.acquire()
+    if not leads and not lease.across_hosts:
         raise UsageError("detection already runs for this database (another watch or an open command center); "
                          "accepted: one watch per database")
     watch = build_watch(ctx.store, ctx.configuration, environment=environment,
@@ -70,10 +73,15 @@ def _watch(ctx, args: argparse.Namespace) -> None:
         timer = threading.Timer(args.seconds, stop.set)
         timer.daemon = True  # a SIGTERM or Ctrl-C before the time is up must not wait for it
         timer.start()
+    if not leads:
+        print("another process leads detection, escalation and nudges for this database; this one delivers "
+              "and takes the lead if that one stops", flush=True)
     try:
-        watch.run(stop)
+        watch.run(stop, lease=lease if lease.across_hosts else None)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        lease.release()
 
 
 def _drill(ctx, args: argparse.Namespace) -> None:
