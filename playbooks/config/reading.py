@@ -34,12 +34,19 @@ def _key_path(location: tuple) -> str:
 
 
 def _model_at(path: list[str]) -> type[BaseModel] | None:
+    import typing
+
     model: type[BaseModel] | None = Configuration
+    named = False  # the step before was a table of named tables ([contacts.NAME]): this part is a NAME
     for part in path:
         part = part.split("[", 1)[0]
+        if named:
+            named = False
+            continue
         if model is None or part not in model.model_fields:
             return None
         annotation = model.model_fields[part].annotation
+        named = typing.get_origin(annotation) is dict
         model = _table_class(annotation)
     return model
 
