@@ -149,20 +149,37 @@ def suppress_if_silenced(store, labels: Mapping[str, str], *, source: str, title
     found = silencing(silences if silences is not None else active_silences(store, at), labels, at)
     if found is None:
         return None
-    record_suppressed(store, found.id, labels, source=source, title=title, dedup_key=dedup_key, at=at)
+    record_suppressed(store, [Suppression(found.id, labels, source, title, dedup_key)], at=at)
     return found.id
 
 
-def record_suppressed(store, silence_id: int, labels: Mapping[str, str], *, source: str, title: str,
-                      dedup_key: str | None = None, at: datetime | None = None) -> None:
-    """One alert the silence kept from declaring."""
-    text = json.dumps(dict(sorted(labels.items())), separators=(",", ":"), ensure_ascii=False)
-    if len(text) > MAX_LABELS_JSON:
-        text = json.dumps({"labels_omitted": f"{len(text)} characters"})
-    title = " ".join(str(title).split())[:MAX_LINE] or "Alert"
+@dataclass(frozen=True)
+class Suppression:
+    """One alert a silence kept from declaring, as recorded."""
+
+    silence_id: int
+    labels: Mapping[str, str]
+    source: str
+    title: str
+    dedup_key: str | None = None
+
+
+def record_suppressed(store, suppressions: list[Suppression], *, at: datetime | None = None) -> None:
+    """The alerts silences kept from declaring, in one transaction."""
+    if not suppressions:
+        return
+    rows = []
+    for item in suppressions:
+        text = json.dumps(dict(sorted(item.labels.items())), separators=(",", ":"), ensure_ascii=False)
+        if len(text) > MAX_LABELS_JSON:
+            text = json.dumps({"labels_omitted": f"{len(text)} characters"})
+        title = " ".join(str(item.title).split())[:MAX_LINE] or "Alert"
+        rows.append((item, title, text))
     with store.db.write() as session:
-        session.add(SuppressedAlert(silence_id=silence_id, at=to_utc_naive(at) if at else store.now(),
-                                    source=source[:32], dedup_key=dedup_key, title=title, labels=text))
+        moment = to_utc_naive(at) if at is not None else store.now()
+        for item, title, text in rows:
+            session.add(SuppressedAlert(silence_id=item.silence_id, at=moment, source=item.source[:32],
+                                        dedup_key=item.dedup_key, title=title, labels=text))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ class ConditionChange:
     rule: str | None = None  # the rule of rules.toml the alert named: its actions apply
     log_query: str | None = None
     address: str | None = None
+    # The notification it was planned from (its alerts and their labels): silences match each
+    # alert's labels, `group_by` regroups it, a partly silenced one is planned again without
+    # the silenced alerts.
+    notification: Notification | None = field(default=None, compare=False, repr=False)
 
 
 
@@ -116,11 +120,15 @@ def plan(notification: Notification, policy, received_at: datetime | None = None
     if notification.source != "generic":
         detail["alerts_firing"] = len(firing)
         detail["alerts_resolved"] = len(resolved)
+        # The group's alerts as sent, each with its labels: the incident lists them (show).
+        detail["alerts"] = [_listed(a) for a, *_ in checked[:MAX_DETAIL_ITEMS]]
+        if len(checked) > MAX_DETAIL_ITEMS:
+            detail["alerts_not_listed"] = len(checked) - MAX_DETAIL_ITEMS
     detail.update(notification.extra)
 
     if not notification.firing:
         return ConditionChange(dedup_key=notification.dedup_key, firing=False, resolve=True, title=alert.title,
-                               detail=detail)
+                               detail=detail, notification=notification)
     starts = [a.starts_at for a, *_ in firing if a.starts_at is not None]
     if received_at is not None:
         received = received_at if received_at.tzinfo else received_at.replace(tzinfo=timezone.utc)
@@ -136,8 +144,16 @@ def plan(notification: Notification, policy, received_at: datetime | None = None
         dedup_key=notification.dedup_key, firing=True, resolve=False, severity=level.id,
         incident_type=incident_type, environment=environment, title=alert.title, service=alert.service,
         detected_at=min(starts) if starts else None, detail=detail, rule=alert.rule, log_query=alert.log_query,
-        address=alert.address,
+        address=alert.address, notification=notification,
     )
+
+
+def _listed(alert: Alert) -> dict[str, Any]:
+    listed: dict[str, Any] = {"status": alert.status}
+    if alert.fingerprint:
+        listed["fingerprint"] = alert.fingerprint
+    listed["labels"] = alert.label_map
+    return listed
 
 
 def _rfc3339(moment: datetime) -> str:

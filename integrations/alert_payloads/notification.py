@@ -30,6 +30,8 @@ MAX_LOG_QUERY = 1000
 MAX_DEDUP_KEY = 128  # the store's incident.dedup_key column
 MAX_TITLE = 200  # the store's one-line limit
 MAX_DETAIL_TEXT = 2000
+MAX_LABELS = 64  # labels kept per alert (Prometheus alerts carry a dozen; a hostile body thousands)
+MAX_LABEL_NAME = 100
 
 
 class PayloadError(ValueError):
@@ -54,6 +56,13 @@ class Alert:
     rule: str | None = None  # the `rule` label, else the alertname (a rule only if rules.toml has it)
     log_query: str | None = None
     address: str | None = None  # raw text: checked as an IP address only when an action uses it
+    # Every label (commonLabels under the alert's own; the generic form's fields), sorted: what
+    # silences match and `group_by` groups on, never the summary text.
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,18 @@ def _timestamp(value: Any) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
+def kept_labels(*layers: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The labels of an alert as kept: later layers over earlier ones, each value one line of at
+    most 200 characters, at most MAX_LABELS of them, sorted by name."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        for name, value in layer.items():
+            name = one_line(name, MAX_LABEL_NAME)
+            if name:
+                merged[name] = one_line(value) or ""
+    return tuple(sorted(merged.items()))[:MAX_LABELS]
+
+
 def _label(labels: dict[str, str], common: dict[str, str], names: tuple[str, ...]) -> str | None:
     for source in (labels, common):
         for name in names:
@@ -207,6 +228,7 @@ def _alertmanager_like(body: Any) -> tuple[dict[str, Any], list[Alert]]:
             rule=one_line(_label(labels, common_labels, RULE_LABELS)) or one_line(alertname),
             log_query=one_line(_label(labels, common_labels, LOG_QUERY_LABELS), MAX_LOG_QUERY),
             address=one_line(_label(labels, common_labels, ADDRESS_LABELS), 100),
+            labels=kept_labels(common_labels, labels),
         ))
     return body, parsed
 
@@ -276,8 +298,17 @@ def parse_generic(body: Any) -> Notification:
     title = _generic_value(body, ("title",), "title")
     if status == "firing" and not title:
         raise PayloadError("a firing alert needs a non-empty \"title\"")
+    fields = {name: value for name, value in (
+        ("key", str(key).strip()),
+        ("service", _generic_value(body, ("service",), "service")),
+        ("severity", _generic_value(body, ("severity",), "severity")),
+        ("type", _generic_value(body, ("type", "incident_type"), "type")),
+        ("environment", _generic_value(body, ("environment", "env"), "environment")),
+        ("rule", _generic_value(body, RULE_LABELS, "rule")),
+    ) if value is not None}
     alert = Alert(
         status=status,
+        labels=kept_labels(_string_map(body.get("labels"), "labels"), fields),
         severity=_generic_value(body, ("severity",), "severity"),
         incident_type=_generic_value(body, ("type", "incident_type"), "type"),
         environment=_generic_value(body, ("environment", "env"), "environment"),
