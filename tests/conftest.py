@@ -24,7 +24,8 @@ def pytest_configure(config):
 # assert a wall-clock latency: under pytest-xdist's --dist loadgroup they share one group,
 # so they run one after another on one worker instead of starving each other.
 TIMED_OR_CPU_HEAVY = ("tests/load/", "tests/e2e/test_bench.py", "tests/team/test_live_updates.py",
-                      "tests/tui/test_live_pty.py", "tests/store/test_crash_and_concurrency.py")
+                      "tests/tui/test_live_pty.py", "tests/store/test_crash_and_concurrency.py",
+                      "tests/team/test_multi_host.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
