@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
+from playbooks.config.alerts import AlertsTable
 from playbooks.config.audience import (
     DEFAULT_ENVIRONMENTS,
     Contact,
@@ -31,6 +32,7 @@ class Configuration(Table):
     logs: LogsTable = Field(default_factory=LogsTable, description="[logs.*]")
     integrations: IntegrationsTable = Field(default_factory=IntegrationsTable, description="[integrations.*]")
     drills: DrillsTable = Field(default_factory=DrillsTable, description="[drills]")
+    alerts: AlertsTable = Field(default_factory=AlertsTable, description="[alerts]")
     environments: dict[str, EnvironmentPolicy] = Field(default_factory=dict, description=(
         "[environments.NAME]: production, staging or development"), examples=[{"staging": {}}])
     contacts: dict[str, Contact] = Field(default_factory=dict, description=(

@@ -111,7 +111,8 @@ def _serve(ctx, args: argparse.Namespace) -> None:
 
     # An alert naming a rule of rules.toml gets that rule's actions, its labels filling them.
     on_opened = for_alerts(ctx.store, log_sources=log_sources_from_config(ctx.configuration))
-    serve(AlertIntake(ctx.store, on_opened=on_opened, heartbeats=ctx.configuration.heartbeats),
+    serve(AlertIntake(ctx.store, on_opened=on_opened, heartbeats=ctx.configuration.heartbeats,
+                     group_by=ctx.configuration.alerts.group_by),
           host=args.host, port=args.port,
           activity=activity_log_from_config(ctx.configuration, clock=ctx.store.now),
           on_start=lambda server: print(f"Listening on {one_line(server.url)} (/alerts/alertmanager, "
