@@ -188,3 +188,39 @@ def test_heartbeat_of_a_type_without_workflow_is_refused(store):
     with pytest.raises(PolicyValueError, match=r"^\[heartbeats\.x\] type is 'plumbing', which has no workflow; "
                                                r"accepted: .*outage"):
         HeartbeatCheck(store, odd)
+
+
+def test_the_commands_wire_heartbeats_from_config_toml(tmp_path, store):
+    """`serve` takes beats of the configured heartbeats; `watch` is built to check them (and has
+    work with nothing else configured)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from automation.loop import build_watch, has_work
+    from tests.support import lifetime
+    from tests.support.postgres import free_port
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[sources.host]\nenabled = false\n[heartbeats.{NAME}]\ninterval = "1h"\n')
+    watch = build_watch(store, parse_configuration({"sources": {"host": {"enabled": False}},
+                                                    "heartbeats": {NAME: {"interval": "1h"}}}))
+    assert list(watch.heartbeats.heartbeats) == [NAME] and has_work(watch)
+
+    port = free_port()
+    env = dict(os.environ, IR_WEBHOOK_TOKEN="tok-123", IR_CONFIG=str(config))
+    server = lifetime.popen([str(Path(sys.executable).parent / "incident-response"), "--db",
+                             f"sqlite:///{tmp_path / 'a.db'}", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "/heartbeat/NAME" in server.stdout.readline()
+        auth = {"Authorization": "Bearer tok-123"}
+        r = httpx.post(f"http://127.0.0.1:{port}/heartbeat/{NAME}", headers=auth, timeout=10)
+        assert r.status_code == 200 and r.json() == {"heartbeat": NAME, "cleared": None}
+        assert httpx.post(f"http://127.0.0.1:{port}/heartbeat/other", headers=auth, timeout=10).status_code == 404
+        assert httpx.post(f"http://127.0.0.1:{port}/heartbeat/{NAME}", timeout=10).status_code == 401
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
