@@ -37,6 +37,7 @@ class TimelineKind(StrEnum):
     CONDITION_FIRING = "condition_firing"
     CONDITION_CLEARED = "condition_cleared"
     ESCALATED = "escalated"
+    ESCALATION_STEP = "escalation_step"  # a step of an [escalation.*] policy paged its persons
     UPDATE_OVERDUE = "update_overdue"
     ONCALL_PAGE = "oncall_page"
     STATUS_PAGE_UPDATE = "status_page_update"

@@ -13,6 +13,7 @@ from playbooks.config.audience import (
     EnvironmentPolicy,
     StakeholderGroupTable,
 )
+from playbooks.config.escalation import EscalationPolicy, checked_targets
 from playbooks.config.heartbeats import Heartbeat, checked_heartbeat_names
 from playbooks.config.integrations import Integration, IntegrationsTable
 from playbooks.config.oncall import Schedule
@@ -43,6 +44,8 @@ class Configuration(Table):
         "[schedules.NAME]: an on-call rotation of contacts"), examples=[{"primary": {}}])
     heartbeats: dict[str, Heartbeat] = Field(default_factory=dict, description=(
         "[heartbeats.NAME]: a job that must report by POST /heartbeat/NAME"), examples=[{"nightly-backup": {}}])
+    escalation: dict[str, EscalationPolicy] = Field(default_factory=dict, description=(
+        "[escalation.NAME]: who is paged, step by step, until someone acknowledges"), examples=[{"sev1": {}}])
 
     @field_validator("groups")
     @classmethod
@@ -67,6 +70,13 @@ class Configuration(Table):
                 raise ValueError(f"schedule {name!r} names {unknown[0]!r}, who has no [contacts.{unknown[0]}] "
                                  f"table; accepted: names of [contacts.NAME] tables ({known})")
         return schedules
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation_targets_known(cls, policies: dict[str, EscalationPolicy], info) -> dict[str, EscalationPolicy]:
+        checked_targets(policies, schedules=info.data.get("schedules") or {},
+                        contacts=info.data.get("contacts") or {}, groups=info.data.get("groups") or {})
+        return policies
 
     @field_validator("heartbeats")
     @classmethod

@@ -27,7 +27,7 @@ HISTORICAL = [
     "runbook_proposed", "evidence_collected", "notification_retried", "rca_updated", "review_held",
     "review_updated", "action_item_added", "action_item_done", "action_item_reopened", "action_item_updated",
     "action_item_ticket", "action_item_ticketed", "oncall_override", "oncall_override_cancelled",
-    "silence_added", "silence_expired",
+    "silence_added", "silence_expired", "escalation_step",
 ]
 
 
