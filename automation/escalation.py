@@ -1,7 +1,10 @@
 """Escalation: an incident not acknowledged within its response time escalates to the
 policy's targets (leadership for SEV-1), once, recorded on the timeline (and so sent
-through the outbox)."""
+through the outbox). An incident an [escalation.*] policy covers is escalated by its steps
+instead (automation/oncall_escalation.py)."""
 from __future__ import annotations
+
+from typing import Callable
 
 from sqlmodel import select
 
@@ -13,8 +16,10 @@ from playbooks.timeline import TimelineKind
 ESCALATING = ("SEV-1", "SEV-2")
 
 
-def escalate_overdue(store: IncidentStore, *, actor: str = "automation") -> list[str]:
-    """Escalate every open SEV-1/2 past its response deadline without an acknowledgement."""
+def escalate_overdue(store: IncidentStore, *, actor: str = "automation",
+                     covered: Callable[[Incident], bool] | None = None) -> list[str]:
+    """Escalate every open SEV-1/2 past its response deadline without an acknowledgement, but
+    those `covered` by an [escalation.*] policy (automation/oncall_escalation.py runs their steps)."""
     now = store.now()
     escalated = []
     with store.db.write() as session:
@@ -24,7 +29,7 @@ def escalate_overdue(store: IncidentStore, *, actor: str = "automation") -> list
         for incident in overdue:
             already = session.exec(select(TimelineEvent.seq).where(TimelineEvent.incident_id == incident.id,
                                                                    TimelineEvent.kind == TimelineKind.ESCALATED)).first()
-            if already is not None:
+            if already is not None or (covered is not None and covered(incident)):
                 continue
             level = store.policy.level(incident.severity)
             store.record_event(session, incident, now, actor, TimelineKind.ESCALATED,

@@ -7,6 +7,7 @@ from typing import Callable
 
 from automation.config import log_sources_from_config, sources_from_config
 from automation.notifiers import notifiers_from_config
+from automation.oncall_escalation import OncallEscalation
 from automation.watch import Watch
 from playbooks.config import Configuration
 from store.activity_log import activity_log_from_config
@@ -21,10 +22,11 @@ def build_watch(store: IncidentStore, configuration: Configuration, *, environme
                  log_sources=log_sources_from_config(configuration),
                  notifiers=notifiers_from_config(configuration) if notifiers is None else notifiers,
                  activity=activity_log_from_config(configuration, clock=store.now),
-                 heartbeats=configuration.heartbeats)
+                 heartbeats=configuration.heartbeats,
+                 oncall_escalation=OncallEscalation(store, configuration) if configuration.escalation else None)
 
 
 def has_work(watch: Watch) -> bool:
     """False when nothing is configured to poll, deliver or check (no source, no integration, no
     heartbeat)."""
-    return bool(watch.poller.sources or watch.notifiers or watch.heartbeats)
+    return bool(watch.poller.sources or watch.notifiers or watch.heartbeats or watch.oncall_escalation)

@@ -30,7 +30,7 @@ class Watch:
     def __init__(self, store: IncidentStore, sources: list[PolledSource], *, environment: str = "production",
                  on_event: Callable[[str], None] | None = None, log_sources: dict | None = None,
                  notifiers: dict | None = None, activity: ActivityLog | None = None,
-                 heartbeats: dict | None = None) -> None:
+                 heartbeats: dict | None = None, oncall_escalation=None) -> None:
         self.store = store
         self.activity = activity
         shown = on_event or (lambda line: None)
@@ -52,6 +52,8 @@ class Watch:
         self._polling = False
         # [heartbeats.*] silent too long open incidents; checked with escalation (its clock: the store's).
         self.heartbeats = HeartbeatCheck(store, heartbeats or {}, on_event=on_event)
+        # [escalation.*] policies (automation/oncall_escalation.py); None: none configured.
+        self.oncall_escalation = oncall_escalation
         self.stop = self.poller.stop
 
     def run(self, stop: threading.Event | None = None, lease=None) -> None:
@@ -73,12 +75,19 @@ class Watch:
             threading.Thread(target=deliverer.run, args=(stop,), name="outbox", daemon=True).start()
         last_prune = 0.0
         try:
+            # A step due "after 0s" goes out when the loop starts, not one check interval later.
+            if self.leading and self.oncall_escalation is not None:
+                self._escalate_by_policy()
             while not stop.wait(ESCALATION_CHECK_S if lease is None else LEADERSHIP_TRY_S):
                 if lease is not None:
                     if not self._lead(lease) or time.monotonic() - last_check < ESCALATION_CHECK_S:
                         continue
                     last_check = time.monotonic()
-                for incident_id in escalate_overdue(self.store):
+                covered = None
+                if self.oncall_escalation is not None:
+                    self._escalate_by_policy()
+                    covered = self.oncall_escalation.covers
+                for incident_id in escalate_overdue(self.store, covered=covered):
                     self.on_event(f"escalated {incident_id}")
                 for incident_id in nudge_overdue_updates(self.store):
                     self.on_event(f"status update overdue on {incident_id}")
@@ -92,6 +101,10 @@ class Watch:
             self.poller.close()
             if deliverer is not None:
                 deliverer.close()
+
+    def _escalate_by_policy(self) -> None:
+        for incident_id, number, persons in self.oncall_escalation.check():
+            self.on_event(f"escalation step {number} on {incident_id}: {', '.join(persons) or 'no one'}")
 
     def _lead(self, lease) -> bool:
         """Try for the lead (without waiting); start detecting on gaining it, and say when

@@ -94,6 +94,23 @@ def enqueue(session: Session, router: Router, incident: Incident, kind: str, dat
     return count
 
 
+def enqueue_addressed(session: Session, incident: Incident, kind: str, data: dict, summary: str, seq: int,
+                      now: datetime, rows: list[tuple[str, str, str | None, list[str]]],
+                      headline: str | None = None) -> int:
+    """Add outbox rows for a timeline event addressed to people the caller chose rather than the
+    comms matrix (an escalation step's persons): each row is (integration, person,
+    reason it may not go out or None, that person's addresses on it), in the caller's transaction."""
+    said = payload_of(incident, kind, summary, kind, data, headline)
+    for integration, person, skipped, recipients in rows:
+        session.add(Notification(
+            incident_id=incident.id, integration=integration, stakeholder_group=person, event=kind,
+            idempotency_key=f"{incident.id}:{seq}:{integration}:{person}"[:128],
+            payload=json.dumps({**said, "recipients": recipients, "groups": [person]}, sort_keys=True),
+            state="skipped" if skipped else "pending", attempts=0, next_attempt_at=None if skipped else now,
+            last_error=skipped, created_at=now))
+    return len(rows)
+
+
 def due(session: Session, now: datetime, limit: int = 100) -> list[Notification]:
     return list(session.exec(select(Notification).where(Notification.state == "pending",
                                                         Notification.next_attempt_at <= now)
