@@ -60,6 +60,7 @@ COMMAND_MODULES: dict[str, str] = {
     "search": "tui.commands.search",
     "summary": "tui.commands.summary",
     "oncall": "tui.commands.oncall",
+    "silence": "tui.commands.silence",
 }
 COMMANDS = tuple(COMMAND_MODULES)  # every command's name, in that order
 

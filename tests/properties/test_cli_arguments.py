@@ -378,6 +378,12 @@ GRAMMAR = {
                    st.lists(PERSON | value(["primary"]), max_size=2), opt("--at", WHEN),
                    opt("--for", value(["2h", "1d", "0s", "-1h"])), opt("--from", WHEN), opt("--until", WHEN),
                    opt("--cancel", NUMBER), opt("--json", SAY, flag=True)),
+    "silence": line(st.just("silence"), st.one_of(st.just([]), value(["add", "list", "expire", "suppressed"])
+                                                  .map(lambda v: [v])),
+                    st.lists(NUMBER | SAY, max_size=2),
+                    opt("--match", value(["service=checkout", "alertname!=Watchdog", "env=~prod.*", "=x", "team="])),
+                    opt("--for", value(["2h", "1d", "0s", "-1h"])), opt("--from", WHEN), opt("--until", WHEN),
+                    opt("--reason", SAY), opt("--all", SAY, flag=True), opt("--json", SAY, flag=True)),
 }
 
 
