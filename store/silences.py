@@ -211,3 +211,13 @@ def _suppressed_count(session, silence_id: int) -> int:
 def _listed(row: Silence, suppressed: int) -> SilenceRow:
     return SilenceRow(row.id, _decode_matchers(row.matchers), row.starts_at, row.ends_at, row.reason, row.created_by,
                       row.created_at, row.expired_at, row.expired_by, suppressed)
+
+
+def silences_in_force(session, now: datetime) -> tuple[int, datetime | None]:
+    """For the dashboard's header, in its own read: how many silences are in force at `now`
+    and when the first of them ends (None when none is)."""
+    now = to_utc_naive(now)
+    count, first_end = session.exec(
+        select(func.count(), func.min(Silence.ends_at))
+        .where(Silence.expired_at.is_(None), Silence.starts_at <= now, Silence.ends_at > now)).one()
+    return int(count), first_end

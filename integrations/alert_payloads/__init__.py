@@ -28,7 +28,8 @@ Generic JSON (for anything else: cron jobs, scripts, other monitors)::
       "description": "free text",        # optional, kept on the timeline event
       "rule": "security_anomaly",        # optional: a rule of rules.toml whose actions apply
       "log_query": "failed password",    # optional: narrows the rule's log collection
-      "source_ip": "203.0.113.7"         # optional: the address a rule proposes to isolate
+      "source_ip": "203.0.113.7",        # optional: the address a rule proposes to isolate
+      "labels": {"alertname": "DiskFull"} # optional: labels for silences and [alerts] group_by
     }
 
     Dedup key ``generic:<key>``. ``incident_type`` is accepted for ``type`` and ``env``
@@ -59,6 +60,11 @@ time (its response deadline counts from it) only when it is plausible: within th
 outside that window (year 2, a clock years off) is ignored; with no plausible one the
 receive time is used, and the event's detail says so (``startsAt_ignored``: the times set
 aside, ``detected_at_from``: "received").
+
+Every alert keeps its labels (``Alert.labels``: commonLabels under its own; for the generic
+form its ``labels`` object plus key, service, severity, type, environment and rule), and each
+notification's alerts are listed with them in the event detail (``alerts``): silences match
+them, and ``[alerts] group_by`` groups Grafana and generic alerts on them (grouping.py).
 
 Entry points: :func:`parse` (body -> :class:`Notification`, shape checks only; notification.py)
 and :func:`plan` (notification + policy [+ the receive time] -> :class:`ConditionChange`, every

@@ -16,6 +16,7 @@ from store.silences import (
     add_silence,
     expire_silence,
     list_silences,
+    silences_in_force,
     suppress_if_silenced,
     suppressed_alerts,
 )
@@ -105,3 +106,17 @@ def test_a_refused_silence_writes_nothing(store, clock):
     assert list_silences(store, start, include_past=True) == []
     with store.db.read() as session:
         assert session.exec(select(TimelineEvent)).all() == []
+
+
+def test_the_dashboard_count_of_silences_in_force(store, clock):
+    start = clock.moment
+    with store.db.read() as session:
+        assert silences_in_force(session, start) == (0, None)
+    add_silence(store, parse_matchers(["service=a"]), start, start + timedelta(hours=2), reason="a", actor="lead")
+    add_silence(store, parse_matchers(["service=b"]), start, start + timedelta(hours=1), reason="b", actor="lead")
+    add_silence(store, parse_matchers(["service=c"]), start + timedelta(hours=3), start + timedelta(hours=4),
+                reason="later", actor="lead")
+    with store.db.read() as session:
+        assert silences_in_force(session, start) == (2, start + timedelta(hours=1))
+        assert silences_in_force(session, start + timedelta(hours=1)) == (1, start + timedelta(hours=2))
+        assert silences_in_force(session, start + timedelta(hours=3)) == (1, start + timedelta(hours=4))
