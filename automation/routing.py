@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from automation.stakeholders import PERSON_ADDRESSED, Directory
+from playbooks.comms import Router, facts_of
 from playbooks.config import Configuration
-from store import outbox
 
 # Who hears that a regulator's clock started, whatever the incident's severity (comms-matrix rows).
 COMPLIANCE_GROUPS = ("Legal/Compliance", "Security Team")
@@ -29,7 +29,7 @@ ON_CALL_GROUP = "On-Call Engineers"
 SECURITY_GROUP = "Security Team"
 
 
-def route_by_matrix(policy, enabled: set[str], configuration: Configuration | None = None) -> outbox.Router:
+def route_by_matrix(policy, enabled: set[str], configuration: Configuration | None = None) -> Router:
     """The comms matrix decides who hears what: each stakeholder group of the incident's
     severity, on each of its channels that is configured here."""
     # With a configuration, person-addressed channels go to the groups' members (automation/stakeholders.py).
@@ -193,5 +193,5 @@ def who_hears(store, incident_id: str, event: str = "status_update") -> list[Hea
         incident = session.get(Incident, incident_id)
         if incident is None:
             return []
-        rows = store.router(incident, event)
+        rows = store.router(facts_of(incident), event)
     return [Heard(integration, group, rest[0] if rest else None) for integration, group, *rest in rows]

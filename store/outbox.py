@@ -6,41 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import func, or_, select as sa_select, update
 from sqlmodel import Session, select
 
 from playbooks.clock import iso_z
+from playbooks.comms import RULE_ACTION_EVENTS, Router, facts_of, outbox_event
 from playbooks.timeline import TimelineKind
 from store.models import Incident, Notification
 
-# Timeline event kinds that tell stakeholders something, and the outbox event they become.
-NOTIFYING = {"declared": "declared", "acknowledged": "acknowledged", "severity_changed": "severity_changed",
-             "status_update": "status_update", "escalated": "escalated", "update_overdue": "update_overdue",
-             "compliance_clock_started": "compliance_clock_started", "compliance_reminder": "compliance_reminder"}
-# A fired rule's actions (automation/rule_actions.py): each is a message of its own, routed
-# to the people the action names whatever the severity's matrix row says.
-RULE_ACTION_EVENTS = {"oncall_page": "page", "status_page_update": "status_page", "war_room_start": "war_room",
-                      "security_alert": "security_alert"}
-NOTIFYING.update(RULE_ACTION_EVENTS)
 MAX_ATTEMPTS = 12
 BACKOFF_CAP = timedelta(minutes=10)
 
-# (incident, outbox event) -> [(integration, stakeholder group[, why not[, addressed]])]: who
-# must hear it, and, for a message that may not go out (a drill, an environment that pages
-# nobody, a group with no reachable member), why: it is written as a skipped row with that
-# reason, never sent. `addressed` ({"groups": [...], "recipients": [...]}) joins the payload.
-Router = Callable[[Incident, str], list[tuple]]
 STATES = ("pending", "sent", "dead", "skipped")
-
-
-def outbox_event(kind: str, data: dict) -> str | None:
-    if kind == "status_changed":
-        # "closed" is for the trackers that keep the incident's ticket (the router sends it
-        # nowhere else): people were told at "resolved".
-        return {"resolved": "resolved", "closed": "closed"}.get(data.get("to"), "status_update")
-    return NOTIFYING.get(kind)
 
 
 def payload_of(incident: Incident, event: str, summary: str, kind: str = "", data: dict | None = None,
@@ -80,7 +58,7 @@ def enqueue(session: Session, router: Router, incident: Incident, kind: str, dat
         return 0
     count = 0
     said = payload_of(incident, event, summary, kind, data, headline)
-    for integration, group, *rest in router(incident, event):
+    for integration, group, *rest in router(facts_of(incident), event):
         skipped = rest[0] if rest else None
         # Who this row is for: the groups one message names, the addresses it goes to.
         addressed = rest[1] if len(rest) > 1 and rest[1] else {}

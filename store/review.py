@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 from sqlmodel import Session, select
 
 from playbooks.errors import PolicyValueError
+from playbooks.comms import facts_of
 from playbooks.review import AGENDA, CATEGORY_TAGS, check_category, check_item_status
 from playbooks.clock import iso_z, to_utc_naive
 from playbooks.timeline import TimelineKind
@@ -273,7 +274,7 @@ def ticket_action_item(store, item_id: int | str, *, actor: str) -> ActionItem:
         if item.ticket:
             raise ChangeRefused(f"action item {item.id} is already Jira ticket {item.ticket}; accepted: an item without a ticket")
         routes = [(integration, group) for integration, group, *_why_not in
-                  (store.router(incident, TICKET_EVENT) if store.router is not None else []) if integration == "jira"]
+                  (store.router(facts_of(incident), TICKET_EVENT) if store.router is not None else []) if integration == "jira"]
         if not routes:
             raise ChangeRefused("Jira is not configured, so action items cannot become tickets; accepted: an "
                                 "[integrations.jira] table in config.toml")
