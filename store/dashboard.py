@@ -48,6 +48,14 @@ class RemediationRow:
 
 
 @dataclass(frozen=True)
+class SilencesInForce:
+    """Silences in force now: how many, and when the first of them ends (the dashboard's line)."""
+
+    count: int = 0
+    first_end: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DashboardData:
     incidents: list[IncidentSummary]
     counts: dict[str, int]
@@ -57,6 +65,7 @@ class DashboardData:
     last_seq: int
     has_metric_source: bool = field(default=False)
     outbox: tuple = ()  # store.outbox.IntegrationBacklog per integration
+    silences: SilencesInForce = field(default_factory=SilencesInForce)
 
 
 def read_health(session: Session, now: datetime) -> list[MetricHealth]:
@@ -96,9 +105,11 @@ def read_dashboard(session: Session, now: datetime, anomaly_limit: int = 8) -> D
         .where(RemediationAction.finished_at.is_(None), Incident.status.in_(OPEN_STATUSES))
         .order_by(RemediationAction.started_at)).all()]
     from store.outbox import backlog
+    from store.silences import silences_in_force
 
     return DashboardData(incidents, counts, health, anomalies, remediation, last_seq(session),
-                         any(h.value is not None for h in health), tuple(backlog(session)))
+                         any(h.value is not None for h in health), tuple(backlog(session)),
+                         SilencesInForce(*silences_in_force(session, now)))
 
 
 def last_seq(session: Session) -> int:

@@ -115,6 +115,7 @@ def command_center_screens() -> dict[str, list[BoundKey]]:
     from tui.screens.compliance import ComplianceScreen, ObligationList
     from tui.screens.dashboard import DashboardScreen
     from tui.screens.help import HelpScreen
+    from tui.screens.oncall import OnCallScreen
     from tui.screens.outbox import OutboxScreen, OutboxTable
     from tui.screens.post_incident import PostIncidentScreen
     from tui.screens.reports import ReportsScreen
@@ -123,6 +124,7 @@ def command_center_screens() -> dict[str, list[BoundKey]]:
     from tui.screens.war_room import WarRoomScreen
     from tui.widgets.checklist import Checklist
     from tui.widgets.incident_table import IncidentTable
+    from tui.widgets.oncall import OnCallTable
     from tui.widgets.timeline import Timeline
 
     app_wide = _bound_keys([CommandCenter]) + [
@@ -136,6 +138,7 @@ def command_center_screens() -> dict[str, list[BoundKey]]:
         "reports screen": [ReportsScreen],
         "compliance screen": [ComplianceScreen, ObligationList],
         "outbox": [OutboxScreen, OutboxTable],
+        "on-call screen": [OnCallScreen, OnCallTable],
         "action items screen": [ActionItemsScreen],
         "similar incidents list": [SimilarIncidentsScreen],
         "timeline event": [TimelineEventScreen],

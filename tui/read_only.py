@@ -15,6 +15,7 @@ WRITING_BINDINGS = frozenset({
     "war_room.runbook", "war_room.collect_logs", "war_room.summary",
     "compliance.mark_exposed", "compliance.met", "compliance.aware_at",
     "outbox.retry", "outbox.retry_all",
+    "oncall.override",
     "action_items.done", "action_items.ticket",
     "post_incident.root_cause", "post_incident.detail", "post_incident.factor", "post_incident.impact",
     "post_incident.customers", "post_incident.cost", "post_incident.schedule", "post_incident.attendee",

@@ -14,6 +14,7 @@ from tui.screens.base import StoreScreen
 from tui.widgets.compliance_clocks import ComplianceClocks
 from tui.widgets.header import SeverityHeader
 from tui.widgets.incident_table import IncidentClocks, IncidentTable, matches
+from tui.widgets.oncall import OnCallStrip, next_refresh
 from tui.widgets.panes import AnomalyPane, HealthPane, RemediationPane
 from tui.widgets.welcome import Welcome
 
@@ -55,6 +56,8 @@ class DashboardScreen(StoreScreen):
         Binding("R", "reports", "Reports", id="dashboard.reports"),
         Binding("A", "action_items", "Actions", show=False, id="dashboard.action_items"),
         Binding("o", "outbox", "Outbox", id="dashboard.outbox"),
+        # Offered only while [schedules.*] are configured (check_action).
+        Binding("O", "on_call", "On call", id="dashboard.on_call"),
     ]
 
     class Loaded(Message):
@@ -68,6 +71,11 @@ class DashboardScreen(StoreScreen):
             self.compliance = compliance  # store.compliance.RunningObligation, soonest due first
             self.settled = settled  # resolved or closed incidents, counted only while none is open
 
+    class RotaLoaded(Message):
+        def __init__(self, rota: tuple) -> None:
+            super().__init__()
+            self.rota = rota  # tui.widgets.oncall.ScheduleOnCall per schedule
+
     open_incidents: int | None = None  # None until the first load
     listed: list | tuple = ()  # what the list offers before the / filter (IncidentSummary rows)
     with_history = False  # H: resolved and closed incidents listed too
@@ -76,9 +84,11 @@ class DashboardScreen(StoreScreen):
     # Open incidents read before the store opened (tui/app.py), and what to call once they
     # are painted, until this screen has mounted to show them.
     _early: tuple[list, Callable[[], None]] | None = None
+    _rota_stale_at = None  # the first handoff the on-call line shows: past it, read again
 
     def compose(self) -> ComposeResult:
         yield SeverityHeader(id="header")
+        yield OnCallStrip(id="oncall-strip")  # hidden while no schedule is configured and nothing is silenced
         incident_filter = IncidentFilter(placeholder="filter: id, title, service, severity, status (esc clears)",
                                          id="incident-filter")
         # Hidden and unfocusable (auto-focus ignores display) until / opens it.
@@ -119,6 +129,7 @@ class DashboardScreen(StoreScreen):
                 self.query_one("#incidents-pane").border_title = "Active Incidents (opening the store…)"
         else:
             self.load()
+            self.load_rota()
         self.set_interval(HEALTH_REFRESH_S, self.refresh_data)
 
     def refresh_data(self) -> None:
@@ -152,6 +163,7 @@ class DashboardScreen(StoreScreen):
         self.refresh_bindings()
         self._welcome()
         self.load()
+        self.load_rota()
 
     def _welcome(self, settled: int = 0) -> None:
         settings = self.center.settings
@@ -166,6 +178,8 @@ class DashboardScreen(StoreScreen):
             return self.query_one(IncidentFilter).display
         if action in NEEDS_THE_STORE:
             return self.center.store is not None
+        if action == "on_call":
+            return self.center.store is not None and bool(self.center.configuration.schedules)
         return True
 
     def store_failed(self, message: str) -> None:
@@ -198,6 +212,23 @@ class DashboardScreen(StoreScreen):
             listed = list_incidents(session, status="all", with_commander=True) if with_history else None
         self.post_message(self.Loaded(data, compliance, settled, listed))
 
+    def load_rota(self) -> None:
+        """Who is on call, for the on-call line: read at start, at each handoff it shows and
+        when an override is written (an event of no incident)."""
+        if self.center.configuration.schedules:
+            self._read_rota()
+
+    @work(thread=True, exclusive=True, group="oncall", exit_on_error=False)
+    def _read_rota(self) -> None:
+        from tui.screens.oncall import read_rota
+
+        center = self.center
+        self.post_message(self.RotaLoaded(read_rota(center.store, center.configuration.schedules, center.clock())))
+
+    def on_dashboard_screen_rota_loaded(self, message: RotaLoaded) -> None:
+        self._rota_stale_at = next_refresh(message.rota)
+        self.query_one(OnCallStrip).show(self.center.clock(), rota=message.rota)
+
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
         data = message.data
         now = self.center.clock()
@@ -212,6 +243,7 @@ class DashboardScreen(StoreScreen):
         self.query_one(AnomalyPane).anomalies = tuple(data.anomalies)
         self.query_one(RemediationPane).remediation = tuple(data.remediation)
         self.query_one(ComplianceClocks).show(message.compliance, now)
+        self.query_one(OnCallStrip).show(now, silences=data.silences)
 
     def _fill_list(self) -> None:
         """The offered rows that pass the / filter, in the table, and the pane's title."""
@@ -291,6 +323,8 @@ class DashboardScreen(StoreScreen):
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         self.refresh_data()
+        if None in incident_ids:  # maybe an on-call override, here or in another process
+            self.load_rota()
 
     def flash_rows(self, incident_ids: set[str]) -> None:
         """New incidents (announced by the app): their rows flash once."""
@@ -304,6 +338,11 @@ class DashboardScreen(StoreScreen):
             clocks.tick(now)
         for compliance in self.query(ComplianceClocks):
             compliance.now = now
+        for strip in self.query(OnCallStrip):
+            strip.tick(now)
+        if self._rota_stale_at is not None and now >= self._rota_stale_at:  # a handoff
+            self._rota_stale_at = None
+            self.load_rota()
 
     def on_data_table_row_highlighted(self, _event) -> None:
         self.query_one(IncidentClocks).repaint_all(self.center.clock())
@@ -328,6 +367,12 @@ class DashboardScreen(StoreScreen):
         if incident_id and self.center.store_or_warn() is not None:
             store, actor = self.center.store, self.center.actor
             self.write(lambda: store.acknowledge(incident_id, actor=actor), f"{incident_id} acknowledged")
+
+    def action_on_call(self) -> None:
+        if self.center.store_or_warn() is not None:
+            from tui.screens.oncall import OnCallScreen
+
+            self.app.push_screen(OnCallScreen())
 
     def action_outbox(self) -> None:
         if self.center.store_or_warn() is not None:
