@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mixed.py $(BENCH_ARGS)
 	$(BIN)/python bench/import_validation.py $(BENCH_ARGS)
 	$(BIN)/python bench/search.py $(BENCH_ARGS)
+	$(BIN)/python bench/oncall.py $(BENCH_ARGS)
 
 # Every main screen at 80x24 and 160x48 from the demo data at a frozen clock.
 screenshots: $(STAMP)

@@ -233,3 +233,29 @@ def test_search_benchmark_reports_100k_incidents_beside_a_raw_fts_query():
     saved = {v["name"]: v for v in figures["goals"]}
     for row in figures["results"]:
         assert saved[f"{row['label']}, median"]["value"] == pytest.approx(row["store"]["median_ms"])
+
+
+def test_oncall_benchmark_reports_escalation_latency_and_a_year_of_a_schedule_beside_their_baselines():
+    result = run_bench("bench/oncall.py", "--quick", timeout=300)
+    for label in ("due -> vendor received, every step", "baseline: outbox row committed -> received",
+                  "Resolver.shifts over the year", "baseline: dict lookup per handoff instant"):
+        assert any(line.startswith(label) for line in result.stdout.splitlines()), (label, result.stdout)
+    figures = json.loads((ROOT / "bench" / "results" / "oncall.json").read_text())
+    escalation, year = figures["escalation"], figures["year"]
+    assert figures["mode"] == "quick" and escalation["rounds"] == figures["params"]["rounds"]
+    # Both steps of every escalated SEV-1 on the timeline; the baseline's rows delivered beside them.
+    assert escalation["steps_recorded"] == escalation["steps_expected"] == 2 * escalation["rounds"]
+    assert escalation["baseline_received"] == escalation["baseline_expected"] and escalation["baseline_ms"]["p50"] > 0
+    # A step cannot reach the vendor before it is due, nor a row before its commit.
+    assert all(sample > 0 for samples in escalation["samples_ms"].values() for sample in samples)
+    assert year["layers"] == 6 and year["overrides"] > 0 and year["shifts"] > 0
+    assert year["baseline_same_shifts"] is True  # the baseline produced the Resolver's answer
+    assert year["resolver_ms"]["median"] > 0 and year["lookup_ms"]["median"] > 0
+    assert_goals(result.stdout, figures["goals"],
+                 ["escalation step due to vendor received, p95", "every escalation step received once",
+                  "a year of a 5-layer schedule resolved, median"])
+    saved = {v["name"]: v for v in figures["goals"]}
+    # The goal is derived from the loop's real intervals, not written down.
+    assert saved["escalation step due to vendor received, p95"]["goal"] == (
+        f"<= {1000 * (escalation['check_interval_s'] + escalation['delivery_interval_s']):,.0f} ms")
+    assert saved["a year of a 5-layer schedule resolved, median"]["value"] == pytest.approx(year["resolver_ms"]["median"])
