@@ -1,15 +1,15 @@
 """Escalation policies run: each due step of an open, unacknowledged incident ([escalation.*],
 planned by playbooks/escalation.py) becomes one `escalation_step` timeline event and outbox
 rows to each person it reaches, on their own channels — their [contacts.NAME] `sms` texted,
-`phone` called for SEV-1 when voice is configured, `email` mailed. Run by `watch` and the
-command center's loop (automation/watch.py) while they lead.
+`phone` called for SEV-1 when voice is configured, `email` mailed, `slack` (a member id) sent a
+direct message when Slack's Web API is configured. Run by `watch` and the command center's loop
+(automation/watch.py) while they lead.
 
 Exactly once: the due check and the writes of one incident are one write transaction, with the
 incident's row locked (SQLite's BEGIN IMMEDIATE serialises writers; on PostgreSQL the store's
 write lock and the row lock do), so two loops racing on one database cannot both run a step,
 and an acknowledgement committed first is seen: no step goes out after it.
-
-Not yet: a Slack direct message (the Slack notifier posts to channels only)."""
+"""
 from __future__ import annotations
 
 import json
@@ -31,7 +31,7 @@ from store.operations import IncidentStore
 from store.outbox import enqueue_addressed
 
 # Integration -> the contact field that reaches a person there, in the order a person is tried.
-CHANNELS = (("sms", "sms"), ("voice", "phone"), ("email", "email"))
+CHANNELS = (("sms", "sms"), ("voice", "phone"), ("email", "email"), ("slack", "slack"))
 
 
 class OncallEscalation:
@@ -129,5 +129,20 @@ class OncallEscalation:
                 reason = why_not(self.configuration, incident, integration)
                 if reason is None and integration == "voice" and incident.severity != "SEV-1":
                     reason = f"critical-only: phone calls are for SEV-1 only ({incident.severity})"
+                if reason is None and integration == "slack":
+                    reason = self._why_no_direct_message(incident)
                 rows.append((integration, person, reason, [address]))
         return rows
+
+    def _why_no_direct_message(self, incident) -> str | None:
+        """A DM wakes a real person, like a page: a drill's practice Slack channel (the [drills]
+        list) is no licence to message them, an environment that pages nobody sends none, and
+        a webhook addresses its channel only."""
+        if incident.is_drill:
+            return "drill: a Slack direct message reaches a real person; a drill pages no one"
+        if not self.configuration.environment(incident.environment).pages:
+            return (f"{incident.environment}: this environment pages nobody "
+                    f"([environments.{incident.environment}] pages = true to change it)")
+        if self.configuration.integrations.slack.mode != "web_api":
+            return 'webhook: a Slack webhook posts to its channel only ([integrations.slack] mode = "web_api" sends DMs)'
+        return None

@@ -30,6 +30,14 @@ Block Kit):
 - A rule's start_war_room() (outbox event `war_room`) opens the incident's channel whatever
   war_room_creation says, posts there, and later messages thread under that post. A webhook
   cannot open a channel, so in webhook mode the message is skipped with that reason.
+- A message addressed to persons (its payload carries `recipients`: an escalation step's row,
+  one person's Slack member ids from [contacts.NAME] slack) is a direct message, never a
+  channel post: chat.postMessage with `channel` set to the member's id (U… / W…) posts in the
+  app's DM with them (Slack's documented rule; no conversations.open first; chat:write). It
+  is "sent" only when Slack accepted a message to each of them; an unknown member answers
+  channel_not_found, which is final (dead-lettered with Slack's error). A webhook cannot
+  address a person, so in webhook mode it is skipped with that reason. A DM threads under
+  nothing and leaves the incident's channel thread (the reference) as it was.
 - Block Kit limits kept: header text plain_text <= 150 characters, section text mrkdwn
   <= 3000, at most 10 section fields of <= 2000 each; `&`, `<` and `>` in text are escaped
   so a title cannot mention @channel or forge a link.
@@ -76,6 +84,7 @@ EVENT_LABELS: dict[str, str] = {
     "war_room": "war room opened",
     "page": "on-call paged",
     "security_alert": "security alert",
+    "escalation_step": "escalation step",
 }
 #: The event that opens the incident's own channel (a rule's start_war_room()).
 WAR_ROOM_EVENT = "war_room"
@@ -83,6 +92,8 @@ WAR_ROOM_EVENT = "war_room"
 BROADCAST_EVENTS = frozenset({"resolved"})
 
 _WEBHOOK_ERROR = re.compile(r"^[a-z][a-z_]{1,63}$")
+#: A Slack member id (user U…, or an Enterprise Grid user W…): what a direct message is sent to.
+_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _CHANNEL_NAME_BAD = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -192,6 +203,9 @@ class SlackNotifier:
         """Post `message` to Slack; sent / retry / rejected as the module docstring says."""
         if message.event == "status_update" and not self.status_updates:
             return Delivery("skipped", "Slack status updates off (integrations.slack.status_updates); not posted.")
+        recipients = (message.payload or {}).get("recipients")
+        if isinstance(recipients, list):  # addressed to persons: their DMs, never a channel
+            return self._deliver_direct(message, recipients, client)
         if self.mode == "webhook":
             if message.event == WAR_ROOM_EVENT:
                 return Delivery("skipped", "Slack webhook mode cannot open a war-room channel "
@@ -241,6 +255,40 @@ class SlackNotifier:
             return Delivery("rejected", f"Slack rejected {what} ({status} {sanitize(answer, [secret], 200)}).")
         return Delivery("retry", f"The Slack webhook answered {status} to {what}; check {self.webhook_url_env}.",
                         retry_after)
+
+    # direct messages --------------------------------------------------------------------------------
+
+    def direct_text(self, message: OutboxMessage) -> str:
+        """A DM's text (what the person's notification shows): the incident, then what the
+        timeline says, e.g. "[SEV-1] INC-…: Checkout down — Not acknowledged: escalation …"."""
+        facts = self._facts(message)
+        said = facts["summary"] or facts["event"]
+        return _fit(f"{_headline(facts, with_event=False)} \u2014 {said}", TEXT_MAX)
+
+    def _deliver_direct(self, message: OutboxMessage, recipients: list, client: httpx.Client) -> Delivery:
+        person = one_line(message.stakeholder_group or "") or "the person"
+        members = list(dict.fromkeys(str(item).strip() for item in recipients if str(item).strip()))
+        if not members:
+            return Delivery("skipped", f"Slack: no member id to message for {person}.")
+        if self.mode == "webhook":
+            return Delivery("skipped", f"Slack webhook mode cannot send {person} a direct message "
+                                       "(integrations.slack.mode = \"web_api\" can); not sent.")
+        wrong = next((member for member in members if not _MEMBER_ID.match(member)), None)
+        if wrong is not None:
+            return Delivery("rejected", f"Slack direct messages go to member ids (U… or W…); "
+                                        f"\"{truncate(one_line(wrong), 40)}\" for {person} is not one.")
+        token = secret_from_env(self.token_env).strip()
+        if not token:
+            return Delivery("retry", f"Slack bot token missing: set the environment variable {self.token_env}.")
+        what = self._what(message)
+        body: dict[str, Any] = {"text": self.direct_text(message), "blocks": self.blocks_for(message)}
+        for member in members:
+            answer = self._call(client, "chat.postMessage", dict(body, channel=member), token,
+                                f"{what} to {person} ({member})")
+            if not isinstance(answer, dict):
+                # Members before this one were messaged; a retry messages them again (no idempotency key).
+                return answer.delivery
+        return Delivery("sent", f"Slack sent {what} to {person} as a direct message ({', '.join(members)}).")
 
     # web API ----------------------------------------------------------------------------------------
 

@@ -79,7 +79,7 @@ def test_each_person_is_reached_on_their_own_channels(store, clock):
     [step] = steps(store)
     assert step["persons"] == ["alice"] and step["channels"] == {"alice": ["sms", "voice", "email"]}
     assert step["notify"] == "schedule:primary" and step["number"] == 1
-    # carol has only a Slack id: on the timeline, reached on no channel (no Slack DM yet).
+    # carol has only a Slack id and Slack is not configured here: on the timeline, reached on no channel.
     clock.advance(minutes=5)
     assert escalation(store).check() == [(incident.id, 2, ("carol",))]
     assert steps(store)[1]["channels"] == {"carol": []} and len(messages(store)) == 3
@@ -151,3 +151,117 @@ def test_two_loops_racing_run_each_step_once(db_url, policy, clock):
     finally:
         for store in stores:
             store.db.dispose()
+
+
+# -- Slack direct messages: a step reaches a person with only a Slack member id -----------------
+
+SLACK_CONFIG = """
+[integrations.slack]
+mode = "{mode}"
+url = "{url}"
+
+[contacts.carol]
+slack = "U012AB3CD"
+[contacts.dave]
+slack = "U0NOBODY1"
+
+[escalation.urgent]
+severities = ["SEV-1"]
+types = ["outage"]
+steps = [{{ notify = "contact:carol", after = "0s" }}, {{ notify = "contact:dave", after = "5m" }}]
+"""
+
+
+def slack_escalation(store, slack, mode: str = "web_api"):
+    """The escalation over `store` and the deliverer `watch` would build, both with Slack at `slack`."""
+    from automation.delivery import Deliverer
+    from automation.notifiers import notifiers_from_config
+
+    configuration = parse_configuration(tomllib.loads(SLACK_CONFIG.format(mode=mode, url=slack.url)))
+    return OncallEscalation(store, configuration), Deliverer(store, notifiers_from_config(configuration), timeout=5)
+
+
+def slack_rows(store) -> list[tuple[str | None, str, str | None]]:
+    with store.db.read() as session:
+        return [(row.stakeholder_group, row.state, row.last_error) for row in session.exec(
+            select(Notification).where(Notification.integration == "slack").order_by(Notification.id))]
+
+
+def step_summaries(store) -> list[str]:
+    with store.db.read() as session:
+        return list(session.exec(select(TimelineEvent.summary).where(
+            TimelineEvent.kind == "escalation_step").order_by(TimelineEvent.seq)))
+
+
+def test_a_person_with_only_a_slack_id_gets_one_direct_message_with_the_timelines_words(store, clock, monkeypatch):
+    from integrations.slack import escape
+    from tests.support.slack_fake import TOKEN, SlackFake
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with SlackFake() as slack:
+        slack.add_user("U012AB3CD")
+        escalation, deliverer = slack_escalation(store, slack)
+        incident = store.declare("critical", "outage", "production", actor="a", title="Checkout <down> & out")
+        assert escalation.check() == [(incident.id, 1, ("carol",))]
+        assert steps(store)[0]["channels"] == {"carol": ["slack"]}
+        assert deliverer.deliver_due() == 1
+        assert deliverer.deliver_due() == 0  # sent once: nothing left to send
+        [dm] = slack.direct_messages("U012AB3CD")
+        [said] = step_summaries(store)
+        assert escape(said) in dm["text"] and "Checkout &lt;down&gt; &amp; out" in dm["text"]
+        # A DM only: nothing posted in a channel, one chat.postMessage addressed to carol's id.
+        assert [(method, body["channel"]) for method, body in slack.api_calls] == [("chat.postMessage", "U012AB3CD")]
+        assert slack.messages("#incidents") == []
+        assert slack_rows(store) == [("carol", "sent", None)]
+
+
+def test_an_unknown_slack_member_is_dead_with_slacks_error_never_sent(store, clock, monkeypatch):
+    from tests.support.slack_fake import TOKEN, SlackFake
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with SlackFake() as slack:
+        slack.add_user("U012AB3CD")  # carol is a member; dave's id is not
+        escalation, deliverer = slack_escalation(store, slack)
+        incident = store.declare("critical", "outage", "production", actor="a")
+        escalation.check()
+        clock.advance(minutes=5)
+        assert escalation.check() == [(incident.id, 2, ("dave",))]
+        assert deliverer.deliver_due() == 1  # carol's; dave's is refused
+        [(carol, carol_state, _), (dave, state, error)] = slack_rows(store)
+        assert (carol, carol_state) == ("carol", "sent")
+        assert dave == "dave" and state == "dead" and "channel_not_found" in error
+        assert slack.direct_messages("U0NOBODY1") == [] and len(slack.direct_messages("U012AB3CD")) == 1
+
+
+def test_a_token_without_chat_write_is_dead_with_slacks_missing_scope(store, clock, monkeypatch):
+    from tests.support.slack_fake import TOKEN, SlackFake
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with SlackFake(scopes=("channels:manage",)) as slack:
+        slack.add_user("U012AB3CD")
+        escalation, deliverer = slack_escalation(store, slack)
+        store.declare("critical", "outage", "production", actor="a")
+        escalation.check()
+        assert deliverer.deliver_due() == 0
+        [(_, state, error)] = slack_rows(store)
+        assert state == "dead" and "missing_scope" in error
+        assert slack.direct_messages("U012AB3CD") == []
+
+
+def test_no_direct_message_from_a_drill_or_a_webhook(store, clock, monkeypatch):
+    from tests.support.slack_fake import SlackFake
+
+    with SlackFake() as slack:
+        slack.add_user("U012AB3CD")
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
+        escalation, deliverer = slack_escalation(store, slack, mode="webhook")
+        store.declare("critical", "outage", "production", actor="a")
+        escalation.check()
+        drills, _ = slack_escalation(store, slack)
+        store.declare("critical", "outage", "production", actor="a", is_drill=True)
+        drills.check()
+        assert deliverer.deliver_due() == 0
+        [(_, webhook_state, webhook_reason), (_, drill_state, drill_reason)] = slack_rows(store)
+        assert webhook_state == drill_state == "skipped"
+        assert webhook_reason.startswith("webhook:") and drill_reason.startswith("drill:")
+        assert slack.received == [] and slack.direct_messages("U012AB3CD") == []

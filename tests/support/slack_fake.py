@@ -6,6 +6,8 @@
       fake.messages("#incidents")    # top-level messages of a channel (by id, name or #name)
       fake.replies(channel, ts)      # the thread under a message
       fake.webhook_posts             # accepted webhook bodies, in order
+      fake.add_user("U012AB3CD")     # a workspace member the app may DM
+      fake.direct_messages("U012AB3CD")  # messages in the app's DM with that member
       fake.api_calls                 # accepted Web API calls: (method, parsed body), in order
       fake.received                  # every request that reached the server, accepted or not
 
@@ -29,6 +31,15 @@ conversations.create, Block Kit reference; answers copy Slack's shapes and error
   - conversations.create: name required (invalid_name_required), <= 80 characters
     (invalid_name_maxlength), lowercase letters / digits / - / _ (invalid_name_specials),
     not only punctuation (invalid_name_punctuation), unique (name_taken).
+  - Direct messages: chat.postMessage with `channel` set to a member's id (U… / W…) posts in
+    the app's DM with that member (no conversations.open needed first); the answer's
+    `channel` is the DM's id (D…). A member id the workspace does not know ->
+    channel_not_found (the fake answers the same for a deactivated member). conversations.open {"users": "U…"} opens (or returns) the same DM:
+    users_list_not_supplied, user_not_found, user_disabled (a deactivated member).
+  - Scopes: each token carries scopes (`SlackFake(scopes=...)`); a method the token lacks
+    the scope for answers missing_scope with `needed` and `provided`: chat.postMessage
+    chat:write, conversations.create channels:manage (groups:write when private),
+    conversations.open im:write.
   - unknown method: 404 {"ok": false, "error": "unknown_method"}; not POST: 405.
 - Block Kit checked: at most 50 blocks, unique block_id <= 255; header: plain_text 1..150;
   section: text (plain_text / mrkdwn 1..3000) and / or fields (1..10, each 1..2000);
@@ -61,6 +72,9 @@ TEAM_ID = "T0FAKE0001"
 WEBHOOK_BOT = "B0FAKE0001"
 WEBHOOK_SECRET = "fakewebhooksecret0123456"
 BOT_USER = "U0FAKEBOT1"
+#: What a bot token installed for this tool carries unless a test says otherwise.
+DEFAULT_SCOPES = ("chat:write", "channels:manage", "groups:write", "im:write")
+_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -107,6 +121,13 @@ class Channel:
     archived: bool = False
     created_by_api: bool = False
     messages: list[dict[str, Any]] = field(default_factory=list)   # every message, replies too
+    user: str | None = None   # a DM (im): the member it is with
+
+
+@dataclass
+class User:
+    id: str
+    deleted: bool = False     # deactivated: no DM can be opened with them
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -234,8 +255,10 @@ class _Server(ThreadingHTTPServer):
 class SlackFake:
     """Slack's webhooks and Web API on a free loopback port; see the module docstring."""
 
-    def __init__(self, tokens: tuple[str, ...] = (TOKEN,)) -> None:
+    def __init__(self, tokens: tuple[str, ...] = (TOKEN,), scopes: tuple[str, ...] = DEFAULT_SCOPES) -> None:
         self.tokens = set(tokens)
+        self.scopes = {token: set(scopes) for token in tokens}
+        self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.webhook_posts: list[dict[str, Any]] = []
         self.api_calls: list[tuple[str, dict[str, Any]]] = []
@@ -270,6 +293,30 @@ class SlackFake:
         with self._lock:
             self.channels[channel.id] = channel
         return channel
+
+    def add_user(self, user_id: str, *, deleted: bool = False) -> User:
+        """A member of the workspace (U… / W…) the app may send direct messages to."""
+        if not _MEMBER_ID.match(user_id):
+            raise ValueError(f"{user_id!r} is not a Slack member id")
+        user = User(user_id, deleted)
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def _dm(self, user_id: str) -> Channel:
+        """The app's DM with a known member, opened on first use (one per member)."""
+        with self._lock:
+            found = next((c for c in self.channels.values() if c.user == user_id), None)
+            if found is None:
+                found = Channel(id=f"D{next(self._ids):09d}", name="", user=user_id)
+                self.channels[found.id] = found
+            return found
+
+    def direct_messages(self, user_id: str) -> list[dict[str, Any]]:
+        """The messages in the app's DM with a member, in order ([] if none was ever sent)."""
+        with self._lock:
+            found = next((c for c in self.channels.values() if c.user == user_id), None)
+            return list(found.messages) if found is not None else []
 
     def channel(self, key: str) -> Channel | None:
         """The channel with id `key`, or named `key` / `#key`."""
@@ -470,7 +517,8 @@ class SlackFake:
 
     def _api(self, request: Received) -> Answer:
         method = request.path[len("/api/"):]
-        handlers = {"chat.postMessage": self._post_message, "conversations.create": self._create_channel}
+        handlers = {"chat.postMessage": self._post_message, "conversations.create": self._create_channel,
+                    "conversations.open": self._open_dm}
         if method not in handlers:
             return _json(404, {"ok": False, "error": "unknown_method", "req_method": method})
         content_type = request.headers.get("content-type", "")
@@ -506,6 +554,12 @@ class SlackFake:
             return _not_ok("not_authed")
         if token not in self.tokens:
             return _not_ok("invalid_auth")
+        needed = {"chat.postMessage": "chat:write", "conversations.open": "im:write",
+                  "conversations.create": "groups:write" if body.get("is_private") in (True, "true")
+                  else "channels:manage"}[method]
+        granted = self.scopes.get(token, set())
+        if needed not in granted:
+            return _not_ok("missing_scope", needed=needed, provided=",".join(sorted(granted)))
         status, headers, payload = handlers[method](body)
         if warnings and status == 200:
             answer = json.loads(payload)
@@ -518,7 +572,13 @@ class SlackFake:
         key = body.get("channel")
         if not isinstance(key, str) or not key:
             return _not_ok("channel_not_found")
-        channel = self.channel(key)
+        if _MEMBER_ID.match(key):  # a member's id: the app's DM with them
+            user = self.users.get(key)
+            if user is None or user.deleted:
+                return _not_ok("channel_not_found")
+            channel = self._dm(key)
+        else:
+            channel = self.channel(key)
         if channel is None:
             return _not_ok("channel_not_found")
         if channel.archived:
@@ -560,6 +620,25 @@ class SlackFake:
             channel.messages.append(message)
             self.api_calls.append(("chat.postMessage", body))
         return _json(200, {"ok": True, "channel": channel.id, "ts": ts, "message": message})
+
+    def _open_dm(self, body: dict[str, Any]) -> Answer:
+        users = body.get("users")
+        if not isinstance(users, str) or not users.strip():
+            return _not_ok("users_list_not_supplied")
+        ids = [part.strip() for part in users.split(",") if part.strip()]
+        if not ids:
+            return _not_ok("users_list_not_supplied")
+        if len(ids) > 1:  # a multi-person DM (mpim:write) is not modelled here: say so, do not pretend
+            return _json(501, {"ok": False, "error": "fake_does_not_model_mpim"})
+        user = self.users.get(ids[0])
+        if user is None:
+            return _not_ok("user_not_found")
+        if user.deleted:
+            return _not_ok("user_disabled")
+        channel = self._dm(user.id)
+        with self._lock:
+            self.api_calls.append(("conversations.open", body))
+        return _json(200, {"ok": True, "channel": {"id": channel.id}})
 
     def _create_channel(self, body: dict[str, Any]) -> Answer:
         name = body.get("name")
