@@ -89,7 +89,7 @@ class OverridePrompt(Prompt):
             yield Input(value=self.schedule, placeholder=f"schedule ({', '.join(self.schedules)})", id="schedule")
             yield Input(placeholder=f"person ({', '.join(self.contacts) or 'a [contacts.NAME]'})", id="person")
             yield Input(value="2h", placeholder="for how long, like 2h or 1d", id="duration")
-            yield Label("", classes="problem", id="problem")
+            yield Static("", classes="problem", id="problem")  # wraps: a refusal is read whole
             yield Label("tab next field · enter set · esc cancel", classes="hint")
 
     def on_mount(self) -> None:
@@ -102,7 +102,7 @@ class OverridePrompt(Prompt):
                                        values["duration"])
         except ValueError as error:
             # Typed text is quoted in it: data, never markup.
-            self.query_one("#problem", Label).update(Content(str(error)))
+            self.query_one("#problem", Static).update(Content(str(error)))
             return
         self.dismiss(request)
 
@@ -132,7 +132,7 @@ class OnCallScreen(StoreScreen):
         # Content, not markup: the sentence names a [schedules.NAME] table.
         self.query_one("#oncall-note", Static).update(Content(
             NO_SCHEDULES if not schedules else
-            "Times on each schedule's own clock · o sets an override (as incident-response oncall override)"))
+            "Times on each schedule's own clock · o sets an override"))
         self.query_one(OnCallTable).focus()
         self.load()
 

@@ -50,11 +50,11 @@ class ScheduleOnCall:
 
 
 def local_time(moment: datetime, zone: str, now: datetime) -> str:
-    """An instant on the schedule's clock: "17:00 CET" today there, "Tue 16 Jan 09:00 CET" on another day."""
+    """An instant on the schedule's clock: "17:00 CET" today there, "16 Jan 09:00 CET" on another day."""
     utc = ZoneInfo("UTC")
     here = moment.replace(tzinfo=utc).astimezone(ZoneInfo(zone))
     today = now.replace(tzinfo=utc).astimezone(ZoneInfo(zone)).date()
-    return here.strftime("%H:%M %Z" if here.date() == today else "%a %d %b %H:%M %Z")
+    return here.strftime("%H:%M %Z" if here.date() == today else "%d %b %H:%M %Z")
 
 
 def left(until: datetime | None, now: datetime) -> str:
@@ -77,9 +77,17 @@ def silences_text(silences: "SilencesInForce | None") -> Text | None:
     return Text(f" {silences.count} {noun} active{ends} ", style="bold black on dark_orange")
 
 
-def strip_text(rota: tuple[ScheduleOnCall, ...], silences: "SilencesInForce | None", now: datetime) -> Text:
-    """The dashboard's line: "on call  primary: alice until 17:00 (in 2h25m) · …   2 silences active …"."""
+def strip_text(rota: tuple[ScheduleOnCall, ...], silences: "SilencesInForce | None", now: datetime,
+               wide: bool = True) -> Text:
+    """The dashboard's line: " 2 silences active (next ends 15:00)  on call primary: alice until
+    17:00 (in 2h25m) · …". Silences first, so a narrow window cuts a schedule, not them;
+    narrow, each turn is only its time left ("alice for 2h25m")."""
     text = Text()
+    shown = silences_text(silences)
+    if shown is not None:
+        text.append_text(shown)
+        if rota:
+            text.append("  ")
     if rota:
         text.append("on call ", style="dim")
         for index, row in enumerate(rota):
@@ -90,13 +98,10 @@ def strip_text(rota: tuple[ScheduleOnCall, ...], silences: "SilencesInForce | No
             text.append_text(plain(row.person))
             if row.overridden:
                 text.append(" override", style="yellow")
-            if row.until is not None:
+            if row.until is not None and wide:
                 text.append(f" until {row.until:%H:%M} ({countdown(row.until, now)})", style="dim")
-    shown = silences_text(silences)
-    if shown is not None:
-        if rota:
-            text.append("  ")
-        text.append_text(shown)
+            elif row.until is not None:
+                text.append(f" for {span(int((row.until - now).total_seconds()))}", style="dim")
     return text
 
 
@@ -123,6 +128,7 @@ class OnCallStrip(Widget):
         self.rota: tuple[ScheduleOnCall, ...] = ()
         self.silences: SilencesInForce | None = None
         self._plain = ""
+        self._now: datetime | None = None
 
     def show(self, now: datetime, rota: tuple[ScheduleOnCall, ...] | None = None,
              silences: "SilencesInForce | None | bool" = False) -> None:
@@ -134,13 +140,18 @@ class OnCallStrip(Widget):
         self.tick(now)
 
     def tick(self, now: datetime) -> None:
-        text = strip_text(self.rota, self.silences, now)
+        self._now = now
+        text = strip_text(self.rota, self.silences, now, wide=self.size.width == 0 or self.size.width >= 120)
         shown = bool(text.plain)
         if self.display != shown:
             self.display = shown
         if text.plain != self._plain:  # the countdowns move by the minute: repaint then only
             self._plain = text.plain
             self.text = text
+
+    def on_resize(self) -> None:
+        if self._now is not None:
+            self.tick(self._now)
 
     def render(self) -> Text:
         return self.text
@@ -168,7 +179,7 @@ class OnCallTable(DataTable):
         return self.rota[self.cursor_row]
 
     def _handoffs_shown(self) -> int:
-        return 3 if self.size.width >= 140 else 1
+        return 2 if self.size.width >= 140 else 1
 
     def show(self, rota: tuple[ScheduleOnCall, ...], now: datetime) -> None:
         """Rebuild on new data or a new width; else only the cells whose text moved (the countdowns)."""
