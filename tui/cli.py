@@ -185,7 +185,10 @@ def _declare_parser() -> OneLineParser:
     return parser
 
 
-def _command_parser() -> OneLineParser:
+def _command_parser(only: str | None = None, *, every: bool = True) -> OneLineParser:
+    """The command line's parser. `every=False` adds only the subcommand `only` names (none
+    for the command center): a run imports one command module instead of all of them, which
+    is most of the parser's cost at start-up. Help and completion build every one."""
     common = _common()
     parser = OneLineParser(prog=PROG, parents=[common], description=(
         "Run incidents from the terminal. Declare with `incident-response SEVERITY TYPE ENVIRONMENT`; "
@@ -197,13 +200,15 @@ def _command_parser() -> OneLineParser:
         return sub.add_parser(name, help=help_text, parents=[common], description=help_text)
 
     for name, module_name in COMMAND_MODULES.items():
+        if not every and name != only:
+            continue
         module = importlib.import_module(module_name)
         module.add_arguments(name, add(name, module.HELP[name]))
     return parser
 
 
-def _is_command_line(argv: Sequence[str]) -> bool:
-    """True when the first word is a subcommand (or help); else it is a declaration."""
+def _first_word(argv: Sequence[str]) -> str | None:
+    """The first positional word (a command's name or a declaration's severity), None if none."""
     skip = False
     for word in argv:
         if skip:
@@ -212,12 +217,23 @@ def _is_command_line(argv: Sequence[str]) -> bool:
         if word in ("--as", "--db", "--title", "--service"):
             skip = True
             continue
-        if word.startswith("-"):
-            if word in ("-h", "--help", "--version"):
-                return True
-            continue
-        return word in COMMAND_MODULES
-    return True  # no positional words: open the command center
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def _asks_for_help(argv: Sequence[str]) -> bool:
+    return any(word in ("-h", "--help", "--version") for word in argv)
+
+
+def _is_command_line(argv: Sequence[str]) -> bool:
+    """True when the first word is a subcommand (or help); else it is a declaration."""
+    word = _first_word(argv)
+    if word is None:
+        return True  # no positional words: open the command center
+    if _asks_for_help(argv[:list(argv).index(word)]):
+        return True
+    return word in COMMAND_MODULES
 
 
 class Context:
@@ -378,7 +394,11 @@ def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
 
 
 def run_command(argv: Sequence[str]) -> int:
-    args = _command_parser().parse_args(argv)
+    word = _first_word(argv)
+    # A known command (or none: the command center) parses with its own subparser only; help,
+    # and anything argparse must refuse with the list of commands, gets every one.
+    args = _command_parser(word, every=_asks_for_help(argv) or (word is not None and word not in COMMAND_MODULES)
+                           ).parse_args(argv)
     _refuse_writing_when_read_only(args, args.command)
     ctx = Context(args)
     if args.command not in CONFIGURATION_FREE:
@@ -436,6 +456,9 @@ def _open_command_center(ctx: Context) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # We use no pydantic plugins; looking them up reads every installed package's entry
+    # points at the first model built, ~15 ms of every start (pydantic documents the switch).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from playbooks.errors import PlaybookError, PolicyValueError
     from store.errors import DatabaseUnavailable
 
