@@ -193,6 +193,11 @@ def escalation_latency(tmp: Path, rounds: int) -> dict:
         finally:
             stop.set()
             loop.join(timeout=30)
+            # Watch.run's deliverer thread ("outbox") stops at its next pass; it may still be
+            # writing the activity log into the temporary directory until then.
+            for thread in threading.enumerate():
+                if thread.name == "outbox":
+                    thread.join(timeout=30)
         with store.db.read() as session:
             steps = [(event.incident_id, json.loads(event.data)) for event in session.exec(
                 select(TimelineEvent).where(TimelineEvent.kind == TimelineKind.ESCALATION_STEP))]
