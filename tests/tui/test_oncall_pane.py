@@ -137,7 +137,7 @@ async def test_the_on_call_screen_lists_until_and_next_handoffs_on_each_schedule
 
 
 async def test_an_override_from_the_screen_is_written_through_the_store(make, tui_store, clock, configuration):
-    from tui.screens.oncall import OnCallScreen, OverridePrompt
+    from tui.screens.oncall import OverridePrompt
 
     app = make(configuration=configuration)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -180,3 +180,19 @@ async def test_read_only_refuses_the_override_before_any_prompt_opens(make, tui_
         assert isinstance(app.screen, OnCallScreen)  # no prompt
         assert sum(1 for n in app._notifications if n.message == REFUSAL) == 1
     assert current_overrides(tui_store, clock.moment) == []
+
+
+def test_names_are_data_and_a_span_of_no_time_is_refused_in_one_sentence():
+    from datetime import datetime
+
+    from tui.screens.oncall import checked_override
+    from tui.widgets.oncall import ScheduleOnCall, strip_text
+
+    now = datetime(2024, 1, 18, 14, 30)
+    row = ScheduleOnCall("[b]ops[/b]", "UTC", "\x1b[31mmallory", now + timedelta(hours=1), True)
+    line = strip_text((row,), None, now).plain
+    assert line == "on call [b]ops[/b]: \\x1b[31mmallory override until 15:30 (in 1h00m)"
+    with pytest.raises(ValueError, match=r"^'0m' is no time at all; accepted: a duration like 2h or 1d$"):
+        checked_override({"primary": None}, {"alice": None}, "primary", "alice", "0m")
+    assert checked_override({"primary": None}, {"alice": None}, " primary ", "alice", "90m").span == timedelta(
+        minutes=90)

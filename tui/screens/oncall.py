@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Label, Static
 
+from tui.plain import visible
 from tui.screens.base import StoreScreen
 from tui.screens.prompts import Prompt
 from tui.widgets.oncall import Handoff, OnCallTable, ScheduleOnCall, next_refresh
@@ -102,7 +103,7 @@ class OverridePrompt(Prompt):
                                        values["duration"])
         except ValueError as error:
             # Typed text is quoted in it: data, never markup.
-            self.query_one("#problem", Static).update(Content(str(error)))
+            self.query_one("#problem", Static).update(Content(visible(str(error))))
             return
         self.dismiss(request)
 
