@@ -11,9 +11,14 @@ operations (each one committed transaction with one timeline event) per second o
 time, summed over the writers. Every row gets a fresh database; afterwards the run checks
 the event count equals the operations reported and that the audit chain verifies.
 
-Writes to one store are serialised by design (the hash chain: SQLite's write lock,
+Writes to one store are serialised today (the hash chain: SQLite's write lock,
 PostgreSQL's lock on the chain head), so 8 writers share one writer's worth of commits;
 what the 8-writer rows show is what that serialisation costs or saves under contention.
+Issue 16 asks more of PostgreSQL: writes to different incidents in parallel, 8 writers at
+1.5x one writer's throughput or more. Each PostgreSQL row therefore also samples
+pg_stat_activity while the writers run and prints what their server backends were doing:
+waiting on a lock (and on which statement most), or waiting for their client, so a run
+says whether the writers were held by a lock or by the CPU.
 The PostgreSQL rows need a server: one is started with the test suite's helper
 (tests/support/postgres.py); without the binaries they are skipped with the reason.
 """
@@ -43,6 +48,12 @@ WRITERS = (1, 8)
 # Per backend, for the 8-writer row (bench/README.md says where each comes from).
 SHARE_OF_ONE_WRITER = Goal("8 writers' ops/s vs 1 writer's", "x", at_least=0.5)
 P99_UNDER_CONTENTION = Goal("8 writers' operation latency, p99", "ms", at_most=1000)
+# PostgreSQL only (issue 16, acceptance 7): each writer works on its own incidents, so
+# nothing but the machine should keep them from committing side by side.
+PARALLEL_ON_POSTGRES = Goal("8 writers' ops/s vs 1 writer's, incidents in parallel", "x", at_least=1.5)
+LOCK_WAITS = """SELECT wait_event_type, state, query FROM pg_stat_activity
+                WHERE datname = current_database() AND backend_type = 'client backend'
+                AND pid <> pg_backend_pid()"""
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -98,10 +109,64 @@ def worker(url: str, go_file: str, seconds: float, name: str) -> int:
 
 # -- one row: N writers on a fresh database -----------------------------------------------------
 
+class BackendSampler:
+    """What the writers' PostgreSQL backends do, sampled every 10 ms on a connection of its
+    own: 'lock' (waiting on a row or transaction lock), 'client' (idle in a transaction,
+    waiting for its writer process), 'busy' (working). The statement most often waited on
+    a lock is kept, to name what serialises the writers."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        from sqlalchemy import create_engine
+
+        from store.database import normalise_url
+
+        self.engine = create_engine(normalise_url(url))
+        self.counts = {"lock": 0, "client": 0, "busy": 0}
+        self.locked_on: dict[str, int] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            while not self.done.wait(0.01):
+                for wait_type, state, query in conn.execute(text(LOCK_WAITS)):
+                    if wait_type == "Lock":
+                        self.counts["lock"] += 1
+                        statement = " ".join((query or "").split())[:80]
+                        self.locked_on[statement] = self.locked_on.get(statement, 0) + 1
+                    elif state == "idle in transaction":
+                        self.counts["client"] += 1
+                    elif state == "active":
+                        self.counts["busy"] += 1
+                conn.commit()  # pg_stat_activity is a snapshot per transaction
+
+    def __enter__(self) -> "BackendSampler":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join(10)
+        self.engine.dispose()
+
+    def summary(self) -> dict:
+        total = sum(self.counts.values())
+        share = {name: (count / total if total else 0.0) for name, count in self.counts.items()}
+        most = max(self.locked_on, key=self.locked_on.get) if self.locked_on else None
+        return {"samples": total, "share": share, "most_waited_statement": most}
+
+
 def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
+    from contextlib import nullcontext
+
     from store.database import open_database
 
     open_database(url).dispose()  # schema in place before the writers start
+    sampler = BackendSampler(url) if url.startswith("postgresql") else None
     go_file = tmp / f"go-{writers}-{time.monotonic_ns()}"
     procs = [subprocess.Popen([sys.executable, __file__, "--worker", url, str(go_file), str(seconds), f"w{i}"],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -113,11 +178,12 @@ def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
                 raise RuntimeError(f"a writer did not start: {line!r} {proc.stderr.read()[-2000:]}")
         go_file.write_text(str(time.time() + 0.3))
         reports = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=seconds + 120)
-            if proc.returncode != 0:
-                raise RuntimeError(f"a writer failed: {err[-2000:]}")
-            reports.append(json.loads(out.strip().splitlines()[-1]))
+        with sampler if sampler is not None else nullcontext():
+            for proc in procs:
+                out, err = proc.communicate(timeout=seconds + 120)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"a writer failed: {err[-2000:]}")
+                reports.append(json.loads(out.strip().splitlines()[-1]))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -132,7 +198,8 @@ def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
     return {"writers": writers, "seconds": seconds, "operations": total, "by_operation": done,
             "ops_per_s": total / seconds, "per_writer_ops_per_s": total / seconds / writers,
             "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
-            "events": events, "events_expected": expected_events, "audit_ok": audit_ok}
+            "events": events, "events_expected": expected_events, "audit_ok": audit_ok,
+            **({"backends": sampler.summary()} if sampler is not None else {})}
 
 
 def _check(url: str) -> tuple[int, bool]:
@@ -170,7 +237,15 @@ def table(rows: list[dict]) -> str:
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
     fmt = lambda line: "  ".join(c.ljust(w) if i in (0, 8) else c.rjust(w)
                                  for i, (c, w) in enumerate(zip(line, widths)))
-    return "\n".join([fmt(head), "-" * len(fmt(head)), *map(fmt, body)])
+    waits = []
+    for row in rows:
+        backends = row.get("backends")
+        if backends and backends["samples"]:
+            share = backends["share"]
+            most = f"; most waited on: {backends['most_waited_statement']}" if backends["most_waited_statement"] else ""
+            waits.append(f"{row['backend']} {row['writers']} writer(s), server backends: {share['lock']:.0%} waiting "
+                         f"on a lock, {share['client']:.0%} waiting for their writer, {share['busy']:.0%} working{most}")
+    return "\n".join([fmt(head), "-" * len(fmt(head)), *map(fmt, body), *([""] + waits if waits else [])])
 
 
 def goal_verdicts(rows: list[dict]) -> list[Verdict]:
@@ -184,7 +259,10 @@ def goal_verdicts(rows: list[dict]) -> list[Verdict]:
         why = f"skipped: {skipped}" if skipped else "not run"
         share = eight["ops_per_s"] / one["ops_per_s"] if one and eight and one["ops_per_s"] else None
         p99 = eight["latency_ms"]["p99"] if eight else None
-        for goal, figure in ((SHARE_OF_ONE_WRITER, share), (P99_UNDER_CONTENTION, p99)):
+        goals = ((SHARE_OF_ONE_WRITER, share), (P99_UNDER_CONTENTION, p99))
+        if backend == "postgres":
+            goals += ((PARALLEL_ON_POSTGRES, share),)
+        for goal, figure in goals:
             verdicts.append(replace(goal, name=f"{backend}: {goal.name}").check(figure, why_missing=why))
         audited = [row["audit_ok"] and row["events"] == row["events_expected"] for row in by_writers.values()]
         verdicts.append(condition(f"{backend}: audit", "every reported event stored once and the chain verifies",
