@@ -27,6 +27,7 @@ thousand steps.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -89,6 +90,10 @@ class _Layer:
         begin = parsed_start(start, zone).astimezone(zone)
         self.local_start = begin.replace(tzinfo=None)  # the wall-clock origin of every handoff
         self.restrict = restrict
+        # Handoffs and restriction windows are asked for again and again while a span is
+        # resolved (every edge of every layer asks each layer); each costs zone conversions.
+        self._handoffs: dict[int, datetime] = {}
+        self._windows: dict[date, tuple[datetime, datetime] | None] = {}
         if restrict is not None:
             self.days = {WEEKDAYS.index(day) for day in restrict.days}
             self.opens, self.closes = restrict.clock("start"), restrict.clock("end")
@@ -97,7 +102,10 @@ class _Layer:
         return local.replace(tzinfo=self.zone).astimezone(UTC)  # fold=0: see the module's note
 
     def handoff(self, k: int) -> datetime:
-        return self._instant(self.local_start + self.rotation * k)
+        moment = self._handoffs.get(k)
+        if moment is None:
+            moment = self._handoffs[k] = self._instant(self.local_start + self.rotation * k)
+        return moment
 
     def turn(self, moment: datetime) -> int:
         """The index k of the turn holding `moment`: handoff(k) <= moment < handoff(k + 1)."""
@@ -125,11 +133,15 @@ class _Layer:
         return False
 
     def _window(self, day: date) -> tuple[datetime, datetime] | None:
-        if day.weekday() not in self.days:
-            return None
-        opens = self._instant(datetime.combine(day, self.opens))
-        end_day = day if self.closes > self.opens else day + timedelta(days=1)
-        return opens, self._instant(datetime.combine(end_day, self.closes))
+        if day in self._windows:
+            return self._windows[day]
+        window = None
+        if day.weekday() in self.days:
+            opens = self._instant(datetime.combine(day, self.opens))
+            end_day = day if self.closes > self.opens else day + timedelta(days=1)
+            window = opens, self._instant(datetime.combine(end_day, self.closes))
+        self._windows[day] = window
+        return window
 
     def edges(self, start: datetime, end: datetime) -> list[datetime]:
         """Every instant in (start, end) where this layer may change: its handoffs and its
@@ -162,11 +174,18 @@ class Resolver:
         self.layers.append(_Layer(schedule.members, schedule.rotation, schedule.start, zone, None))
         mine = [o for o in overrides if o.schedule == name and aware(o.ends_at) > aware(o.starts_at)]
         self.overrides = sorted(mine, key=lambda o: o.order, reverse=True)
+        # Their spans as aware instants once, and who wins between each pair of neighbouring
+        # edges (nothing starts or ends inside such a piece, so one answer holds for all of
+        # it): an instant is then a bisection, not a pass over every override.
+        self._spans = [(aware(o.starts_at), aware(o.ends_at), o.person) for o in self.overrides]
+        self._override_edges = sorted({edge for starts, ends, _person in self._spans for edge in (starts, ends)})
+        self._override_winners = [next((person for starts, ends, person in self._spans if starts <= edge < ends), None)
+                                  for edge in self._override_edges]
 
     def _who(self, moment: datetime) -> tuple[str, bool]:
-        for override in self.overrides:
-            if aware(override.starts_at) <= moment < aware(override.ends_at):
-                return override.person, True
+        piece = bisect_right(self._override_edges, moment) - 1
+        if piece >= 0 and self._override_winners[piece] is not None:
+            return self._override_winners[piece], True
         for layer in self.layers:
             if layer.applies(moment):
                 return layer.person(moment), False
@@ -179,8 +198,8 @@ class Resolver:
         edges = {start}
         for layer in self.layers:
             edges.update(layer.edges(start, end))
-        for override in self.overrides:
-            edges.update(e for e in (aware(override.starts_at), aware(override.ends_at)) if start < e < end)
+        for starts, ends, _person in self._spans:
+            edges.update(e for e in (starts, ends) if start < e < end)
         ordered = sorted(edges)
         shifts: list[Shift] = []
         for moment in ordered:
