@@ -265,3 +265,28 @@ def test_no_direct_message_from_a_drill_or_a_webhook(store, clock, monkeypatch):
         assert webhook_state == drill_state == "skipped"
         assert webhook_reason.startswith("webhook:") and drill_reason.startswith("drill:")
         assert slack.received == [] and slack.direct_messages("U012AB3CD") == []
+
+
+def test_the_slack_notifier_never_posts_a_persons_message_to_a_channel(monkeypatch):
+    """A row addressed to a person: in webhook mode skipped (a webhook has only its channel);
+    a value that is not a member id is refused before Slack is asked."""
+    import httpx
+
+    from integrations.notifier import OutboxMessage
+    from integrations.slack import SlackNotifier
+    from tests.support.slack_fake import TOKEN, SlackFake
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    with SlackFake() as slack, httpx.Client(timeout=5) as client:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
+
+        def message(address: str) -> OutboxMessage:
+            return OutboxMessage(1, "INC-2024-0118-001", "slack", "escalation_step", "k", {
+                "id": "INC-2024-0118-001", "title": "Checkout down", "summary": "pages carol",
+                "recipients": [address], "groups": ["carol"]}, 0, stakeholder_group="carol")
+
+        skipped = SlackNotifier(mode="webhook").deliver(message("U012AB3CD"), client)
+        assert skipped.outcome == "skipped" and "direct message" in skipped.detail
+        refused = SlackNotifier(mode="web_api", url=slack.url).deliver(message("#incidents"), client)
+        assert refused.outcome == "rejected" and "member id" in refused.detail
+        assert slack.received == [] and slack.messages("#incidents") == []
