@@ -201,3 +201,22 @@ def test_names_from_files_are_shown_as_data(config_file, tmp_path):
     checked = ir("config", "check", check=False)
     assert "\x1b" not in checked.stdout
     assert "store: sqlite:////tmp/x%1B%5B2J.db" in checked.stdout  # the URL's own escaping of it
+
+
+def test_config_check_says_what_the_on_call_engine_will_do(config_file):
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(
+        '[contacts.ann]\nemail = "ann@example.com"\n[contacts.bob]\nemail = "bob@example.com"\n'
+        '[schedules.primary]\nmembers = ["ann", "bob"]\nrotation = "1w"\nstart = "2026-03-02T09:00"\n'
+        'timezone = "Europe/Berlin"\n'
+        '[escalation.sev1]\nseverities = ["SEV-1"]\nsteps = [{ notify = "schedule:primary", after = "0s" },'
+        ' { notify = "contact:bob", after = "15m" }]\n'
+        '[heartbeats.nightly-backup]\ninterval = "1d"\ngrace = "30m"\n')
+    lines = ir("config", "check").stdout.splitlines()
+    assert "schedules: primary (ann, bob; every 1w, Europe/Berlin)" in lines
+    assert "escalation policies: sev1 (2 step(s), SEV-1)" in lines
+    assert "heartbeats: nightly-backup every 1d (+30m grace)" in lines
+    config_file.write_text("")
+    lines = ir("config", "check").stdout.splitlines()
+    assert "schedules: none: `oncall` names nobody; add a [schedules.NAME] table" in lines
+    assert "heartbeats: none" in lines

@@ -147,7 +147,8 @@ def _check(ctx, configuration, args: argparse.Namespace) -> int:
     print("stakeholder groups (comms matrix):")
     for finding in stakeholder_reach(configuration, ctx.policy):  # names from files: shown as data
         print(f"  {'ok ' if finding.ok else '-- '} {one_line(finding.subject)}: {one_line(finding.detail)}")
-    print("schedules: none (on-call schedules are not configurable yet)")
+    for line in _on_call_lines(configuration):  # names from the file: shown as data
+        print(one_line(line))
     if configuration.tui.keymap:  # a remap that would take another binding's key is refused in the TUI
         from tui.keymap import keymap_findings
 
@@ -169,3 +170,20 @@ def _print_findings(findings) -> int:
     for finding in findings:
         print(f"  {'ok ' if finding.ok else 'BAD'} {one_line(finding.subject)}: {one_line(finding.detail)}")
     return sum(not finding.ok for finding in findings)
+
+
+def _on_call_lines(configuration) -> list[str]:
+    """What the on-call engine will do with this file: schedules, escalation, heartbeats."""
+    schedules = [f"{name} ({', '.join(s.members)}; every {s.rotation}, {s.timezone}"
+                 + (f", {len(s.layers)} layer(s) over it" if s.layers else "") + ")"
+                 for name, s in configuration.schedules.items()]
+    policies = [f"{name} ({len(p.steps)} step(s)" + (f", {', '.join(p.severities)}" if p.severities else "")
+                + (f", repeats {p.repeat}x" if p.repeat else "") + ")"
+                for name, p in configuration.escalation.items()]
+    heartbeats = [f"{name} every {h.interval} (+{h.grace} grace)" for name, h in configuration.heartbeats.items()]
+    return [
+        "schedules: " + ("; ".join(schedules) or "none: `oncall` names nobody; add a [schedules.NAME] table"),
+        "escalation policies: " + ("; ".join(policies)
+                                   or "none: an unacknowledged incident escalates once to its severity's targets"),
+        "heartbeats: " + ("; ".join(heartbeats) or "none"),
+    ]
