@@ -21,6 +21,10 @@ from store.operations import IncidentStore
 RETENTION = timedelta(days=8)  # a week of baseline and a day to spare
 PRUNE_EVERY_S = 3600.0
 ESCALATION_CHECK_S = 15.0
+# Escalation policies' steps are pages due to the second (a SEV-1's "at once"): with any
+# [escalation.*] configured the loop looks for due steps every second (a read of the open,
+# unacknowledged incidents a policy covers), the other checks still every ESCALATION_CHECK_S.
+POLICY_CHECK_S = 1.0
 # How often a `watch` that does not lead tries to (PostgreSQL: any number of hosts), so one
 # takes over within seconds of the leader's death.
 LEADERSHIP_TRY_S = 1.0
@@ -78,15 +82,18 @@ class Watch:
             # A step due "after 0s" goes out when the loop starts, not one check interval later.
             if self.leading and self.oncall_escalation is not None:
                 self._escalate_by_policy()
-            while not stop.wait(ESCALATION_CHECK_S if lease is None else LEADERSHIP_TRY_S):
-                if lease is not None:
-                    if not self._lead(lease) or time.monotonic() - last_check < ESCALATION_CHECK_S:
-                        continue
-                    last_check = time.monotonic()
-                covered = None
-                if self.oncall_escalation is not None:
+            policies = self.oncall_escalation is not None
+            tick = min(ESCALATION_CHECK_S, POLICY_CHECK_S if policies else ESCALATION_CHECK_S,
+                       LEADERSHIP_TRY_S if lease is not None else ESCALATION_CHECK_S)
+            while not stop.wait(tick):
+                if lease is not None and not self._lead(lease):
+                    continue
+                if policies:
                     self._escalate_by_policy()
-                    covered = self.oncall_escalation.covers
+                if time.monotonic() - last_check < ESCALATION_CHECK_S:
+                    continue
+                last_check = time.monotonic()
+                covered = self.oncall_escalation.covers if policies else None
                 for incident_id in escalate_overdue(self.store, covered=covered):
                     self.on_event(f"escalated {incident_id}")
                 for incident_id in nudge_overdue_updates(self.store):

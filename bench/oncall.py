@@ -148,9 +148,9 @@ def escalation_latency(tmp: Path, rounds: int) -> dict:
     from store.operations import IncidentStore
     from store.outbox import enqueue_addressed
 
-    # The loop's real intervals, read from the code that runs: escalation is checked every
-    # ESCALATION_CHECK_S, the outbox delivered every Deliverer.run interval.
-    check_s = watch_module.ESCALATION_CHECK_S
+    # The loop's real intervals, read from the code that runs: policy steps are looked for
+    # every POLICY_CHECK_S, the outbox delivered every Deliverer.run interval.
+    check_s = watch_module.POLICY_CHECK_S
     deliver_s = inspect.signature(Deliverer.run).parameters["interval"].default
     with TimedTwilio() as fake:
         configuration = parse_configuration(tomllib.loads(CONFIG.format(
