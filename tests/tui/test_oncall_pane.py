@@ -196,3 +196,16 @@ def test_names_are_data_and_a_span_of_no_time_is_refused_in_one_sentence():
         checked_override({"primary": None}, {"alice": None}, "primary", "alice", "0m")
     assert checked_override({"primary": None}, {"alice": None}, " primary ", "alice", "90m").span == timedelta(
         minutes=90)
+
+
+async def test_help_on_the_on_call_screen_names_it_and_its_override_key(make, tui_store, configuration):
+    from tests.tui.test_keys_and_help import keys_of, open_help, section
+
+    app = make(configuration=configuration)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("O")
+        await settle(pilot)
+        lines = await open_help(pilot)
+        assert "This screen" not in lines
+        assert "o" in keys_of(section(lines, "On call"))

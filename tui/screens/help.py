@@ -22,7 +22,7 @@ ENTER = {"IncidentTable": "open the selected incident", "Timeline": "show the hi
 SCREEN_NAMES = {
     "DashboardScreen": "Dashboard", "WarRoomScreen": "War room", "PostIncidentScreen": "Post-incident",
     "ReportsScreen": "Reports", "ComplianceScreen": "Compliance", "OutboxScreen": "Outbox",
-    "ActionItemsScreen": "Action items",
+    "ActionItemsScreen": "Action items", "OnCallScreen": "On call",
 }
 LIST_NAMES = {"IncidentTable": "Incident list", "Checklist": "Checklist", "Timeline": "Timeline",
               "CorrectiveActions": "Corrective actions"}
