@@ -5,13 +5,10 @@ Used by the CLI, the TUI and the automation loops alike.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, inspect as sa_inspect, select as sa_select
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy import bindparam, select as sa_select
 from sqlmodel import Session, select
 
 from playbooks.policy import Policy
@@ -21,12 +18,12 @@ from playbooks.timeline import TimelineKind
 from store.audit import ChainEntry, append_event, append_sealed, state_json
 from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
 from store.database import Database
+from store.declaration import Declaring, detached
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
 from playbooks.validation import check_actor, checked_text
 from store.models import (
     ChecklistStep,
     Incident,
-    IncidentSequence,
     RemediationAction,
     RoleAssignment,
     StatusUpdate,
@@ -39,15 +36,6 @@ from store.models import (
 # cost (bench/run.py). The rows, the events and their hashes are the ones the ORM path writes.
 _INCIDENTS = Incident.__table__
 _STEPS = ChecklistStep.__table__
-_SEQUENCES = IncidentSequence.__table__
-_READ_SEQUENCE = sa_select(_SEQUENCES.c.last).where(_SEQUENCES.c.day == bindparam("day"))
-_ID_TAKEN = sa_select(_INCIDENTS.c.id).where(_INCIDENTS.c.id == bindparam("id"))
-_NEW_SEQUENCE = _SEQUENCES.insert()
-_MOVE_SEQUENCE = _SEQUENCES.update().where(_SEQUENCES.c.day == bindparam("for_day")).values(
-    last=bindparam("to_last"))
-_INSERT_INCIDENT = _INCIDENTS.insert()
-_INSERT_STEPS = _STEPS.insert()
-# The whole row: its status for the check, its state for the chain, the model it returns.
 _READ_FOR_TICK = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id"))
 _READ_STEPS = sa_select(_STEPS).where(_STEPS.c.incident_id == bindparam("id")).order_by(_STEPS.c.number)
 _MARK_STEP = _STEPS.update().where(_STEPS.c.id == bindparam("step_id")).values(
@@ -57,41 +45,13 @@ _BUMP_INCIDENT = _INCIDENTS.update().where(_INCIDENTS.c.id == bindparam("for_id"
     response_s=bindparam("to_response_s"), resolution_s=bindparam("to_resolution_s"))
 
 
-def _detached(model, values: dict[str, Any]):
-    """A model object for rows a Core write made, as the ORM path returns its own after
-    commit: persistent-looking (adding it to a later session updates, never inserts).
-    Made the way the ORM makes an object it loads (new_instance, then the row into its
-    __dict__), which skips the per-field validation of a constructor: several times cheaper."""
-    configure_mappers()  # as a constructor would (a no-op once done)
-    instance = sa_inspect(model).class_manager.new_instance()
-    instance.__dict__.update(values)
-    make_transient_to_detached(instance)
-    return instance
-
-@dataclass(frozen=True)
-class Declaration:
-    """A checked declaration, ready to be written under the lock."""
-
-    severity: str
-    incident_type: str
-    environment: str
-    actor: str
-    title: str
-    service: str | None
-    started_at: datetime | None
-    detected_at: datetime | None
-    is_drill: bool
-    dedup_key: str | None
-    detail: dict[str, Any]
-
-
 def normalise_id(incident_id: str) -> str:
     # An argument that was not UTF-8 (lone surrogates) names no incident; escaped, it can be
     # looked up and not found, instead of failing in the database driver.
     return str(incident_id).strip().upper().encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-class IncidentStore:
+class IncidentStore(Declaring):
     """Incident operations over one database, one policy and one clock.
 
     Its own methods are the lifecycle (declare, acknowledge, status, severity, roles,
@@ -178,7 +138,7 @@ class IncidentStore:
         if sealed:
             (row,) = append_sealed(session, [ChainEntry(incident.id if incident else None, now, actor, kind,
                                                         summary, data or {})], state)
-            event = _detached(TimelineEvent, row)
+            event = detached(TimelineEvent, row)
             if self.router is not None and incident is not None:
                 from store.outbox import enqueue
 
@@ -198,145 +158,6 @@ class IncidentStore:
             enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now,
                     headline=self.policy.headline(incident.type))
         return event
-
-    def allocate_id(self, session: Session, day: datetime, reserved: frozenset[str] = frozenset()) -> str:
-        key = day.strftime("%Y%m%d")
-        sequence = session.get(IncidentSequence, key)
-        if sequence is None:
-            sequence = IncidentSequence(day=key, last=0)
-        # Imported incidents may already use numbers of this day: skip past them.
-        while True:
-            sequence.last += 1
-            candidate = f"INC-{day:%Y}-{day:%m%d}-{sequence.last:03d}"
-            if candidate not in reserved and session.get(Incident, candidate) is None:
-                break
-        session.add(sequence)
-        return candidate
-
-    @staticmethod
-    def _allocate_id_now(session: Session, day: datetime) -> str:
-        """allocate_id through Core, for declare's own transaction (no ORM object of the
-        day's sequence can be in it)."""
-        conn = session.connection()
-        key = day.strftime("%Y%m%d")
-        last = conn.execute(_READ_SEQUENCE, {"day": key}).scalar()
-        number = last or 0
-        while True:  # imported incidents may already use numbers of this day: skip past them
-            number += 1
-            candidate = f"INC-{day:%Y}-{day:%m%d}-{number:03d}"
-            if conn.execute(_ID_TAKEN, {"id": candidate}).first() is None:
-                break
-        if last is None:
-            conn.execute(_NEW_SEQUENCE, {"day": key, "last": number})
-        else:
-            conn.execute(_MOVE_SEQUENCE, {"for_day": key, "to_last": number})
-        return candidate
-
-    # -- declare ------------------------------------------------------------------
-    def declare(
-        self,
-        severity: str,
-        incident_type: str,
-        environment: str,
-        *,
-        actor: str,
-        title: str | None = None,
-        service: str | None = None,
-        started_at: datetime | None = None,
-        detected_at: datetime | None = None,
-        is_drill: bool = False,
-    ) -> Incident:
-        """Open an incident: id, policy deadlines, the type's checklist, a 'declared' event."""
-        declaration = self.prepare_declaration(severity, incident_type, environment, actor=actor, title=title,
-                                               service=service, started_at=started_at, detected_at=detected_at,
-                                               is_drill=is_drill)
-        with self.db.write() as session:
-            return self._declare_now(session, declaration)
-
-    def prepare_declaration(self, severity: str, incident_type: str, environment: str, *, actor: str,
-                            title: str | None = None, service: str | None = None,
-                            started_at: datetime | None = None, detected_at: datetime | None = None,
-                            is_drill: bool = False, dedup_key: str | None = None,
-                            detail: dict[str, Any] | None = None) -> "Declaration":
-        """Check everything about a declaration before any lock is taken."""
-        level = self.policy.level(severity)
-        workflow = self.policy.workflow(incident_type)
-        env = self.policy.environment(environment)
-        actor = check_actor(actor)
-        title = checked_text(title, "title", required=False) or f"{workflow.headline} in {env}"
-        service = checked_text(service, "service", required=False)
-        detected = to_utc_naive(detected_at) if detected_at else None
-        started = to_utc_naive(started_at) if started_at else None
-        if started and detected and started > detected:
-            raise PolicyValueError("the start of impact is after its detection; accepted: started <= detected")
-        return Declaration(level.id, workflow.type, env, actor, title, service, started, detected, is_drill,
-                           checked_text(dedup_key, "dedup key", required=False), dict(detail or {}))
-
-    @staticmethod
-    def add_with_checklist(session: Session, incident: Incident, workflow) -> None:
-        """The incident row and its type's checklist, numbered 1..N across phases."""
-        session.add(incident)
-        session.flush()  # no ORM relationships: the steps' foreign key needs this row first
-        number = 0
-        for phase_index, phase in enumerate(workflow.phases):
-            for text in phase.steps:
-                number += 1
-                session.add(ChecklistStep(incident_id=incident.id, number=number, phase_index=phase_index,
-                                          phase=phase.name, text=text))
-
-    def write_declaration(self, session: Session, d: "Declaration") -> Incident:
-        """The declaration's rows and its 'declared' event, inside the caller's write."""
-        workflow = self.policy.workflow(d.incident_type)
-        now = self.now()
-        values = self._declared_row(d, self.allocate_id(session, now), now)
-        incident = Incident(**values)
-        self.add_with_checklist(session, incident, workflow)
-        incident.version = 0  # record_event bumps it to 1
-        summary, data = self._declared_event(d, values)
-        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED, summary, data)
-        return incident
-
-    def _declared_row(self, d: "Declaration", incident_id: str, now: datetime) -> dict[str, Any]:
-        """The incident row a declaration writes (version 1, as after its 'declared' event)."""
-        level = self.policy.level(d.severity)
-        detected = d.detected_at or now
-        values = dict(
-            id=incident_id, title=d.title, severity=level.id, type=self.policy.workflow(d.incident_type).type,
-            environment=d.environment, service=d.service, status="investigating", version=1,
-            declared_by=d.actor, is_drill=d.is_drill, started_at=d.started_at, detected_at=detected,
-            declared_at=now, acknowledged_at=None, mitigated_at=None, resolved_at=None, closed_at=None,
-            dedup_key=d.dedup_key, response_due_at=self.policy.response_deadline(level, detected),
-            next_update_due_at=self.policy.next_update_due(level, now), customer_satisfaction=None)
-        values.update(durations_of(SimpleNamespace(**values)))
-        return values
-
-    def _declared_event(self, d: "Declaration", row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The 'declared' event's summary and data."""
-        level = self.policy.level(d.severity)
-        return (f"Declared {level.id} ({level.name}) {row['type']} in {d.environment}: {d.title}",
-                {"severity": level.id, "type": row["type"], "environment": d.environment,
-                 "title": d.title, "service": d.service, "response_due_at": iso_z(row["response_due_at"]),
-                 "escalation": level.escalation, "escalation_targets": list(level.escalation_targets),
-                 "drill": d.is_drill, **d.detail})
-
-    def _declare_now(self, session: Session, d: "Declaration") -> Incident:
-        """write_declaration for declare's own transaction, through Core: the same rows, and
-        the 'declared' event sealed at once (nothing else changes the incident before commit)."""
-        workflow = self.policy.workflow(d.incident_type)
-        now = self.now()
-        row = self._declared_row(d, self._allocate_id_now(session, now), now)
-        conn = session.connection()
-        conn.execute(_INSERT_INCIDENT, row)
-        conn.execute(_INSERT_STEPS, [
-            {"incident_id": row["id"], "number": number, "phase_index": phase_index, "phase": phase, "text": text,
-             "done_at": None, "done_by": None}
-            for number, (phase_index, phase, text) in enumerate(
-                ((index, phase.name, text) for index, phase in enumerate(workflow.phases) for text in phase.steps), 1)])
-        summary, data = self._declared_event(d, row)
-        incident = _detached(Incident, row)
-        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED, summary, data, sealed=True,
-                          state=state_json(row))
-        return incident
 
     # -- lifecycle ----------------------------------------------------------------
     def acknowledge(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
@@ -508,12 +329,12 @@ class IncidentStore:
             conn.execute(_BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
                                           "to_detection_s": row["detection_s"], "to_response_s": row["response_s"],
                                           "to_resolution_s": row["resolution_s"]})
-            state, model = state_json(row), _detached(Incident, row)
+            state, model = state_json(row), detached(Incident, row)
             for step in changed:  # the state on the last: the incident as this transaction commits it
                 self.record_event(session, model, now, actor, kind, f"{verb}: {step.number}. {step.text}",
                                   {"step": step.number, "phase": step.phase, "text": step.text}, sealed=True,
                                   state=state if step is changed[-1] else None)
-        return [_detached(ChecklistStep, {**step._asdict(), "done_at": done_at, "done_by": done_by})
+        return [detached(ChecklistStep, {**step._asdict(), "done_at": done_at, "done_by": done_by})
                 for step in changed]
 
     @staticmethod
