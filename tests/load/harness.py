@@ -27,6 +27,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable
 
 from tests.support import lifetime
@@ -62,6 +63,21 @@ def install_commit_log(log: JsonLog, current_op: Callable[[], str] = lambda: "")
         bucket = session.info.get("ir_events")
         if bucket is not None:
             bucket.extend(o for o in session.new if isinstance(o, TimelineEvent))
+
+    # declare and tick append their events sealed, through SQLAlchemy Core (no ORM flush):
+    # the rows append_sealed returns are collected the same way.
+    from store import operations
+
+    sealed = operations.append_sealed
+
+    def append_sealed(session, entries, state):
+        rows = sealed(session, entries, state)
+        bucket = session.info.get("ir_events")
+        if bucket is not None:
+            bucket.extend(SimpleNamespace(**row) for row in rows)
+        return rows
+
+    operations.append_sealed = append_sealed
 
     original = database.Database.write
 

@@ -317,14 +317,16 @@ def _try_tmpfs(folder: Path, size: str) -> bool:
 
 def test_disk_full_on_the_sqlite_folder_is_reported_and_recovered(tmp_path):
     folder = tmp_path / "small-disk"
-    mounted = _try_tmpfs(folder, "1536k")
+    # Room for the schema (its first build leaves about 1.2 MiB of WAL since schema 13) and a
+    # few declarations; the ballast freed later leaves room for the WAL's first checkpoint.
+    mounted = _try_tmpfs(folder, "2048k")
     if not mounted:
         folder.mkdir(exist_ok=True)
     url = f"sqlite:///{folder / 'incidents.db'}"
     try:
         ballast = folder / "ballast"
         if mounted:
-            ballast.write_bytes(b"\0" * 300_000)  # freed later: "free space and try again"
+            ballast.write_bytes(b"\0" * 600_000)  # freed later: "free space and try again"
         fill = subprocess.run([sys.executable, "-c", FILL, url, "0" if mounted else str(1_200_000)], cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
         acknowledged = fill.stdout.split()
@@ -361,7 +363,7 @@ def test_disk_full_on_the_sqlite_folder_is_reported_and_recovered(tmp_path):
         stored = database_events(url)
         assert sorted(row[0] for row in stored.values() if row[1] == "declared") == sorted(
             acknowledged + [again.stdout.strip()])
-        print(f"\n[disk full, {'tmpfs 1.5 MiB' if mounted else 'RLIMIT_FSIZE simulation'}] "
+        print(f"\n[disk full, {'tmpfs 2 MiB' if mounted else 'RLIMIT_FSIZE simulation'}] "
               f"{len(acknowledged)} declarations fit; then: {message}")
     finally:
         if mounted:
