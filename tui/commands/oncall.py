@@ -13,11 +13,12 @@ it is UTC. Overrides are recorded on the audit chain (an event of no incident).
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from tui.commands.spans import instant, span
 
 HELP = {"oncall": "who is on call on each schedule and until when; set or cancel an override"}
 ACTIONS = ("override", "overrides")
-INSTANT_ACCEPTED = "ISO 8601 like 2026-03-29T09:00:00+02:00 or 2026-03-29T07:00Z (UTC without an offset)"
 NO_SCHEDULES = ("No on-call schedules are configured; add a [schedules.NAME] table (members, rotation, start, "
                 "timezone) to config.toml: see docs/configuration.md")
 
@@ -38,16 +39,6 @@ def reads_only(args: argparse.Namespace) -> bool:
     """Who is on call and the overrides list only read (--read-only allows them); setting or
     cancelling an override writes."""
     return args.action != "override"
-
-
-def _instant(text: str, option: str) -> datetime:
-    from playbooks.clock import to_utc_naive
-    from tui.cli import UsageError
-
-    try:
-        return to_utc_naive(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not an instant; accepted: {INSTANT_ACCEPTED}") from None
 
 
 def _now(ctx) -> datetime:
@@ -74,7 +65,7 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
         return _override(ctx, args, schedules)
     if args.action == "overrides":
         return _list_overrides(ctx, args)
-    moment = _instant(args.at, "--at") if args.at else _now(ctx)
+    moment = instant(args.at, "--at") if args.at else _now(ctx)
     if not schedules:
         print("{}" if args.json else NO_SCHEDULES)
         return 0
@@ -144,21 +135,7 @@ def _override(ctx, args, schedules) -> int:
     if person not in contacts:
         raise UsageError(f"{person!r} has no [contacts.{person}] table; accepted: names of [contacts.NAME] tables "
                          f"({', '.join(contacts)})")
-    starts = _instant(args.starts, "--from") if args.starts else _now(ctx)
-    if (args.span is None) == (args.ends is None):
-        raise UsageError("an override needs its end, one way; accepted: --for DURATION or --until INSTANT")
-    if args.span is not None:
-        from playbooks.durations import parse_duration
-
-        try:
-            span = parse_duration(args.span)
-        except ValueError as exc:
-            raise UsageError(f"--for: {exc}") from None
-        if span <= timedelta(0):
-            raise UsageError(f"--for {args.span!r} is no time at all; accepted: a duration like 2h or 1d")
-        ends = starts + span
-    else:
-        ends = _instant(args.ends, "--until")
+    starts, ends = span(args.starts, args.span, args.ends, _now(ctx), "an override")
     from playbooks.clock import iso_z
     from store.oncall import add_override
 

@@ -14,13 +14,14 @@ Adding and expiring are on the audit chain (events of no incident).
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from tui.commands.spans import span
 
 HELP = {"silence": "silence alerts and rule breaches for a maintenance window; list, expire, see what was held"}
 ACTIONS = ("add", "list", "expire", "suppressed")
 USAGE = ("silence add --match LABEL=VALUE --for 2h --reason TEXT | silence list | silence expire ID | "
          "silence suppressed")
-INSTANT_ACCEPTED = "ISO 8601 like 2026-03-29T09:00:00+02:00 or 2026-03-29T07:00Z (UTC without an offset)"
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -39,16 +40,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 def reads_only(args: argparse.Namespace) -> bool:
     """list and suppressed only read; add and expire write."""
     return args.action in (None, "list", "suppressed")
-
-
-def _instant(text: str, option: str) -> datetime:
-    from playbooks.clock import to_utc_naive
-    from tui.cli import UsageError
-
-    try:
-        return to_utc_naive(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not an instant; accepted: {INSTANT_ACCEPTED}") from None
 
 
 def _now() -> datetime:
@@ -89,7 +80,7 @@ def run(name: str, ctx, args: argparse.Namespace) -> int:
             raise UsageError("suppressed takes at most one silence id; accepted: silence suppressed [ID]")
         return _suppressed(ctx, args, _id(args.words[0]) if args.words else None)
     if args.words:
-        raise UsageError(f"list takes no arguments; accepted: silence list [--all] [--json]")
+        raise UsageError("list takes no arguments; accepted: silence list [--all] [--json]")
     return _list(ctx, args)
 
 
@@ -109,21 +100,7 @@ def _add(ctx, args) -> int:
     except PolicyValueError as exc:
         raise UsageError(str(exc)) from None
     now = _now()
-    starts = _instant(args.starts, "--from") if args.starts else now
-    if (args.span is None) == (args.ends is None):
-        raise UsageError("a silence needs its end, one way; accepted: --for DURATION or --until INSTANT")
-    if args.span is not None:
-        from playbooks.durations import parse_duration
-
-        try:
-            span = parse_duration(args.span)
-        except ValueError as exc:
-            raise UsageError(f"--for: {exc}") from None
-        if span <= timedelta(0):
-            raise UsageError(f"--for {args.span!r} is no time at all; accepted: a duration like 2h or 1d")
-        ends = starts + span
-    else:
-        ends = _instant(args.ends, "--until")
+    starts, ends = span(args.starts, args.span, args.ends, now, "a silence")
     if ends <= starts:
         raise UsageError(f"the silence ends ({iso_z(ends)}) before it starts ({iso_z(starts)}); accepted: an end "
                          "after the start")
