@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from store.read_models.review import ActionItemRow
-from tui.screens.base import StoreScreen
+from tui.screens.base import StoreScreen, post_latest
 from tui.widgets.review_items import ActionItemTable
 
 
@@ -57,7 +57,7 @@ class ActionItemsScreen(StoreScreen):
         store = self.center.store
         with store.db.read() as session:
             rows = read_action_items(session, store.now(), include_done=self.include_done)
-        self.post_message(self.Loaded(rows))
+        post_latest(self, self.Loaded(rows))
 
     def on_action_items_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows

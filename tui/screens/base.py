@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual import work
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from playbooks.errors import PlaybookError, PolicyValueError
 from store.errors import DatabaseUnavailable
@@ -30,7 +30,36 @@ def report_worker_failure(screen, event: Worker.StateChanged) -> None:
                       timeout=8)
 
 
-class StoreScreen(Screen):
+class LatestLoad(Message):
+    """What a load worker read, on its way to the screen that asked for it."""
+
+    bubble = False
+
+    def __init__(self, worker: Worker, message: Message) -> None:
+        super().__init__()
+        self.worker = worker
+        self.message = message
+
+
+def post_latest(screen, message: Message) -> None:
+    """From a load worker: hand what it read to `screen`, unless a newer load has started
+    since. An exclusive worker group cancels the older load, but its thread still runs to
+    the end; without this check a slow older read could land after the newer one and show
+    the state from before the last write."""
+    screen.post_message(LatestLoad(get_current_worker(), message))
+
+
+class DeliversLatest:
+    """Mixed into a screen whose load workers reply through post_latest."""
+
+    def on_latest_load(self, arrived: LatestLoad) -> None:
+        # On the UI thread, where the newer load is started: if this worker is not cancelled
+        # yet, no newer load exists, so its reply will come after this one.
+        if not arrived.worker.is_cancelled:
+            self.post_message(arrived.message)  # type: ignore[attr-defined]
+
+
+class StoreScreen(DeliversLatest, Screen):
     """A screen whose data comes from the store through thread workers."""
 
     @property
@@ -89,4 +118,4 @@ class IncidentScreen(StoreScreen):
         store = self.center.store
         with store.db.read() as session:
             detail = self.read(session, store)
-        self.post_message(self.Loaded(detail))
+        post_latest(self, self.Loaded(detail))

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
-from tui.screens.base import StoreScreen
+from tui.screens.base import StoreScreen, post_latest
 from tui.widgets.compliance_clocks import ComplianceClocks
 from tui.widgets.header import SeverityHeader
 from tui.widgets.incident_table import IncidentClocks, IncidentTable, matches
@@ -210,7 +210,7 @@ class DashboardScreen(StoreScreen):
             if not data.incidents:
                 settled = settled_incidents(session)
             listed = list_incidents(session, status="all", with_commander=True) if with_history else None
-        self.post_message(self.Loaded(data, compliance, settled, listed))
+        post_latest(self, self.Loaded(data, compliance, settled, listed))
 
     def load_rota(self) -> None:
         """Who is on call, for the on-call line: read at start, at each handoff it shows and

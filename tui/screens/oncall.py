@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Label, Static
 
 from tui.plain import visible
-from tui.screens.base import StoreScreen
+from tui.screens.base import StoreScreen, post_latest
 from tui.screens.prompts import Prompt
 from tui.widgets.oncall import Handoff, OnCallTable, ScheduleOnCall, next_refresh
 
@@ -140,7 +140,7 @@ class OnCallScreen(StoreScreen):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
         rota = read_rota(self.center.store, self.center.configuration.schedules, self.center.clock())
-        self.post_message(self.Loaded(rota))
+        post_latest(self, self.Loaded(rota))
 
     def on_on_call_screen_loaded(self, message: Loaded) -> None:
         self._stale_at = next_refresh(message.rota)

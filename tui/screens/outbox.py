@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui.formatting import countdown
 from tui.plain import cell, visible
-from tui.screens.base import StoreScreen
+from tui.screens.base import StoreScreen, post_latest
 
 REFRESH_S = 2.0  # deliveries change rows without timeline events: look again this often
 FILTERS = (("all", None), ("waiting", "pending"), ("failed", "dead"), ("skipped", "skipped"))
@@ -159,7 +159,7 @@ class OutboxScreen(StoreScreen):
             rows = tuple(OutboxRow(r.id, r.incident_id, r.integration, r.stakeholder_group, r.event, r.state,
                                    r.attempts, r.next_attempt_at, r.sent_at, r.last_error)
                          for r in outbox.messages(session, incident_id=self.incident_id, state=state))
-        self.post_message(self.Loaded(rows))
+        post_latest(self, self.Loaded(rows))
 
     def on_outbox_screen_loaded(self, message: Loaded) -> None:
         rows = message.rows

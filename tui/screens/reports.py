@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from reports.periods import Period, current_month
-from tui.screens.base import StoreScreen
+from tui.screens.base import StoreScreen, post_latest
 from tui.widgets.report_charts import ImprovementList, MttxChart, ReportFigures, WeeklyChart, month_name
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class ReportsScreen(StoreScreen):
         store, period = self.center.store, self.period
         report = read_period_report(store, period)
         charts = read_chart_series(store, period)
-        self.post_message(self.Loaded(period, report, charts))
+        post_latest(self, self.Loaded(period, report, charts))
 
     def on_reports_screen_loaded(self, message: Loaded) -> None:
         if message.period != self.period:

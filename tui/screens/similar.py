@@ -23,7 +23,7 @@ from textual.worker import Worker
 
 from tui.formatting import SEVERITY_STYLE
 from tui.plain import plain, visible
-from tui.screens.base import report_worker_failure
+from tui.screens.base import DeliversLatest, post_latest, report_worker_failure
 
 if TYPE_CHECKING:  # store.search loads SQLAlchemy: the worker imports it, the screen's import does not
     from store.search import SimilarIncident
@@ -57,7 +57,7 @@ def nothing_similar(incident_id: str) -> str:
             "of its title and first notes.")
 
 
-class SimilarIncidentsScreen(ModalScreen[str | None]):
+class SimilarIncidentsScreen(DeliversLatest, ModalScreen[str | None]):
     """Dismissed with the chosen incident's id (enter), or None (esc, q)."""
 
     # The dialog's width is in command_center.tcss (the app's .dialog rule outranks DEFAULT_CSS).
@@ -103,7 +103,7 @@ class SimilarIncidentsScreen(ModalScreen[str | None]):
         store = self.app.store  # type: ignore[attr-defined]
         with store.db.read() as session:
             similar = similar_incidents(session, self.incident_id)
-        self.post_message(self.Loaded(similar))
+        post_latest(self, self.Loaded(similar))
 
     def on_similar_incidents_screen_loaded(self, message: Loaded) -> None:
         self.similar = message.similar
