@@ -223,7 +223,7 @@ class DashboardScreen(StoreScreen):
         from tui.screens.oncall import read_rota
 
         center = self.center
-        self.post_message(self.RotaLoaded(read_rota(center.store, center.configuration.schedules, center.clock())))
+        post_latest(self, self.RotaLoaded(read_rota(center.store, center.configuration.schedules, center.clock())))
 
     def on_dashboard_screen_rota_loaded(self, message: RotaLoaded) -> None:
         self._rota_stale_at = next_refresh(message.rota)
