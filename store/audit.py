@@ -41,6 +41,8 @@ from sqlmodel import Session, select
 from playbooks.clock import iso_z, to_utc_naive
 from store.models import ChainHead, Incident, TimelineEvent
 from store.migrations.v0001_initial import GENESIS_HASH
+from store.notifications import CHANNEL
+from store.write_locks import CHAIN_LOCKED, NOTIFIED, on_postgres
 
 # The incident fields the chain vouches for: what the reports, the SLA and the war room are
 # built on. Bookkeeping a nudge or a dedup may change without an event is left out.
@@ -115,8 +117,8 @@ def append_event(
     summary: str,
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Add the next event of the chain. Call inside Database.write() (it holds the lock)."""
-    head = session.get(ChainHead, 1)
+    """Add the next event of the chain. Call inside Database.write()."""
+    head = _locked_head(session)
     payload = canonical_json(data or {})
     seq = head.last_seq + 1
     at = to_utc_naive(at)
@@ -134,9 +136,20 @@ def append_event(
     return event
 
 
+def _locked_head(session: Session) -> ChainHead:
+    """The chain head, locked until commit: a general write locked it when it began; a
+    per-incident write locks it here, at its first append (store/write_locks.py)."""
+    if CHAIN_LOCKED in session.info or not on_postgres(session):
+        return session.get(ChainHead, 1)
+    head = session.get(ChainHead, 1, with_for_update=True, populate_existing=True)
+    session.info[CHAIN_LOCKED] = head.last_seq
+    return head
+
+
 _HEAD = ChainHead.__table__
 _EVENTS = TimelineEvent.__table__
 _READ_HEAD = sa_select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
 _INSERT_EVENT = _EVENTS.insert()
 _MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=bindparam("to_seq"),
                                                            last_hash=bindparam("to_hash"))
@@ -154,19 +167,25 @@ class ChainEntry:
     data: dict[str, Any]
 
 
-def append_sealed(session: Session, entries: Sequence[ChainEntry], state: str | None) -> list[dict[str, Any]]:
+def append_sealed(session: Session, entries: Sequence[ChainEntry], state: str | None, *,
+                  last: bool = False) -> list[dict[str, Any]]:
     """Append `entries` to the chain with their final hashes (and MACs) at once, through
     SQLAlchemy Core: `state` (state_json of the incident as this transaction commits it) on
     the last one. For an operation that owns its whole write transaction and has made every
     change of it (declare, tick): _seal has nothing to do for these, so the write costs a few
-    statements instead of a unit of work. Returns the events' rows. Call inside Database.write()."""
+    statements instead of a unit of work. Returns the events' rows. Call inside Database.write().
+
+    `last`: nothing else is written in this transaction after these events; a per-incident
+    write on PostgreSQL then commits with the append, in the same round trip."""
     if session.info.get(_PENDING):
         # An event appended through the ORM is re-hashed at commit; one after it here would
         # follow its provisional hash. Callers use this only in a transaction of their own.
         raise RuntimeError("append_sealed after append_event in one transaction")
     conn = session.connection()
-    seq, previous = conn.execute(_READ_HEAD).one()
     key = _KEYS.get(session.get_bind())
+    if CHAIN_LOCKED not in session.info and on_postgres(session):
+        return _append_locking(session, conn, entries, state, key, last)
+    seq, previous = conn.execute(_READ_HEAD).one()
     rows = []
     for index, entry in enumerate(entries):
         seq += 1
@@ -185,6 +204,62 @@ def append_sealed(session: Session, entries: Sequence[ChainEntry], state: str | 
         head = session.identity_map.get(identity_key(ChainHead, 1))
         if head is not None:  # a later append_event in this transaction reads the head anew
             session.expire(head)
+    return rows
+
+
+_EVENT_COLUMNS = ("seq", "incident_id", "at", "actor", "kind", "summary", "data", "prev_hash", "hash", "state", "mac")
+_APPEND_SQL: dict[int, str] = {}
+
+
+def _append_sql(count: int) -> str:
+    """The rows, the head and the NOTIFY that other hosts' command centers LISTEN for
+    (delivered on commit, never before), in one statement of the driver's own."""
+    if count not in _APPEND_SQL:
+        one = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+        _APPEND_SQL[count] = (
+            f"WITH appended AS (INSERT INTO timeline_event ({', '.join(_EVENT_COLUMNS)}) VALUES "
+            + ", ".join([one] * count)
+            + "), moved AS (UPDATE chain_head SET last_seq = %s, last_hash = %s WHERE id = 1) "
+            f"SELECT pg_notify('{CHANNEL}', %s)")
+    return _APPEND_SQL[count]
+
+
+def _append_locking(session: Session, conn, entries: Sequence[ChainEntry], state: str | None,
+                    key: bytes | None, last: bool) -> list[dict[str, Any]]:
+    """append_sealed for a per-incident write on PostgreSQL: it takes the chain head here and
+    holds it to commit, while writes to other incidents wait for it. Everything that can be
+    is made before the lock; under it, two statements through the driver itself, and with
+    `last` the COMMIT sent with the second: the time this process holds the lock is what
+    the others wait for, and on a machine with fewer cores than writers every turn it
+    needs the CPU for can be a wait of its own."""
+    prepared = []
+    for index, entry in enumerate(entries):
+        payload = canonical_json(entry.data)
+        prepared.append((entry, to_utc_naive(entry.at), payload, state if index == len(entries) - 1 else None))
+    sql = _append_sql(len(prepared))
+    cursor = conn.connection.dbapi_connection.cursor()
+    cursor.execute("SELECT last_seq, last_hash FROM chain_head WHERE id = 1 FOR UPDATE")
+    seq, previous = cursor.fetchone()
+    session.info[CHAIN_LOCKED] = seq
+    rows, params = [], []
+    for entry, at, payload, last_state in prepared:
+        seq += 1
+        digest = event_hash(previous, seq, entry.incident_id, at, entry.actor, entry.kind, entry.summary, payload,
+                            last_state)
+        row = {"seq": seq, "incident_id": entry.incident_id, "at": at, "actor": entry.actor, "kind": entry.kind,
+               "summary": entry.summary, "data": payload, "prev_hash": previous, "hash": digest,
+               "state": last_state, "mac": event_mac(key, digest) if key else None}
+        rows.append(row)
+        params.extend(row[name] for name in _EVENT_COLUMNS)
+        previous = digest
+    session.info[NOTIFIED] = True
+    if not last:
+        cursor.execute(sql, (*params, seq, previous, str(seq)))
+        return rows
+    driver = conn.connection.dbapi_connection
+    with driver.pipeline():
+        cursor.execute(sql, (*params, seq, previous, str(seq)))
+        cursor.execute("COMMIT")  # SQLAlchemy's own commit then finds the transaction over: a no-op
     return rows
 
 

@@ -2,7 +2,8 @@
 
 Writers are serialised so the audit chain and per-day ids stay consistent:
 SQLite takes its write lock up front (BEGIN IMMEDIATE, with a busy timeout so waiting
-writers queue instead of failing); PostgreSQL locks the chain head row FOR UPDATE.
+writers queue instead of failing); PostgreSQL locks the chain head row FOR UPDATE, up front
+or, for a write about one incident, only to append (store/write_locks.py).
 Readers never wait for writers (SQLite WAL, PostgreSQL MVCC).
 On PostgreSQL a write that moved the timeline also sends NOTIFY before it commits
 (store/notifications.py), so command centers on other hosts see it at once.
@@ -25,6 +26,7 @@ from sqlmodel import Session
 from store import migrations
 from store.errors import DatabaseUnavailable
 from store.notifications import NOTIFY_SQL
+from store.write_locks import CHAIN_LOCKED, LOCK_CHAIN_HEAD, NOTIFIED, SHARE_GATE, TAKE_GATE
 
 BUSY_TIMEOUT_S = 60
 
@@ -179,17 +181,22 @@ class Database:
         return self.sqlite_path is not None
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session holding the store's write lock; commits on success."""
+    def write(self, *, per_incident: bool = False) -> Iterator[Session]:
+        """A session holding the store's write lock; commits on success. `per_incident`: the
+        write changes one incident's rows (locked by the caller first) and adds rows of its
+        own, so on PostgreSQL it runs beside writes to other incidents (store/write_locks.py)."""
         try:
             with Session(self.write_engine, expire_on_commit=False) as session:
                 with session.begin():
-                    start = None
                     if not self.is_sqlite:
-                        start = session.execute(
-                            text("SELECT last_seq FROM chain_head WHERE id = 1 FOR UPDATE")).scalar()
+                        if per_incident:
+                            session.execute(SHARE_GATE)
+                        else:
+                            session.execute(TAKE_GATE)
+                            session.info[CHAIN_LOCKED] = session.execute(LOCK_CHAIN_HEAD).scalar()
                     yield session
-                    if start is not None:
+                    start = session.info.pop(CHAIN_LOCKED, None)
+                    if start is not None and not session.info.pop(NOTIFIED, False):
                         # Other hosts' command centers LISTEN: told on commit, never before.
                         session.execute(text(NOTIFY_SQL), {"start": start})
         except OperationalError as exc:

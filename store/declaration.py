@@ -21,6 +21,7 @@ from playbooks.timeline import TimelineKind
 from playbooks.validation import check_actor, checked_text
 from store.audit import state_json
 from store.models import ChecklistStep, Incident, IncidentSequence, durations_of
+from store.write_locks import lock_day
 
 if TYPE_CHECKING:
     from playbooks.policy import Policy
@@ -94,6 +95,7 @@ class Declaring:
         day's sequence can be in it)."""
         conn = session.connection()
         key = day.strftime("%Y%m%d")
+        lock_day(session, key)  # declare runs beside other incidents' writes: one day's numbers take turns
         last = conn.execute(_READ_SEQUENCE, {"day": key}).scalar()
         number = last or 0
         while True:  # imported incidents may already use numbers of this day: skip past them
@@ -125,7 +127,7 @@ class Declaring:
         declaration = self.prepare_declaration(severity, incident_type, environment, actor=actor, title=title,
                                                service=service, started_at=started_at, detected_at=detected_at,
                                                is_drill=is_drill)
-        with self.db.write() as session:
+        with self.db.write(per_incident=True) as session:
             return self._declare_now(session, declaration)
 
     def prepare_declaration(self, severity: str, incident_type: str, environment: str, *, actor: str,
@@ -209,6 +211,5 @@ class Declaring:
                 ((index, phase.name, text) for index, phase in enumerate(workflow.phases) for text in phase.steps), 1)])
         summary, data = self._declared_event(d, row)
         incident = detached(Incident, row)
-        self.record_event(session, incident, now, d.actor, TimelineKind.DECLARED, summary, data, sealed=True,
-                          state=state_json(row))
+        self.record_sealed(session, incident, now, d.actor, [(TimelineKind.DECLARED, summary, data)], state_json(row))
         return incident

@@ -17,6 +17,7 @@ from playbooks.statuses import OPEN_STATUSES, STATUS_MOVES
 from playbooks.timeline import TimelineKind
 from store.audit import ChainEntry, append_event, append_sealed, state_json
 from playbooks.clock import Clock, iso_z, to_utc_naive, utc_now
+from playbooks.comms import outbox_event
 from store.database import Database
 from store.declaration import Declaring, detached
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
@@ -36,7 +37,8 @@ from store.models import (
 # cost (bench/run.py). The rows, the events and their hashes are the ones the ORM path writes.
 _INCIDENTS = Incident.__table__
 _STEPS = ChecklistStep.__table__
-_READ_FOR_TICK = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id"))
+# The incident's row, held until commit: writes to one incident take turns (store/write_locks.py).
+_LOCK_FOR_TICK = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id")).with_for_update(key_share=True)
 _READ_STEPS = sa_select(_STEPS).where(_STEPS.c.incident_id == bindparam("id")).order_by(_STEPS.c.number)
 _MARK_STEP = _STEPS.update().where(_STEPS.c.id == bindparam("step_id")).values(
     done_at=bindparam("to_done_at"), done_by=bindparam("to_done_by"))
@@ -82,10 +84,13 @@ class IncidentStore(Declaring):
     def now(self) -> datetime:
         return to_utc_naive(self.clock())
 
-    def load(self, session: Session, incident_id: str, expected_version: int | None = None) -> Incident:
+    def load(self, session: Session, incident_id: str, expected_version: int | None = None, *,
+             lock: bool = False) -> Incident:
         """The incident inside the caller's transaction; IncidentNotFound, or StaleView when
-        `expected_version` is given and someone changed it since."""
-        incident = session.get(Incident, normalise_id(incident_id))
+        `expected_version` is given and someone changed it since. `lock`: its row is held until
+        commit (a per-incident write's turn on this incident, store/write_locks.py)."""
+        incident = session.get(Incident, normalise_id(incident_id),
+                               with_for_update={"key_share": True} if lock else None)
         if incident is None:
             raise self._not_found(incident_id)
         if expected_version is not None and incident.version != expected_version:
@@ -124,27 +129,13 @@ class IncidentStore(Declaring):
         return incident
 
     def record_event(self, session: Session, incident: Incident | None, now: datetime, actor: str,
-                     kind: TimelineKind | str, summary: str, data: dict[str, Any] | None = None, *,
-                     sealed: bool = False, state: str | None = None) -> TimelineEvent:
+                     kind: TimelineKind | str, summary: str, data: dict[str, Any] | None = None) -> TimelineEvent:
         """The timeline event of a change, in the caller's write: the incident's version moves on
         and the outbox gets the messages the change calls for, in the same transaction.
-
-        `sealed` (declare and tick, which own their transaction and write through Core): the
-        incident's rows, its version included, are already as they will commit and `incident`
-        is a detached model of them; the event goes in with its final hash, and `state`
-        (audit.state_json of the row) when it is the incident's last event of the transaction."""
+        (declare, tick and note, which own their transaction and write through Core, use
+        record_sealed.)"""
         actor = check_actor(actor)  # every change names who made it; raising here rolls it back
         kind = str(kind)  # the column, the hash and the outbox hold the plain historical string
-        if sealed:
-            (row,) = append_sealed(session, [ChainEntry(incident.id if incident else None, now, actor, kind,
-                                                        summary, data or {})], state)
-            event = detached(TimelineEvent, row)
-            if self.router is not None and incident is not None:
-                from store.outbox import enqueue
-
-                enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now,
-                        headline=self.policy.headline(incident.type))
-            return event
         if incident is not None:
             incident.version += 1
             session.add(incident)
@@ -158,6 +149,25 @@ class IncidentStore(Declaring):
             enqueue(session, self.router, incident, kind, data or {}, summary, event.seq, now,
                     headline=self.policy.headline(incident.type))
         return event
+
+    def record_sealed(self, session: Session, incident: Incident, now: datetime, actor: str,
+                      events: Sequence[tuple[TimelineKind | str, str, dict[str, Any]]], state: str) -> list[TimelineEvent]:
+        """The last thing a per-incident write through Core does (declare, tick, note): its
+        events, sealed at once with `state` on the last, then the outbox rows they call for.
+        When they call for none, the append is the transaction's last statement and commits
+        with it (audit.append_sealed `last`)."""
+        actor = check_actor(actor)  # every change names who made it; raising here rolls it back
+        chain = [ChainEntry(incident.id, now, actor, str(kind), summary, data) for kind, summary, data in events]
+        tells = self.router is not None and any(outbox_event(entry.kind, entry.data) for entry in chain)
+        rows = append_sealed(session, chain, state, last=not tells)
+        recorded = [detached(TimelineEvent, row) for row in rows]
+        if tells:
+            from store.outbox import enqueue
+
+            for entry, event in zip(chain, recorded):
+                enqueue(session, self.router, incident, entry.kind, entry.data, entry.summary, event.seq, now,
+                        headline=self.policy.headline(incident.type))
+        return recorded
 
     # -- lifecycle ----------------------------------------------------------------
     def acknowledge(self, incident_id: str, *, actor: str, expected_version: int | None = None) -> Incident:
@@ -301,12 +311,12 @@ class IncidentStore(Declaring):
         so the same tick from two engineers records one event."""
         if not step_refs:
             raise PolicyValueError("no step given; accepted: step numbers or the start of a step's text")
-        # Through Core in one transaction of its own (see _READ_FOR_TICK): what the ORM path
+        # Through Core in one transaction of its own (see _LOCK_FOR_TICK): what the ORM path
         # of record_event would write, one event per step that changes, the version moved on
         # by one per event, the incident's state sealed on the last one.
-        with self.db.write() as session:
+        with self.db.write(per_incident=True) as session:
             conn = session.connection()
-            incident = conn.execute(_READ_FOR_TICK, {"id": normalise_id(incident_id)}).first()
+            incident = conn.execute(_LOCK_FOR_TICK, {"id": normalise_id(incident_id)}).first()
             if incident is None:
                 raise self._not_found(incident_id)
             self.refuse_if_closed(incident, "change its checklist")
@@ -323,17 +333,12 @@ class IncidentStore(Declaring):
             kind = TimelineKind.STEP_DONE if done else TimelineKind.STEP_UNDONE
             conn.execute(_MARK_STEP, [{"step_id": step.id, "to_done_at": done_at, "to_done_by": done_by}
                                       for step in changed])
-            row = incident._asdict()
-            row["version"] = incident.version + len(changed)
-            row.update(durations_of(incident))  # what keep_durations does with an ORM update
-            conn.execute(_BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
-                                          "to_detection_s": row["detection_s"], "to_response_s": row["response_s"],
-                                          "to_resolution_s": row["resolution_s"]})
-            state, model = state_json(row), detached(Incident, row)
-            for step in changed:  # the state on the last: the incident as this transaction commits it
-                self.record_event(session, model, now, actor, kind, f"{verb}: {step.number}. {step.text}",
-                                  {"step": step.number, "phase": step.phase, "text": step.text}, sealed=True,
-                                  state=state if step is changed[-1] else None)
+            row = self._bumped(conn, incident, len(changed))
+            # One event per step, the state on the last: the incident as this transaction commits it.
+            self.record_sealed(session, detached(Incident, row), now, actor,
+                               [(kind, f"{verb}: {step.number}. {step.text}",
+                                 {"step": step.number, "phase": step.phase, "text": step.text}) for step in changed],
+                               state_json(row))
         return [detached(ChecklistStep, {**step._asdict(), "done_at": done_at, "done_by": done_by})
                 for step in changed]
 
@@ -365,9 +370,29 @@ class IncidentStore(Declaring):
 
     def add_note(self, incident_id: str, text: str, *, actor: str) -> TimelineEvent:
         text = checked_text(text, "note", multiline=True)
-        with self.db.write() as session:
-            incident = self.load(session, incident_id)
-            return self.record_event(session, incident, self.now(), actor, TimelineKind.NOTE, text, {})
+        # Through Core, like tick: the note's event sealed at once, so a per-incident write
+        # holds the chain head only for its append and commit (store/write_locks.py).
+        with self.db.write(per_incident=True) as session:
+            conn = session.connection()
+            incident = conn.execute(_LOCK_FOR_TICK, {"id": normalise_id(incident_id)}).first()
+            if incident is None:
+                raise self._not_found(incident_id)
+            row = self._bumped(conn, incident, 1)
+            [event] = self.record_sealed(session, detached(Incident, row), self.now(), actor,
+                                         [(TimelineKind.NOTE, text, {})], state_json(row))
+            return event
+
+    @staticmethod
+    def _bumped(conn, incident, events: int) -> dict[str, Any]:
+        """The incident's row with its version moved on by `events` (and the durations kept, as
+        an ORM update would), written through Core; the row as this transaction commits it."""
+        row = incident._asdict()
+        row["version"] = incident.version + events
+        row.update(durations_of(incident))  # what keep_durations does with an ORM update
+        conn.execute(_BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
+                                      "to_detection_s": row["detection_s"], "to_response_s": row["response_s"],
+                                      "to_resolution_s": row["resolution_s"]})
+        return row
 
     def post_status_update(self, incident_id: str, message: str, *, actor: str,
                            affected: str | None = None, headline: str | None = None) -> StatusUpdate:

@@ -120,7 +120,19 @@ class _KindsWritten:
                     continue
                 node = ast.Name(id=arg[0]) if isinstance(arg, tuple) else arg
                 out += [(call.lineno, value) for value in self.values(node, call)]
+            out += [(call.lineno, value) for node in self._sealed_kinds(call) for value in self.values(node, call)]
         return out
+
+    def _sealed_kinds(self, call: ast.Call) -> list[ast.expr]:
+        """record_sealed(session, incident, now, actor, events, state): each event a tuple
+        (kind, summary, data), in a list or a list comprehension."""
+        if self._called(call) != "record_sealed":
+            return []
+        events = next((k.value for k in call.keywords if k.arg == "events"), None)
+        if events is None and len(call.args) > 4:
+            events = call.args[4]
+        tuples = [events.elt] if isinstance(events, ast.ListComp) else getattr(events, "elts", [events])
+        return [t.elts[0] if isinstance(t, ast.Tuple) else ast.Constant(value=None) for t in tuples]
 
 
 def _kinds_written_in(source: str) -> list[tuple[int, str | None]]:
