@@ -11,11 +11,11 @@ operations (each one committed transaction with one timeline event) per second o
 time, summed over the writers. Every row gets a fresh database; afterwards the run checks
 the event count equals the operations reported and that the audit chain verifies.
 
-Writes to one store are serialised today (the hash chain: SQLite's write lock,
-PostgreSQL's lock on the chain head), so 8 writers share one writer's worth of commits;
-what the 8-writer rows show is what that serialisation costs or saves under contention.
-Issue 16 asks more of PostgreSQL: writes to different incidents in parallel, 8 writers at
-1.5x one writer's throughput or more. Each PostgreSQL row therefore also samples
+On SQLite writes to one store are serialised whole (its write lock), so 8 writers share one
+writer's worth of commits. On PostgreSQL the mix's operations are per-incident writes
+(store/write_locks.py): each locks its own incident and holds the chain head only for its
+append and commit, so issue 16 asks 8 writers at 1.5x one writer's throughput or more.
+Each PostgreSQL row also samples
 pg_stat_activity while the writers run and prints what their server backends were doing:
 waiting on a lock (and on which statement most), or waiting for their client, so a run
 says whether the writers were held by a lock or by the CPU.
