@@ -70,8 +70,8 @@ def install_commit_log(log: JsonLog, current_op: Callable[[], str] = lambda: "")
 
     sealed = operations.append_sealed
 
-    def append_sealed(session, entries, state):
-        rows = sealed(session, entries, state)
+    def append_sealed(session, entries, state, **how):
+        rows = sealed(session, entries, state, **how)
         bucket = session.info.get("ir_events")
         if bucket is not None:
             bucket.extend(SimpleNamespace(**row) for row in rows)
@@ -82,9 +82,9 @@ def install_commit_log(log: JsonLog, current_op: Callable[[], str] = lambda: "")
     original = database.Database.write
 
     @contextmanager
-    def write(self):
+    def write(self, **kinds):
         events: list = []
-        with original(self) as session:
+        with original(self, **kinds) as session:
             session.info["ir_events"] = events
             yield session
         # Only here, after the commit returned, is the write acknowledged.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from tests.tui.conftest import settle
 from tests.tui.test_keys import open_war_room
 from tests.tui.test_widths_and_remediation import lines_of
 
@@ -68,3 +69,22 @@ async def test_a_load_that_finishes_after_a_newer_one_is_not_shown(make, tui_sto
         side = " ".join(" ".join(lines_of(screen.query_one(SidePane))).split())
         assert "cancelled: replication lag too high" in side
         assert "(since" not in side  # the running line from the older read is not back
+
+
+async def test_a_change_read_first_by_the_dashboards_refresh_still_reaches_the_war_room(make, tui_store):
+    """The dashboard under the war room refreshes on a timer; a refresh that reads another
+    writer's new event before the app looks for changes must not count it as told."""
+    from tui.screens.dashboard import DashboardScreen
+    from tui.widgets.timeline import Timeline
+
+    incident = tui_store.declare("high", "outage", "production", actor="alice", title="Checkout down")
+    app = make()
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_war_room(pilot)
+        [dashboard] = [s for s in app.screen_stack if isinstance(s, DashboardScreen)]
+        tui_store.add_note(incident.id, "replica promoted by bob", actor="bob")  # another writer
+        await dashboard.load().wait()
+        await settle(pilot)
+        await app.check_for_changes().wait()
+        await settle(pilot)
+        assert "replica promoted by bob" in " ".join(lines_of(screen.query_one(Timeline)))

@@ -232,7 +232,11 @@ class DashboardScreen(StoreScreen):
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
         data = message.data
         now = self.center.clock()
-        self.center.seen_seq = max(self.center.seen_seq, data.last_seq)
+        if not self.center.seen_seq:
+            # The first look sets where changes start: history is not a change. Later loads
+            # leave it alone: only the app moves it, once every screen has been told
+            # (a refresh that read a new event first would keep it from the war room).
+            self.center.seen_seq = data.last_seq
         self.query_one(SeverityHeader).update_counts(data.counts, now, data.outbox)
         self.listed = message.listed
         self._show_incidents(len(data.incidents), message.settled)
