@@ -3,9 +3,7 @@ and every test call with their own store, clock and settings."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Union
 
 from textual import work
@@ -15,7 +13,9 @@ from textual.message import Message
 from textual.screen import Screen
 
 from playbooks.clock import to_utc_naive, utc_now
-from store.paths import handover_dir
+from tui.first_listing import LISTED_PAINT_WAIT_S, FirstListing
+from tui.first_look import ConfigurationRefused
+from tui.settings import Settings
 
 if TYPE_CHECKING:
     from playbooks.config import Configuration
@@ -25,56 +25,6 @@ if TYPE_CHECKING:
 # dashboard paints while SQLAlchemy and the policy load in a worker.
 StoreSource = Union["IncidentStore", Callable[[], "IncidentStore"]]
 INTERRUPT_WINDOW_S = 3.0  # a second ctrl+c within this quits
-# How long the store's opening waits for the first listing to be painted: it takes a few
-# milliseconds; the bound only keeps a screen that never paints from holding the store back.
-LISTED_PAINT_WAIT_S = 1.0
-
-
-@dataclass
-class Settings:
-    """What a user may set for the command center (config file `[tui]`, or tests)."""
-
-    actor: str
-    export_dir: Path = field(default_factory=handover_dir)  # `[tui] export_dir`; see store/paths.py
-    keymap: dict[str, str] = field(default_factory=dict)
-    watch: bool = True
-    detect: bool = True  # run metric sources and rules here unless a `watch` service does
-    under_ssh: bool = False
-    # For the empty dashboard's welcome: which [sources.*] feed System Health, and the config
-    # file read at start-up ("" says nothing about a config file).
-    metric_sources: tuple[str, ...] = ("host",)
-    config_path: str = ""
-    # config.toml as read at the door; None: the embedded default (tests, no file).
-    configuration: "Configuration | None" = None
-    bell: bool = False  # ring the terminal bell with each announcement (`[tui] bell`)
-    read_only: bool = False  # --read-only / `[tui] read_only`: watch, never write
-    # The store's URL, when the store opens in a worker: on a SQLite file the open incidents
-    # are listed before it has (store/quick_list.py). None: wait for the store (tests).
-    database_url: str | None = None
-
-
-class FirstListing:
-    """The open incidents, read with plain sqlite3 (store/quick_list.py) in a thread of its
-    own from the moment the app is built: SQLAlchemy, SQLModel and pydantic take about 0.4 s
-    to load, and on a SQLite file at this program's schema the list need not wait for them.
-    `rows` is None until read, and stays None when the file is not one to read that way."""
-
-    def __init__(self, url: str) -> None:
-        self.rows: list | None = None
-        self.handed_over = False  # to the dashboard (main thread only)
-        self.painted = threading.Event()  # the rows are on the screen, or there are none to show
-        self._reader = threading.Thread(target=self._read, args=(url,), name="first-listing", daemon=True)
-        self._reader.start()
-
-    def _read(self, url: str) -> None:
-        from store.quick_list import open_incidents
-
-        self.rows = open_incidents(url)
-
-    def read(self, wait: float | None = None) -> bool:
-        """Whether the read is over, waiting at most `wait` seconds (None: until it is)."""
-        self._reader.join(wait)
-        return not self._reader.is_alive()
 
 
 class StoreChanged(Message):
@@ -123,6 +73,7 @@ class CommandCenter(App):
         if settings.under_ssh:
             self.animation_level = "none"
         self._refused_remaps: list[str] = []  # said once the screen is up (on_mount)
+        self.refused: str | None = None  # config.toml's sentence when its whole check refused it
         if settings.keymap:
             self._apply_keymap(settings.keymap)
         # Only when the store opens in a worker: an open store lists them itself at once.
@@ -147,11 +98,16 @@ class CommandCenter(App):
         return self.settings.actor
 
     @property
-    def configuration(self) -> "Configuration":
-        """config.toml as read at the door (the embedded default when none was given)."""
+    def configuration(self) -> "Configuration | None":
+        """config.toml as read at the door (the embedded default when none was given); None
+        while it is being checked after the first frame (Settings.configuration_pending)."""
+        if self.settings.configuration is not None:
+            return self.settings.configuration
+        if self.settings.configuration_pending:
+            return None
         from playbooks.config import Configuration
 
-        return self.settings.configuration or Configuration()
+        return Configuration()
 
     @property
     def drafts(self):
@@ -183,6 +139,9 @@ class CommandCenter(App):
         self._list_before_the_store()
         try:
             store = self._open_store_with()
+        except ConfigurationRefused as refused:  # config.toml, checked whole: closed with its sentence
+            self.call_from_thread(self._refuse, str(refused))
+            return
         except Exception as error:  # shown on the dashboard as one sentence; q still quits
             from tui.screens.base import explain
 
@@ -213,7 +172,32 @@ class CommandCenter(App):
                     return
         listing.painted.set()
 
+    def _refuse(self, sentence: str) -> None:
+        self.refused = sentence
+        self.exit(return_code=2)
+
+    def _configuration_checked(self) -> None:
+        """config.toml checked whole (after the first frame): its values replace the first
+        look's, and a keymap that changed is applied again."""
+        from tui.settings import tui_settings
+
+        settings, configuration = self.settings, self.settings.configuration
+        options = tui_settings(configuration)
+        keymap = options.pop("keymap")
+        for name, value in options.items():  # on switches and the export folder (a --read-only flag stays)
+            setattr(settings, name, value)
+        settings.metric_sources = tuple(configuration.sources.configured())
+        settings.notifying = tuple(configuration.integrations.configured())
+        settings.configuration_pending = False
+        if keymap != settings.keymap:
+            settings.keymap = keymap
+            self._apply_keymap(keymap)
+            for sentence in self._refused_remaps:
+                self.notify(sentence, title="Keymap", severity="warning", timeout=20, markup=False)
+
     def _store_opened(self, store: "IncidentStore", announce: bool = True) -> None:
+        if self.settings.configuration_pending and self.settings.configuration is not None:
+            self._configuration_checked()
         self.store = store
         ready = getattr(self.screen, "store_ready", None)
         if announce and ready is not None:

@@ -319,6 +319,11 @@ class Context:
         return getattr(self.args, "database_url", None) or default_database_url(self.configuration.store.url)
 
     @property
+    def loaded_configuration(self):
+        """config.toml if this run has read it already, else None."""
+        return self._configuration
+
+    @property
     def opened_store(self):
         """The store if a command already opened it, else None."""
         return self._store
@@ -359,38 +364,10 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-SSH_FPS = "15"
-
-
-def prepare_terminal(environ: dict) -> bool:
-    """Under SSH, cap the frame rate and switch animations off (a user's own TEXTUAL_*
-    settings win). Textual reads these at import, so this runs before it is imported."""
-    under_ssh = bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
-    if under_ssh:
-        environ.setdefault("TEXTUAL_FPS", SSH_FPS)
-        environ.setdefault("TEXTUAL_ANIMATIONS", "none")
-    return under_ssh
-
-
 def _run_tui(ctx: Context, open_incident: str | None = None) -> int:
-    under_ssh = prepare_terminal(os.environ)
-    from store.paths import config_path
-    from tui.app import Settings, make_app
-    from tui.settings import tui_settings
+    from tui.launch import run_command_center
 
-    configuration = ctx.configuration
-    options = tui_settings(configuration)
-    if getattr(ctx.args, "read_only", False):  # the flag wins over `[tui] read_only = false`
-        options["read_only"] = True
-    settings = Settings(actor=ctx.actor, under_ssh=under_ssh, configuration=configuration,
-                        metric_sources=tuple(configuration.sources.configured()),
-                        config_path=str(configuration.path or config_path()), database_url=ctx.database_url,
-                        **options)
-    # An already open store (after declaring) is used as is; otherwise it opens in a
-    # worker while the dashboard paints.
-    store = ctx.opened_store or (lambda: ctx.store)
-    make_app(store, settings, open_incident).run()
-    return 0
+    return run_command_center(ctx, open_incident)
 
 
 def run_command(argv: Sequence[str]) -> int:
@@ -401,6 +378,10 @@ def run_command(argv: Sequence[str]) -> int:
                            ).parse_args(argv)
     _refuse_writing_when_read_only(args, args.command)
     ctx = Context(args)
+    if args.command is None and _interactive():
+        # The command center checks config.toml whole after its first frame, and closes
+        # saying what is wrong if it is (tui/first_look.py).
+        return _run_tui(ctx)
     if args.command not in CONFIGURATION_FREE:
         ctx.configuration  # every command refuses a broken config.toml before it does anything
     if args.command is None:

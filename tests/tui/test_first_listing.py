@@ -1,5 +1,5 @@
 """On a SQLite file the dashboard lists the open incidents before the store has opened
-(tui/app.py FirstListing, store/quick_list.py), and the store's own first read changes
+(tui/first_listing.py FirstListing, store/quick_list.py), and the store's own first read changes
 nothing that is shown."""
 from __future__ import annotations
 

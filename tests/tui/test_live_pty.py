@@ -123,3 +123,60 @@ def test_spec_arguments_declare_and_open_the_war_room(tmp_path):
         terminal.close()
     listed = subprocess.run([str(BIN / "ir"), "--db", db, "list", "--json"], capture_output=True, text=True, env=env)
     assert '"title": "Checkout down"' in listed.stdout
+
+
+def _closed_within(terminal: Terminal, seconds: float) -> bool:
+    """Until the process has ended (its output read to the end), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and terminal.proc.poll() is None:
+        terminal.pump(0.05)
+    terminal.pump(0.2)
+    return terminal.proc.poll() is not None
+
+
+def test_a_config_wrong_past_the_first_look_closes_the_command_center_with_its_sentence(tmp_path):
+    """The command center paints from a plain read of config.toml and checks it whole in the
+    worker that opens the store (tui/first_look.py): a wrong key there closes it with the
+    sentence every other command says, exit status 2, and no database made."""
+    config = tmp_path / "config.toml"
+    config.write_text("[sources.host]\nintervall = 5\n")
+    env = dict(os.environ, TERM="xterm-256color", IR_CONFIG=str(config), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_STATE_HOME=str(tmp_path / "state"))
+    env.pop("IR_DATABASE_URL", None)
+    terminal = Terminal([str(BIN / "incident-response")], env)
+    try:
+        assert _closed_within(terminal, 30), terminal.text()[-1500:]
+        assert terminal.proc.returncode == 2
+        said = terminal.text()
+        assert "Active Incidents" in said  # the first frame came first
+        assert (f"incident-response: {config}: sources.host.intervall is not a known key; accepted: enabled, interval"
+                in said), said[-1500:]
+    finally:
+        terminal.close()
+    assert not (tmp_path / "data" / "incident-response" / "incidents.db").exists()
+
+
+def test_the_first_frame_shows_config_values_before_the_whole_check(tmp_path):
+    """`[tui] read_only` and the integrations from the first look are on the first frame,
+    and stay once the whole check has run (the store opened: the incidents are counted)."""
+    db = f"sqlite:///{tmp_path / 'incidents.db'}"
+    config = tmp_path / "config.toml"
+    config.write_text('[tui]\nread_only = true\n[sources.host]\nenabled = false\n'
+                      '[integrations.pagerduty]\nrouting_key_env = "PD_KEY"\n')
+    env = dict(os.environ, TERM="xterm-256color", IR_CONFIG=str(config), PD_KEY="R0UTING")
+    subprocess.run([str(BIN / "ir"), "--db", db, "high", "outage", "production", "--title", "Existing", "--no-tui"],
+                   check=True, env=env, capture_output=True)
+    terminal = Terminal([str(BIN / "incident-response"), "--db", db], env, size=(120, 30))
+    try:
+        assert terminal.wait_for("Active Incidents", timeout=30) is not None, terminal.text()[-2000:]
+        first = terminal.text()
+        assert "READ-ONLY" in first and "pagerduty" in first, first[-2000:]
+        assert terminal.wait_for("Existing", timeout=10) is not None
+        terminal.send("d")  # declaring is refused: read-only held after the whole check too
+        assert terminal.wait_for("read-only: this command center watches", timeout=10) is not None, \
+            terminal.text()[-2000:]
+        terminal.send("q")
+        assert _closed_within(terminal, 10)
+        assert terminal.proc.returncode == 0
+    finally:
+        terminal.close()

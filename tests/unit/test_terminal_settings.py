@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from tui.cli import SSH_FPS, prepare_terminal
+from tui.launch import SSH_FPS, prepare_terminal
 
 
 def test_ssh_caps_frames_and_animations():
@@ -23,7 +23,7 @@ def test_local_terminal_is_left_alone():
 
 
 def test_textual_reads_the_cap():
-    code = ("import os; from tui.cli import prepare_terminal; prepare_terminal(os.environ); "
+    code = ("import os; from tui.launch import prepare_terminal; prepare_terminal(os.environ); "
             "from textual import constants; print(constants.MAX_FPS, constants.TEXTUAL_ANIMATIONS)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={"SSH_CONNECTION": "x", "PATH": ""})

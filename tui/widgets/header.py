@@ -95,7 +95,8 @@ class SeverityHeader(Vertical):
         app = self.app
         actor = getattr(app, "actor", "")
         configuration = getattr(app, "configuration", None)
-        notifying = list(configuration.integrations.configured()) if configuration is not None else []
+        notifying = list(configuration.integrations.configured()) if configuration is not None else \
+            list(getattr(getattr(app, "settings", None), "notifying", ()))  # before config.toml's whole check
         store = getattr(app, "store", None)
         read_only = bool(getattr(getattr(app, "settings", None), "read_only", False))
         # READ-ONLY takes 11 columns: the short warning keeps the line whole at 80.
