@@ -157,8 +157,9 @@ def test_a_config_wrong_past_the_first_look_closes_the_command_center_with_its_s
 
 
 def test_the_first_frame_shows_config_values_before_the_whole_check(tmp_path):
-    """`[tui] read_only` and the integrations from the first look are on the first frame,
-    and stay once the whole check has run (the store opened: the incidents are counted)."""
+    """`[tui] read_only` and the integrations from the first look are on the first frame;
+    the whole check then passes and the command center runs on (tests/unit/test_first_look.py
+    holds the two reads to the same values)."""
     db = f"sqlite:///{tmp_path / 'incidents.db'}"
     config = tmp_path / "config.toml"
     config.write_text('[tui]\nread_only = true\n[sources.host]\nenabled = false\n'
@@ -171,10 +172,7 @@ def test_the_first_frame_shows_config_values_before_the_whole_check(tmp_path):
         assert terminal.wait_for("Active Incidents", timeout=30) is not None, terminal.text()[-2000:]
         first = terminal.text()
         assert "READ-ONLY" in first and "pagerduty" in first, first[-2000:]
-        assert terminal.wait_for("Existing", timeout=10) is not None
-        terminal.send("d")  # declaring is refused: read-only held after the whole check too
-        assert terminal.wait_for("read-only: this command center watches", timeout=10) is not None, \
-            terminal.text()[-2000:]
+        assert terminal.wait_for("Existing", timeout=10) is not None  # the store opened: the whole check ran
         terminal.send("q")
         assert _closed_within(terminal, 10)
         assert terminal.proc.returncode == 0

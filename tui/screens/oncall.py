@@ -152,7 +152,8 @@ class OnCallScreen(StoreScreen):
         if self._stale_at is not None and now >= self._stale_at:  # a handoff: who is on call changed
             self._stale_at = None
             self.load()
-        self.query_one(OnCallTable).tick(now)
+        for table in self.query(OnCallTable):  # none while the screen composes or is being removed
+            table.tick(now)
 
     def store_changed(self, incident_ids: set[str | None]) -> None:
         if None in incident_ids:  # an override (an event of no incident), here or elsewhere
