@@ -157,3 +157,40 @@ def test_general_and_per_incident_writes_on_the_same_incidents_lose_nothing_and_
 def _events(store) -> int:
     with store.db.read() as session:
         return session.execute(select(func.max(TimelineEvent.seq))).scalar() or 0
+
+
+def test_per_incident_appends_verify_whatever_the_text(pg_store):
+    """A per-incident write appends through the driver itself (store/audit._append_locking),
+    committing in the same round trip: its hashes must be the ones verify_chain recomputes,
+    for any text."""
+    texts = ["plain", "ünïcødé 🚨 e\u0301 שלום", "tab\tand\nnewline", "", "[bold]markup[/bold] <b>x</b>"]
+    incident = pg_store.declare("high", "outage", "production", actor="ñandú 🦩", title=texts[1])
+    for text in texts[:-2] + texts[-1:]:
+        pg_store.add_note(incident.id, text or "-", actor="zoë")
+    pg_store.tick(incident.id, ["1", "2"], actor="zoë")
+    with pg_store.db.read() as session:
+        result = verify_chain(session)
+        assert result.ok, result.problem
+        stored = session.execute(select(TimelineEvent.summary).where(TimelineEvent.incident_id == incident.id)
+                                 .order_by(TimelineEvent.seq)).scalars().all()
+    assert stored[1:4] == ["plain", texts[1], "tab\tand\nnewline"]
+
+
+def test_keyed_per_incident_appends_are_signed_and_verify_with_the_key(pg_store):
+    """With the audit key every event a per-incident write appends is signed, and the chain
+    verifies with the key."""
+    from store.audit import use_audit_key
+
+    key = b"k" * 32
+    use_audit_key(pg_store.db, key)
+    try:
+        incident = pg_store.declare("high", "outage", "production", actor="alice")
+        pg_store.add_note(incident.id, "signed", actor="alice")
+        pg_store.tick(incident.id, ["1"], actor="alice")
+        with pg_store.db.read() as session:
+            result = verify_chain(session, key=key)
+            assert result.ok and result.keyed, result.problem
+            macs = session.execute(select(TimelineEvent.mac).where(TimelineEvent.incident_id == incident.id)).all()
+        assert macs and all(mac for (mac,) in macs)
+    finally:
+        use_audit_key(pg_store.db, None)
