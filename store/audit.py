@@ -149,7 +149,6 @@ def _locked_head(session: Session) -> ChainHead:
 _HEAD = ChainHead.__table__
 _EVENTS = TimelineEvent.__table__
 _READ_HEAD = sa_select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)
-_LOCK_HEAD = _READ_HEAD.with_for_update()
 _INSERT_EVENT = _EVENTS.insert()
 _MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=bindparam("to_seq"),
                                                            last_hash=bindparam("to_hash"))
