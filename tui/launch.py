@@ -3,7 +3,6 @@ then the app with its settings from config.toml and a store that opens in a work
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playbooks.errors import PlaybookError, one_line
@@ -36,18 +35,15 @@ def run_command_center(ctx: "Context", open_incident: str | None = None) -> int:
     # config.toml not read yet (the command center alone): a first look paints the first
     # frame, and the whole check runs in the worker that opens the store.
     look = first_look(config_path()) if ctx.loaded_configuration is None else None
-    if look is None:
-        from tui.settings import tui_settings
+    from tui.settings import tui_options
 
+    if look is None:
         configuration = ctx.configuration
-        options = tui_settings(configuration)
+        options = tui_options(configuration.tui)
         sources, notifying = tuple(configuration.sources.configured()), tuple(configuration.integrations.configured())
         path, url = str(configuration.path or config_path()), ctx.database_url
     else:
-        configuration, options = None, {"keymap": dict(look.keymap)}
-        options.update({switch: True for switch in ("bell", "read_only") if getattr(look, switch)})
-        if look.export_dir is not None:
-            options["export_dir"] = Path(look.export_dir).expanduser()
+        configuration, options = None, tui_options(look)
         sources, notifying, path = look.sources, look.integrations, str(config_path())
         url = getattr(ctx.args, "database_url", None) or default_database_url(look.store_url)
     if getattr(ctx.args, "read_only", False):  # the flag wins over `[tui] read_only = false`

@@ -43,7 +43,12 @@ class Settings:
 
 def tui_settings(configuration: Configuration) -> dict:
     """Keyword arguments for `Settings`: the keymap, and the export folder when one is set."""
-    table = configuration.tui
+    return tui_options(configuration.tui)
+
+
+def tui_options(table) -> dict:
+    """tui_settings of a `[tui]` table: the checked model's, or the first look's
+    (tui/first_look.py), which has the same four fields."""
     result: dict = {"keymap": dict(table.keymap)}
     for switch in ("bell", "read_only"):  # off is Settings' default
         if getattr(table, switch):
