@@ -90,8 +90,12 @@ def test_listen_wakes_within_a_fraction_of_a_second_coalesces_bursts_and_stops_p
         before = len(calls)
         incident = other.declare("low", "data", "development", actor="bob", title="burst")
         for n in range(20):
+            if n == 19:
+                # A note commits in the same round trip as its append (store/write_locks.py): the
+                # server may deliver its notice before add_note has returned here, so the last
+                # commit is bounded from below by the moment the last note was asked for.
+                last_commit = time.monotonic()
             other.add_note(incident.id, f"note {n}", actor="bob")
-        last_commit = time.monotonic()
         assert _wait_until(lambda: len(calls) > before and calls[-1] >= last_commit, 5)
         time.sleep(0.2)
         assert 1 <= len(calls) - before <= 21
