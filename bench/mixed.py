@@ -80,6 +80,7 @@ def worker(url: str, go_file: str, seconds: float, name: str) -> int:
     while time.time() < start:
         time.sleep(0.0005)
     end = start + seconds
+    cpu_at_start = time.process_time()
     latencies: dict[str, list[float]] = {"declare": [], "tick": [], "note": []}
     done = {name: 0 for name in latencies}
     n = 0
@@ -102,12 +103,24 @@ def worker(url: str, go_file: str, seconds: float, name: str) -> int:
         latencies[op].append((finished - began) * 1000)
         done[op] += 1
         n += 1
+    cpu_s = time.process_time() - cpu_at_start
     store.db.dispose()
-    print(json.dumps({"done": done, "latencies": latencies}), flush=True)
+    print(json.dumps({"done": done, "latencies": latencies, "cpu_s": cpu_s}), flush=True)
     return 0
 
 
 # -- one row: N writers on a fresh database -----------------------------------------------------
+
+def machine_busy_s() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (Linux), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    per_s = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - ticks[3] - ticks[4]) / per_s, sum(ticks) / per_s  # idle and iowait are not busy
+
 
 class BackendSampler:
     """What the writers' PostgreSQL backends do, sampled every 10 ms on a connection of its
@@ -176,9 +189,16 @@ def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
             line = proc.stdout.readline().strip()
             if line != "ready":
                 raise RuntimeError(f"a writer did not start: {line!r} {proc.stderr.read()[-2000:]}")
-        go_file.write_text(str(time.time() + 0.3))
+        start = time.time() + 0.3
+        go_file.write_text(str(start))
         reports = []
         with sampler if sampler is not None else nullcontext():
+            # The machine's CPU over the window: all of it busy means the row was held by the
+            # CPU (writers, servers and this process together), not by a lock.
+            time.sleep(max(0.0, start - time.time()))
+            busy_before = machine_busy_s()
+            time.sleep(seconds)
+            busy_after = machine_busy_s()
             for proc in procs:
                 out, err = proc.communicate(timeout=seconds + 120)
                 if proc.returncode != 0:
@@ -193,12 +213,18 @@ def run_row(url: str, writers: int, seconds: float, tmp: Path) -> dict:
     latencies = [v for r in reports for values in r["latencies"].values() for v in values]
     total = sum(done.values())
     events, audit_ok = _check(url)
+    machine = None
+    if busy_before and busy_after and busy_after[1] > busy_before[1]:
+        machine = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1])
     # Each writer's warm-up wrote 2 events, and its last operation (past the window) 1 more.
     expected_events = total + 3 * writers
     return {"writers": writers, "seconds": seconds, "operations": total, "by_operation": done,
             "ops_per_s": total / seconds, "per_writer_ops_per_s": total / seconds / writers,
             "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
             "events": events, "events_expected": expected_events, "audit_ok": audit_ok,
+            # Each writer's own CPU in the window, per completed operation; the machine's busy share.
+            "writer_cpu_ms_per_op": sum(r["cpu_s"] for r in reports) * 1000 / total if total else None,
+            "machine_busy": machine,
             **({"backends": sampler.summary()} if sampler is not None else {})}
 
 
@@ -239,6 +265,9 @@ def table(rows: list[dict]) -> str:
                                  for i, (c, w) in enumerate(zip(line, widths)))
     waits = []
     for row in rows:
+        if row.get("machine_busy") is not None:
+            waits.append(f"{row['backend']} {row['writers']} writer(s): machine CPU {row['machine_busy']:.0%} busy, "
+                         f"writers' own CPU {row['writer_cpu_ms_per_op']:.2f} ms per operation")
         backends = row.get("backends")
         if backends and backends["samples"]:
             share = backends["share"]
