@@ -41,8 +41,8 @@ from sqlmodel import Session, select
 from playbooks.clock import iso_z, to_utc_naive
 from store.models import ChainHead, Incident, TimelineEvent
 from store.migrations.v0001_initial import GENESIS_HASH
-from store.notifications import CHANNEL
-from store.write_locks import CHAIN_LOCKED, NOTIFIED, on_postgres
+from store.chain_append import append_on_postgres
+from store.write_locks import CHAIN_LOCKED, on_postgres
 
 # The incident fields the chain vouches for: what the reports, the SLA and the war room are
 # built on. Bookkeeping a nudge or a dedup may change without an event is left out.
@@ -62,14 +62,27 @@ def event_hash(
     prev_hash: str, seq: int, incident_id: str | None, at: datetime, actor: str, kind: str, summary: str, data: str,
     state: str | None = None,
 ) -> str:
-    fields = [prev_hash, str(seq), incident_id or "", at.isoformat(timespec="microseconds"), actor, kind, summary, data]
+    return link_hash(prev_hash, seq, *hash_material(incident_id, at, actor, kind, summary, data, state))
+
+
+def hash_material(incident_id: str | None, at: datetime, actor: str, kind: str, summary: str, data: str,
+                  state: str | None = None) -> tuple[str, bytes]:
+    """An event's hash material but the previous hash and seq: (what goes before them, what
+    after, UTF-8), known before the chain head is (store/chain_append.py links on the server)."""
+    fields = [incident_id or "", at.isoformat(timespec="microseconds"), actor, kind, summary, data]
+    tag = ""
     if state is not None:
         # A leading tag no schema-1 material can start with (those start with "64:"), so an
         # event with a state can never be passed off as one without it under the same hash.
-        fields = ["state-v1", *fields, state]
+        tag = "8:state-v1"
+        fields.append(state)
     # Length-prefixed so no field can bleed into the next.
-    material = "".join(f"{len(f)}:{f}" for f in fields)
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return tag, "".join(f"{len(f)}:{f}" for f in fields).encode("utf-8")
+
+
+def link_hash(prev_hash: str, seq: int, tag: str, tail: bytes) -> str:
+    number = str(seq)
+    return hashlib.sha256(f"{tag}{len(prev_hash)}:{prev_hash}{len(number)}:{number}".encode("utf-8") + tail).hexdigest()
 
 
 def event_mac(key: bytes, digest: str) -> str:
@@ -206,60 +219,21 @@ def append_sealed(session: Session, entries: Sequence[ChainEntry], state: str | 
     return rows
 
 
-_EVENT_COLUMNS = ("seq", "incident_id", "at", "actor", "kind", "summary", "data", "prev_hash", "hash", "state", "mac")
-_APPEND_SQL: dict[int, str] = {}
-
-
-def _append_sql(count: int) -> str:
-    """The rows, the head and the NOTIFY that other hosts' command centers LISTEN for
-    (delivered on commit, never before), in one statement of the driver's own."""
-    if count not in _APPEND_SQL:
-        one = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-        _APPEND_SQL[count] = (
-            f"WITH appended AS (INSERT INTO timeline_event ({', '.join(_EVENT_COLUMNS)}) VALUES "
-            + ", ".join([one] * count)
-            + "), moved AS (UPDATE chain_head SET last_seq = %s, last_hash = %s WHERE id = 1) "
-            f"SELECT pg_notify('{CHANNEL}', %s)")
-    return _APPEND_SQL[count]
-
-
 def _append_locking(session: Session, conn, entries: Sequence[ChainEntry], state: str | None,
                     key: bytes | None, last: bool) -> list[dict[str, Any]]:
-    """append_sealed for a per-incident write on PostgreSQL: it takes the chain head here and
-    holds it to commit, while writes to other incidents wait for it. Everything that can be
-    is made before the lock; under it, two statements through the driver itself, and with
-    `last` the COMMIT sent with the second: the time this process holds the lock is what
-    the others wait for, and on a machine with fewer cores than writers every turn it
-    needs the CPU for can be a wait of its own."""
+    """append_sealed for a per-incident write on PostgreSQL (store/chain_append.py): everything
+    that can be is made here, before the chain head is taken."""
     prepared = []
     for index, entry in enumerate(entries):
         payload = canonical_json(entry.data)
-        prepared.append((entry, to_utc_naive(entry.at), payload, state if index == len(entries) - 1 else None))
-    sql = _append_sql(len(prepared))
-    cursor = conn.connection.dbapi_connection.cursor()
-    cursor.execute("SELECT last_seq, last_hash FROM chain_head WHERE id = 1 FOR UPDATE")
-    seq, previous = cursor.fetchone()
-    session.info[CHAIN_LOCKED] = seq
-    rows, params = [], []
-    for entry, at, payload, last_state in prepared:
-        seq += 1
-        digest = event_hash(previous, seq, entry.incident_id, at, entry.actor, entry.kind, entry.summary, payload,
-                            last_state)
-        row = {"seq": seq, "incident_id": entry.incident_id, "at": at, "actor": entry.actor, "kind": entry.kind,
-               "summary": entry.summary, "data": payload, "prev_hash": previous, "hash": digest,
-               "state": last_state, "mac": event_mac(key, digest) if key else None}
-        rows.append(row)
-        params.extend(row[name] for name in _EVENT_COLUMNS)
-        previous = digest
-    session.info[NOTIFIED] = True
-    if not last:
-        cursor.execute(sql, (*params, seq, previous, str(seq)))
-        return rows
-    driver = conn.connection.dbapi_connection
-    with driver.pipeline():
-        cursor.execute(sql, (*params, seq, previous, str(seq)))
-        cursor.execute("COMMIT")  # SQLAlchemy's own commit then finds the transaction over: a no-op
-    return rows
+        at = to_utc_naive(entry.at)
+        last_state = state if index == len(entries) - 1 else None
+        tag, tail = hash_material(entry.incident_id, at, entry.actor, entry.kind, entry.summary, payload, last_state)
+        prepared.append({"incident_id": entry.incident_id, "at": at, "actor": entry.actor, "kind": entry.kind,
+                         "summary": entry.summary, "data": payload, "state": last_state, "tag": tag, "tail": tail})
+    return append_on_postgres(session, conn, prepared, last,
+                              link=lambda previous, seq, made: link_hash(previous, seq, made["tag"], made["tail"]),
+                              sign=(lambda digest: event_mac(key, digest)) if key else None)
 
 
 @sa_event.listens_for(OrmSession, "before_commit")

@@ -26,7 +26,8 @@ from sqlmodel import Session
 from store import migrations
 from store.errors import DatabaseUnavailable
 from store.notifications import NOTIFY_SQL
-from store.write_locks import CHAIN_LOCKED, LOCK_CHAIN_HEAD, NOTIFIED, SHARE_GATE, TAKE_GATE
+from store.write_locks import (CHAIN_LOCKED, LOCK_CHAIN_HEAD, NOTIFIED, TAKE_GATE, forget_gate, owe_gate,
+                               send_changes_left, take_owed_gate)
 
 BUSY_TIMEOUT_S = 60
 
@@ -190,11 +191,15 @@ class Database:
                 with session.begin():
                     if not self.is_sqlite:
                         if per_incident:
-                            session.execute(SHARE_GATE)
+                            owe_gate(session)  # taken before the write's first statement
                         else:
                             session.execute(TAKE_GATE)
                             session.info[CHAIN_LOCKED] = session.execute(LOCK_CHAIN_HEAD).scalar()
-                    yield session
+                    try:
+                        yield session
+                        send_changes_left(session)
+                    finally:
+                        forget_gate(session)
                     start = session.info.pop(CHAIN_LOCKED, None)
                     if start is not None and not session.info.pop(NOTIFIED, False):
                         # Other hosts' command centers LISTEN: told on commit, never before.
@@ -271,6 +276,7 @@ def open_database(url: str, *, migrate: bool = True, group: str | None = None) -
         )
     elif parsed.get_backend_name() == "postgresql":
         engine = create_engine(normalise_url(url), pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", take_owed_gate)
         db = Database(url=url, write_engine=engine, read_engine=engine)
     else:
         raise DatabaseUnavailable(

@@ -21,6 +21,7 @@ from playbooks.comms import outbox_event
 from store.database import Database
 from store.declaration import Declaring, detached
 from store.errors import ChangeRefused, IncidentNotFound, StaleView
+from store.write_locks import change_soon, read_locked
 from playbooks.validation import check_actor, checked_text
 from store.models import (
     ChecklistStep,
@@ -38,7 +39,7 @@ from store.models import (
 _INCIDENTS = Incident.__table__
 _STEPS = ChecklistStep.__table__
 # The incident's row, held until commit: writes to one incident take turns (store/write_locks.py).
-_LOCK_FOR_TICK = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id")).with_for_update(key_share=True)
+_LOCK_INCIDENT = sa_select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("id")).with_for_update(key_share=True)
 _READ_STEPS = sa_select(_STEPS).where(_STEPS.c.incident_id == bindparam("id")).order_by(_STEPS.c.number)
 _MARK_STEP = _STEPS.update().where(_STEPS.c.id == bindparam("step_id")).values(
     done_at=bindparam("to_done_at"), done_by=bindparam("to_done_by"))
@@ -311,16 +312,15 @@ class IncidentStore(Declaring):
         so the same tick from two engineers records one event."""
         if not step_refs:
             raise PolicyValueError("no step given; accepted: step numbers or the start of a step's text")
-        # Through Core in one transaction of its own (see _LOCK_FOR_TICK): what the ORM path
+        # Through Core in one transaction of its own (see _LOCK_INCIDENT): what the ORM path
         # of record_event would write, one event per step that changes, the version moved on
         # by one per event, the incident's state sealed on the last one.
         with self.db.write(per_incident=True) as session:
-            conn = session.connection()
-            incident = conn.execute(_LOCK_FOR_TICK, {"id": normalise_id(incident_id)}).first()
-            if incident is None:
+            found, steps = read_locked(session, _LOCK_INCIDENT, {"id": normalise_id(incident_id)}, _READ_STEPS)
+            if not found:
                 raise self._not_found(incident_id)
+            incident = found[0]
             self.refuse_if_closed(incident, "change its checklist")
-            steps = conn.execute(_READ_STEPS, {"id": incident.id}).all()
             chosen = [self._find_step(incident.id, steps, ref) for ref in step_refs]
             now = self.now()
             unique = {step.number: step for step in chosen}  # the same step named twice counts once
@@ -331,9 +331,9 @@ class IncidentStore(Declaring):
             done_at, done_by = (now, actor) if done else (None, None)
             verb = "Done" if done else "Reopened"
             kind = TimelineKind.STEP_DONE if done else TimelineKind.STEP_UNDONE
-            conn.execute(_MARK_STEP, [{"step_id": step.id, "to_done_at": done_at, "to_done_by": done_by}
-                                      for step in changed])
-            row = self._bumped(conn, incident, len(changed))
+            change_soon(session, _MARK_STEP, [{"step_id": step.id, "to_done_at": done_at, "to_done_by": done_by}
+                                              for step in changed])
+            row = self._bumped(session, incident, len(changed))
             # One event per step, the state on the last: the incident as this transaction commits it.
             self.record_sealed(session, detached(Incident, row), now, actor,
                                [(kind, f"{verb}: {step.number}. {step.text}",
@@ -373,23 +373,22 @@ class IncidentStore(Declaring):
         # Through Core, like tick: the note's event sealed at once, so a per-incident write
         # holds the chain head only for its append and commit (store/write_locks.py).
         with self.db.write(per_incident=True) as session:
-            conn = session.connection()
-            incident = conn.execute(_LOCK_FOR_TICK, {"id": normalise_id(incident_id)}).first()
-            if incident is None:
+            [found] = read_locked(session, _LOCK_INCIDENT, {"id": normalise_id(incident_id)})
+            if not found:
                 raise self._not_found(incident_id)
-            row = self._bumped(conn, incident, 1)
+            row = self._bumped(session, found[0], 1)
             [event] = self.record_sealed(session, detached(Incident, row), self.now(), actor,
                                          [(TimelineKind.NOTE, text, {})], state_json(row))
             return event
 
     @staticmethod
-    def _bumped(conn, incident, events: int) -> dict[str, Any]:
+    def _bumped(session, incident, events: int) -> dict[str, Any]:
         """The incident's row with its version moved on by `events` (and the durations kept, as
         an ORM update would), written through Core; the row as this transaction commits it."""
         row = incident._asdict()
         row["version"] = incident.version + events
         row.update(durations_of(incident))  # what keep_durations does with an ORM update
-        conn.execute(_BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
+        change_soon(session, _BUMP_INCIDENT, {"for_id": incident.id, "to_version": row["version"],
                                       "to_detection_s": row["detection_s"], "to_response_s": row["response_s"],
                                       "to_resolution_s": row["resolution_s"]})
         return row
