@@ -15,6 +15,9 @@ On SQLite writes to one store are serialised whole (its write lock), so 8 writer
 writer's worth of commits. On PostgreSQL the mix's operations are per-incident writes
 (store/write_locks.py): each locks its own incident and holds the chain head only for its
 append and commit, so issue 16 asks 8 writers at 1.5x one writer's throughput or more.
+PostgreSQL also gets a row with as many writers as the machine has cores. Every row prints
+the machine's busy share over its window and the writers' own CPU per operation: 8 writers
+on fewer cores can be held by the CPU rather than by a lock, and these say which.
 Each PostgreSQL row also samples
 pg_stat_activity while the writers run and prints what their server backends were doing:
 waiting on a lock (and on which statement most), or waiting for their client, so a run
@@ -45,6 +48,9 @@ from bench.goals import Goal, Verdict, condition, print_goals  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "mixed.json"
 MIX = ("declare", "tick", "note", "tick", "note", "tick", "note", "tick", "note", "note")
 WRITERS = (1, 8)
+# PostgreSQL also runs as many writers as the machine has cores: the parallelism the store
+# allows, apart from what 8 processes (and their 8 server backends) cost on fewer cores.
+PER_CORE = os.cpu_count() or 1
 # Per backend, for the 8-writer row (bench/README.md says where each comes from).
 SHARE_OF_ONE_WRITER = Goal("8 writers' ops/s vs 1 writer's", "x", at_least=0.5)
 P99_UNDER_CONTENTION = Goal("8 writers' operation latency, p99", "ms", at_most=1000)
@@ -332,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         except PostgresUnavailable as exc:
             rows.append({"backend": "postgres", "skipped": str(exc)})
         if server is not None:
-            for writers in WRITERS:
+            for writers in sorted({*WRITERS, PER_CORE}):
                 url = server.url(server.create_database())
                 rows.append({"backend": "postgres", **run_row(url, writers, seconds, tmp)})
         print()

@@ -21,7 +21,7 @@ from playbooks.timeline import TimelineKind
 from playbooks.validation import check_actor, checked_text
 from store.audit import state_json
 from store.models import ChecklistStep, Incident, IncidentSequence, durations_of
-from store.write_locks import lock_day
+from store.write_locks import LOCK_DAY, change_soon, on_postgres, read_locked
 
 if TYPE_CHECKING:
     from playbooks.policy import Policy
@@ -95,8 +95,10 @@ class Declaring:
         day's sequence can be in it)."""
         conn = session.connection()
         key = day.strftime("%Y%m%d")
-        lock_day(session, key)  # declare runs beside other incidents' writes: one day's numbers take turns
-        last = conn.execute(_READ_SEQUENCE, {"day": key}).scalar()
+        # Declare runs beside other incidents' writes: one day's numbers take turns (on
+        # PostgreSQL its lock is taken with the gate and the read, in one round trip).
+        *_, read = read_locked(session, {"day": key}, *((LOCK_DAY,) if on_postgres(session) else ()), _READ_SEQUENCE)
+        last = read[0][0] if read else None
         number = last or 0
         while True:  # imported incidents may already use numbers of this day: skip past them
             number += 1
@@ -104,9 +106,9 @@ class Declaring:
             if conn.execute(_ID_TAKEN, {"id": candidate}).first() is None:
                 break
         if last is None:
-            conn.execute(_NEW_SEQUENCE, {"day": key, "last": number})
+            change_soon(session, _NEW_SEQUENCE, {"day": key, "last": number})
         else:
-            conn.execute(_MOVE_SEQUENCE, {"for_day": key, "to_last": number})
+            change_soon(session, _MOVE_SEQUENCE, {"for_day": key, "to_last": number})
         return candidate
 
     # -- declare ------------------------------------------------------------------
@@ -202,9 +204,8 @@ class Declaring:
         workflow = self.policy.workflow(d.incident_type)
         now = self.now()
         row = self._declared_row(d, self._allocate_id_now(session, now), now)
-        conn = session.connection()
-        conn.execute(_INSERT_INCIDENT, row)
-        conn.execute(_INSERT_STEPS, [
+        change_soon(session, _INSERT_INCIDENT, row)
+        change_soon(session, _INSERT_STEPS, [
             {"incident_id": row["id"], "number": number, "phase_index": phase_index, "phase": phase, "text": text,
              "done_at": None, "done_by": None}
             for number, (phase_index, phase, text) in enumerate(

@@ -316,7 +316,7 @@ class IncidentStore(Declaring):
         # of record_event would write, one event per step that changes, the version moved on
         # by one per event, the incident's state sealed on the last one.
         with self.db.write(per_incident=True) as session:
-            found, steps = read_locked(session, _LOCK_INCIDENT, {"id": normalise_id(incident_id)}, _READ_STEPS)
+            found, steps = read_locked(session, {"id": normalise_id(incident_id)}, _LOCK_INCIDENT, _READ_STEPS)
             if not found:
                 raise self._not_found(incident_id)
             incident = found[0]
@@ -373,7 +373,7 @@ class IncidentStore(Declaring):
         # Through Core, like tick: the note's event sealed at once, so a per-incident write
         # holds the chain head only for its append and commit (store/write_locks.py).
         with self.db.write(per_incident=True) as session:
-            [found] = read_locked(session, _LOCK_INCIDENT, {"id": normalise_id(incident_id)})
+            [found] = read_locked(session, {"id": normalise_id(incident_id)}, _LOCK_INCIDENT)
             if not found:
                 raise self._not_found(incident_id)
             row = self._bumped(session, found[0], 1)

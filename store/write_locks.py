@@ -46,12 +46,6 @@ def on_postgres(session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def lock_day(session, day_key: str) -> None:
-    """Before reading the day's incident-number sequence (day_key: YYYYMMDD)."""
-    if on_postgres(session):
-        session.execute(LOCK_DAY, {"day": day_key})
-
-
 # -- a per-incident write's round trips on PostgreSQL ------------------------------------------
 #
 # On a machine with fewer cores than writers, every round trip a write makes is a turn of
@@ -90,28 +84,31 @@ def gate_owed(conn) -> bool:
     return bool(conn.info.get(GATE_OWED))
 
 
-def _sql(statement, dialect) -> str:
-    key = (id(statement), dialect.name)
+def _sql(statement, dialect, given: dict | None = None) -> str:
+    """The statement as the driver takes it (an INSERT with the columns `given` has)."""
+    columns = tuple(given) if given is not None else None
+    key = (id(statement), dialect.name, columns)
     if key not in _COMPILED:
-        _COMPILED[key] = str(statement.compile(dialect=dialect))
+        _COMPILED[key] = str(statement.compile(dialect=dialect, column_keys=columns))
     return _COMPILED[key]
 
 
-def read_locked(session, lock, params: dict, *then) -> list:
-    """The first statements of a per-incident write: `lock` (a SELECT ... FOR NO KEY UPDATE
-    of its incident's row) and then each of `then` (reads with the same params), their rows
-    each as a list. On PostgreSQL the gate is taken first, all in one round trip."""
+def read_locked(session, params: dict, *statements) -> list:
+    """The first statements of a per-incident write, each one's rows as a list: the lock of
+    what it changes (its incident's row, FOR NO KEY UPDATE, or its day's numbers) and what
+    it reads under it, all with `params`. On PostgreSQL the gate is taken first, all in one
+    round trip."""
     conn = session.connection()
     if not conn.info.pop(GATE_OWED, False):
-        return [conn.execute(statement, params).all() for statement in (lock, *then)]
+        return [conn.execute(statement, params).all() for statement in statements]
     from psycopg.rows import namedtuple_row
 
     driver = conn.connection.dbapi_connection
     dialect = session.get_bind().dialect
-    cursors = [driver.cursor(row_factory=namedtuple_row) for _ in (lock, *then)]
+    cursors = [driver.cursor(row_factory=namedtuple_row) for _ in statements]
     with driver.pipeline():
         cursors[0].execute(str(SHARE_GATE))
-        for cursor, statement in zip(cursors, (lock, *then)):
+        for cursor, statement in zip(cursors, statements):
             cursor.execute(_sql(statement, dialect), params)
     return [cursor.fetchall() for cursor in cursors]
 
@@ -123,7 +120,8 @@ def change_soon(session, statement, params) -> None:
         session.connection().execute(statement, params)
         return
     dialect = session.get_bind().dialect
-    session.info.setdefault(CHANGES_OWED, []).append((_sql(statement, dialect), params))
+    given = params[0] if isinstance(params, list) else params
+    session.info.setdefault(CHANGES_OWED, []).append((_sql(statement, dialect, given), params))
 
 
 def send_changes(cursor, session) -> None:
