@@ -194,3 +194,100 @@ def test_keyed_per_incident_appends_are_signed_and_verify_with_the_key(pg_store)
         assert macs and all(mac for (mac,) in macs)
     finally:
         use_audit_key(pg_store.db, None)
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Each statement the driver sends, as (pipeline number or None, its text): what a
+    write sends together and what alone (psycopg pipelines; store/chain_append.py)."""
+    import psycopg
+
+    sent: list[tuple[int | None, str]] = []
+    pipelines = iter(range(1, 1_000_000))
+    open_pipeline: dict[int, int] = {}
+    pipeline, execute, executemany = psycopg.Connection.pipeline, psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def spied_pipeline(self):
+        number = open_pipeline.get(id(self)) or next(pipelines)
+        outer = id(self) not in open_pipeline
+        open_pipeline[id(self)] = number
+        try:
+            with pipeline(self) as p:
+                yield p
+        finally:
+            if outer:
+                del open_pipeline[id(self)]
+
+    def log(cursor, query):
+        words = " ".join(str(query if isinstance(query, str) else query.as_string(cursor)).split())
+        sent.append((open_pipeline.get(id(cursor.connection)), words))
+
+    def spied_execute(self, query, *args, **kwargs):
+        log(self, query)
+        return execute(self, query, *args, **kwargs)
+
+    def spied_executemany(self, query, *args, **kwargs):
+        log(self, query)
+        return executemany(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", spied_pipeline)
+    monkeypatch.setattr(psycopg.Cursor, "execute", spied_execute)
+    monkeypatch.setattr(psycopg.Cursor, "executemany", spied_executemany)
+    return sent
+
+
+def _after_ping(sent):
+    """A write's statements after its connection check (pool pre-ping)."""
+    return [entry for entry in sent if entry[1] not in ("SELECT 1", ";")]
+
+
+@pytest.mark.parametrize("operation", ["note", "tick", "declare"])
+def test_a_per_incident_write_holds_the_chain_head_for_no_turn_of_its_own(pg_store, round_trips, operation):
+    """Without the audit key, the statement that takes the chain head goes in one round trip
+    with the COMMIT that releases it: the writer process has no turn while it holds the head.
+    Each write is two round trips (a declaration one more, to see its number is free)."""
+    incident = pg_store.declare("high", "outage", "production", actor="alice")
+    round_trips.clear()
+    if operation == "note":
+        pg_store.add_note(incident.id, "held for no turn", actor="alice")
+    elif operation == "tick":
+        pg_store.tick(incident.id, ["1", "2"], actor="alice")
+    else:
+        pg_store.declare("critical", "outage", "production", actor="bob")
+    sent = _after_ping(round_trips)
+    head = [number for number, words in sent if "FROM chain_head" in words]
+    commit = [number for number, words in sent if words == "COMMIT"]
+    assert len(head) == 1 and head[0] is not None and commit == head, sent
+    together = {number for number, _ in sent}
+    alone = [words for number, words in sent if number is None]
+    assert len(together - {None}) == 2, sent  # the gate, the locks and the reads; the changes, append, COMMIT
+    if operation == "declare":  # between them, whether the day's next number is free
+        assert len(alone) == 1 and alone[0].startswith("SELECT incident.id FROM incident WHERE"), sent
+    else:
+        assert alone == [], sent
+    with pg_store.db.read() as session:
+        assert verify_chain(session).ok
+
+
+def test_with_the_audit_key_the_writer_signs_under_the_lock_and_the_key_never_reaches_the_server(
+        pg_store, round_trips):
+    from store.audit import use_audit_key
+
+    key = b"s" * 32
+    use_audit_key(pg_store.db, key)
+    try:
+        incident = pg_store.declare("high", "outage", "production", actor="alice")
+        round_trips.clear()
+        pg_store.add_note(incident.id, "signed here", actor="alice")
+        with pg_store.db.read() as session:
+            assert verify_chain(session, key=key).ok
+    finally:
+        use_audit_key(pg_store.db, None)
+    sent = _after_ping(round_trips)
+    head = [number for number, words in sent if "FROM chain_head" in words and "FOR UPDATE" in words]
+    commit = [number for number, words in sent if words == "COMMIT"]
+    assert head and commit and head != commit, sent  # the head taken, then hashed and signed here
+    assert not any("hmac" in words.lower() for _, words in sent)
