@@ -26,8 +26,8 @@ from sqlmodel import Session
 from store import migrations
 from store.errors import DatabaseUnavailable
 from store.notifications import NOTIFY_SQL
-from store.write_locks import (CHAIN_LOCKED, LOCK_CHAIN_HEAD, NOTIFIED, TAKE_GATE, forget_gate, owe_gate,
-                               send_changes_left, take_owed_gate)
+from store.write_locks import (CHAIN_LOCKED, LOCK_CHAIN_HEAD, NOTIFIED, TAKE_GATE, owe_gate, send_changes_left,
+                               take_owed_gate)
 
 BUSY_TIMEOUT_S = 60
 
@@ -195,11 +195,8 @@ class Database:
                         else:
                             session.execute(TAKE_GATE)
                             session.info[CHAIN_LOCKED] = session.execute(LOCK_CHAIN_HEAD).scalar()
-                    try:
-                        yield session
-                        send_changes_left(session)
-                    finally:
-                        forget_gate(session)
+                    yield session
+                    send_changes_left(session)
                     start = session.info.pop(CHAIN_LOCKED, None)
                     if start is not None and not session.info.pop(NOTIFIED, False):
                         # Other hosts' command centers LISTEN: told on commit, never before.

@@ -48,40 +48,51 @@ def on_postgres(session) -> bool:
 
 # -- a per-incident write's round trips on PostgreSQL ------------------------------------------
 #
-# On a machine with fewer cores than writers, every round trip a write makes is a turn of
-# two processes on the CPU (the writer and its server backend), and under load each turn
-# finds the caches cold: bench/mixed.py measured a writer's own CPU per operation 40% higher
-# with 8 writers than with one. So a per-incident write sends its statements in three
-# pipelines of the driver's own (psycopg): the gate, its incident's row lock and what it
-# reads; then its own changes with the chain head's lock; then the append with the COMMIT.
+# Every round trip a write makes is a turn of two processes on the CPU (the writer and its
+# server backend), and on a machine with fewer cores than writers each turn can be a wait
+# for a core as well. So a per-incident write sends its statements in two pipelines of the
+# driver's own (psycopg): the gate, the lock of what it changes and what it reads under it;
+# then its own changes, the append and the COMMIT (store/chain_append.py).
 # SQLite runs the same statements one by one.
 
-# Connection.info key: a per-incident write whose gate is still to be taken. It is taken
-# with the write's first reads (read_locked), or else before its first statement.
-GATE_OWED = "incident_response.gate_owed"
+# Execution option of a per-incident write's connection: its gate, while still to be taken.
+# It is taken with the write's first reads (read_locked), or else before its first statement.
+# (An option lives as long as the transaction's Connection, so nothing passes to the next
+# write on the same pooled connection.)
+GATE_OWED = "incident_response_gate_owed"
 # session.info key: changes made, to be sent with the chain head's lock (PostgreSQL).
 CHANGES_OWED = "incident_response.changes_owed"
-_COMPILED: dict[tuple[int, str], str] = {}
+_COMPILED: dict[tuple, str] = {}
+
+
+class _Gate:
+    __slots__ = ("owed",)
+
+    def __init__(self) -> None:
+        self.owed = True
 
 
 def owe_gate(session) -> None:
-    session.connection().info[GATE_OWED] = True
+    """Call first in a per-incident write on PostgreSQL (Database.write)."""
+    session.connection(execution_options={GATE_OWED: _Gate()})
 
 
-def forget_gate(session) -> None:
-    # Connection.info lives with the pooled connection: nothing may pass to its next write.
-    session.connection().info.pop(GATE_OWED, None)
+def _owed(conn) -> "_Gate | None":
+    gate = conn.get_execution_options().get(GATE_OWED)
+    return gate if gate is not None and gate.owed else None
+
+
+def gate_owed(conn) -> bool:
+    return _owed(conn) is not None
 
 
 def take_owed_gate(conn, cursor, statement, parameters, context, executemany) -> None:
     """The engine's before_cursor_execute: a per-incident write that reads or writes before
     read_locked (store.load(lock=True), an ORM flush) takes the gate first all the same."""
-    if conn.info.pop(GATE_OWED, False):
+    gate = _owed(conn)
+    if gate is not None:
+        gate.owed = False
         cursor.execute(str(SHARE_GATE))
-
-
-def gate_owed(conn) -> bool:
-    return bool(conn.info.get(GATE_OWED))
 
 
 def _sql(statement, dialect, given: dict | None = None) -> str:
@@ -99,8 +110,10 @@ def read_locked(session, params: dict, *statements) -> list:
     it reads under it, all with `params`. On PostgreSQL the gate is taken first, all in one
     round trip."""
     conn = session.connection()
-    if not conn.info.pop(GATE_OWED, False):
+    gate = _owed(conn)
+    if gate is None:
         return [conn.execute(statement, params).all() for statement in statements]
+    gate.owed = False
     from psycopg.rows import namedtuple_row
 
     driver = conn.connection.dbapi_connection
