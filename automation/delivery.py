@@ -37,7 +37,9 @@ from store.operations import IncidentStore
 from store.review import TICKET_EVENT, record_ticket
 
 
-# A little over a second: the vendor counts arrivals, which come a moment after we send.
+# A little over a second, counted from when each request was answered: the vendor counts
+# arrivals, and a request arrives at some moment between our sending it and its answer,
+# however late a loaded machine or network makes that moment (see _pace).
 PACING_WINDOW_S = 1.05
 # How long a claimed batch is held before it is sent: short, so a deliverer that died leaves
 # its batch to the others within seconds. Each message is held longer right before it is
@@ -92,7 +94,10 @@ class Deliverer:
 
     def _pace(self, integration: str, notifier: Notifier | None) -> None:
         """Wait, if need be, so that no more than max_per_second requests go to this
-        vendor in any one second (a sliding window, as vendors count)."""
+        vendor in any one second (a sliding window, as vendors count). Each request's place
+        in the window is taken now and moved to when it was answered (_answered): a request
+        sent a window after the one max_per_second before it was answered arrives a window
+        after that one arrived, even when that one arrived late."""
         limit = getattr(notifier, "max_per_second", None)
         if not limit:
             return
@@ -105,6 +110,10 @@ class Deliverer:
                 sent.append(now)
                 return
             time.sleep(PACING_WINDOW_S - (now - sent[0]))
+
+    def _answered(self, integration: str, notifier: Notifier | None) -> None:
+        if getattr(notifier, "max_per_second", None) and self._sent.get(integration):
+            self._sent[integration][-1] = time.monotonic()
 
     def _claim(self, row: Notification) -> bool:
         """Take the message for this attempt, so another deliverer (a `watch`, a command
@@ -160,6 +169,8 @@ class Deliverer:
                 result_outcome, detail, retry_after = "retry", str(exc), 300.0
             except Exception as exc:  # a notifier bug must not stop the others
                 result_outcome, detail, retry_after = "retry", f"{row.integration} failed: {type(exc).__name__}", None
+            finally:
+                self._answered(row.integration, notifier)
         now = self.store.now()
         with self.store.db.write() as session:
             current = session.get(Notification, row.id)
