@@ -92,13 +92,16 @@ def _command(pid: int) -> str:
         return "?"
 
 
-def _listeners(ports: set[int]) -> list[str]:
-    """The sockets still listening on any of these loopback ports (from /proc/net/tcp)."""
-    found = []
+def _listeners(ports: set[int]) -> dict[str, str]:
+    """The sockets listening on any of these loopback ports (from /proc/net/tcp), by inode:
+    a port freed by a killed server may be taken at once by another test's server, whose
+    socket is a new one."""
+    found = {}
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, state = line.split()[1], line.split()[3]
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
         if state == "0A" and int(local.split(":")[1], 16) in ports:  # 0A: LISTEN
-            found.append(line.strip())
+            found[inode] = line.strip()
     return found
 
 
@@ -149,6 +152,10 @@ def test_a_killed_test_run_leaves_no_server_behind(tmp_path, workers):
     # PostgreSQL's own children (checkpointer, the connection's backend, ...) are counted too.
     assert len([pid for pid in doomed if pid not in servers.values()]) >= 2, doomed
 
+    ports = {port for _, port in started.values()}
+    listening = _listeners(ports)  # the servers' own sockets: one at least on each port
+    assert {int(line.split()[1].split(":")[1], 16) for line in listening.values()} == ports, (started, listening)
+
     run.send_signal(signal.SIGKILL)
     run.wait(10)
     deadline = time.monotonic() + GONE_WITHIN_S
@@ -158,5 +165,5 @@ def test_a_killed_test_run_leaves_no_server_behind(tmp_path, workers):
         if survivors:
             time.sleep(0.1)
     assert not survivors, {pid: _command(pid) for pid in survivors}
-    ports = {port for _, port in started.values()}
-    assert _listeners(ports) == [], started
+    still = {inode: line for inode, line in _listeners(ports).items() if inode in listening}
+    assert still == {}, started
