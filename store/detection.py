@@ -11,7 +11,7 @@ from playbooks.statuses import OPEN_STATUSES
 from playbooks.clock import iso_z, to_utc_naive
 from playbooks.samples import Sample
 from playbooks.timeline import TimelineKind
-from store.models import Anomaly, Incident, MetricSample
+from store.models import Anomaly, Incident
 from store.operations import IncidentStore
 
 
